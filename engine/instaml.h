@@ -1,0 +1,50 @@
+/*
+ * instaml.h: compile local-protocol InstaML steps into Instant tx-steps.
+ *
+ * A step is [action, ns, entity, args?, opts?] with action one of create,
+ * update, merge, delete, link, unlink, ruleParams; entity a UUID, a lookup
+ * [label, value] or a "lookup__<label>__<json>" string.  The output is the
+ * tx-steps array the official JS client (@instantdb/core 1.0.67,
+ * instaml.transform) sends for the same ops: add-attr steps first for
+ * every attr the ops need and the registry lacks (or holds unsynced), then
+ * the steps of each op in order, with the id triple first, mode options and
+ * lookups as [attrId, value].
+ *
+ * Unsynced attrs: an attr whose JSON object carries "isUnsynced": true (as
+ * the add-attr steps built here do) is one the server has not confirmed;
+ * it is re-emitted as add-attr by every compile that uses it, exactly as
+ * the JS client does.  Once the transaction that created it is acknowledged
+ * (transact-ok), call instaml_attrs_synced, or replace the attrs with the
+ * server's.
+ *
+ * {"$increment": N} as a field value of update/merge is resolved against
+ * the current value in view (and earlier steps of the same compile); a
+ * missing value counts as 0 and the step carries the plain sum.
+ */
+#ifndef ENGINE_INSTAML_H
+#define ENGINE_INSTAML_H
+
+#include <jansson.h>
+
+struct attrs;
+struct tstore;
+
+/*
+ * Compile steps (a JSON array of InstaML steps).  On success returns 0,
+ * *tx_steps receives the tx-steps array and *new_attrs the array of attrs
+ * created by this compile (both new references); the new attrs are also put
+ * into attrs.  view (may be NULL) is the local triple view used to choose
+ * mode "update" for known entities and to resolve $increment.
+ *
+ * On an invalid step returns -1 with *errmsg (caller frees) naming the step
+ * index and the offending field, and changes nothing.
+ */
+int instaml_compile(const json_t *steps, struct attrs *attrs,
+    struct tstore *view, json_t **tx_steps, json_t **new_attrs,
+    char **errmsg);
+
+/* Mark the attrs added by the add-attr steps of tx_steps as synced (drop
+ * their "isUnsynced" flag in attrs).  0, or -1 if attrs rejected one. */
+int instaml_attrs_synced(struct attrs *attrs, const json_t *tx_steps);
+
+#endif

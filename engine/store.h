@@ -1,0 +1,125 @@
+/*
+ * store.h: the daemon's SQLite store of one Instant app (one file per app).
+ *
+ * Tables: attrs (the attr registry), triples (the optimistic view every
+ * local subscriber sees, through engine/tstore), outbox (local
+ * transactions and their sync status), queries (the server's result per
+ * subscribed query) and kv.  The file runs in WAL mode with
+ * synchronous=FULL unless configured NORMAL; its layout version lives in
+ * PRAGMA user_version and older files are migrated on open.  A file that
+ * is not a database, is corrupt or is newer than this program is reported
+ * and left alone.
+ *
+ * Every statement is prepared once at open and owned by the store.  The
+ * daemon groups the writes of one loop turn with store_begin/store_commit.
+ * Functions return 0 on success and -1 on failure with store_errmsg set,
+ * unless said otherwise.
+ */
+#ifndef ENGINE_STORE_H
+#define ENGINE_STORE_H
+
+#include <stdint.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+struct attrs;
+struct tstore;
+struct store;
+
+struct store_opts {
+	int sync_normal;     /* synchronous=NORMAL instead of FULL */
+	int busy_timeout_ms; /* 0: the default (5000) */
+};
+
+/* Transaction statuses in the outbox. */
+enum store_tx_status {
+	STORE_TX_ENQUEUED,
+	STORE_TX_PENDING,
+	STORE_TX_SYNCED,
+	STORE_TX_ERROR,
+};
+
+/* One outbox row; pointers are valid only during the callback. */
+struct store_tx {
+	int64_t seq;
+	const char *tx;       /* client-event-id */
+	const char *steps;    /* InstaML as submitted (JSON text) */
+	const char *tx_steps; /* compiled tx-steps (JSON text) */
+	const char *client;   /* client label, or NULL */
+	int64_t created;      /* ms */
+	enum store_tx_status status;
+	int64_t tx_id;     /* server tx-id, or -1 */
+	const char *error; /* JSON text of the server's error, or NULL */
+};
+
+typedef int (*store_tx_cb)(void *arg, const struct store_tx *);
+
+/* One cached server result; pointers valid only during the callback. */
+struct store_query {
+	const char *q;         /* the query as JSON text */
+	const char *result;    /* JSON text */
+	const char *page_info; /* JSON text, or NULL */
+	int64_t processed_tx_id; /* or -1 */
+	int64_t updated;         /* ms */
+};
+
+typedef int (*store_query_cb)(void *arg, const struct store_query *);
+
+/* Open (creating if missing) the store at path; opts may be NULL.  On
+ * failure returns NULL with *errmsg (caller frees) saying why. */
+struct store *store_open(const char *path, const struct store_opts *opts,
+    char **errmsg);
+void store_free(struct store *);
+
+const char *store_errmsg(const struct store *);
+/* The schema version this program writes. */
+int store_schema_version(void);
+
+/* The attr registry (loaded at open) and the optimistic triple view. */
+struct attrs *store_attrs(struct store *);
+struct tstore *store_view(struct store *);
+sqlite3 *store_db(struct store *);
+
+/* Group commit. */
+int store_begin(struct store *);
+int store_commit(struct store *);
+int store_rollback(struct store *);
+
+/* Persist the whole registry (replacing what is stored). */
+int store_attrs_save(struct store *);
+
+/* Outbox. */
+int store_outbox_append(struct store *, const char *tx, const json_t *steps,
+    const json_t *tx_steps, const char *client, int64_t created,
+    int64_t *seq);
+/* Rows oldest first; the callback's nonzero return stops the scan. */
+int store_outbox_scan(struct store *, store_tx_cb, void *);
+/* Set a transaction's status; tx_id < 0 and error NULL keep the stored
+ * values.  Returns 1 if no such transaction. */
+int store_outbox_set_status(struct store *, const char *tx,
+    enum store_tx_status, int64_t tx_id, const json_t *error);
+/* Remove a transaction (synced and processed, or rolled back).  Returns 1
+ * if no such transaction. */
+int store_outbox_delete(struct store *, const char *tx);
+/* Number of transactions not yet synced (enqueued or pending). */
+int store_outbox_unsynced(struct store *, int64_t *n);
+
+const char *store_tx_status_name(enum store_tx_status);
+/* 0 and *out, or -1 if name is no status. */
+int store_tx_status_parse(const char *name, enum store_tx_status *out);
+
+/* Server results per query (keyed by canonical JSON of q). */
+int store_query_put(struct store *, const json_t *q, const json_t *result,
+    const json_t *page_info, int64_t processed_tx_id, int64_t updated);
+/* found is set to 0 or 1; the callback runs once if found. */
+int store_query_get(struct store *, const json_t *q, store_query_cb, void *,
+    int *found);
+int store_query_delete(struct store *, const json_t *q);
+int store_query_scan(struct store *, store_query_cb, void *);
+
+/* kv: *v receives a copy (caller frees) or NULL if absent; a NULL v in
+ * store_kv_set deletes the key. */
+int store_kv_get(struct store *, const char *k, char **v);
+int store_kv_set(struct store *, const char *k, const char *v);
+
+#endif
