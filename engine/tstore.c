@@ -1,0 +1,687 @@
+/*
+ * tstore.c: the triple table and its prepared statements.
+ *
+ * One table per tstore:
+ *
+ *	(e TEXT, a TEXT, v TEXT, t INTEGER, PRIMARY KEY (e, a, v)) WITHOUT ROWID
+ *
+ * plus a covering index on (a, v, e), so that entity scans use the primary
+ * key and attribute/value scans use the index.  Every statement is prepared
+ * once in tstore_create and owned by the tstore.  Scans are re-entrant: a
+ * callback may call any tstore function, including another scan of the same
+ * kind; when the cached statement is already stepping, a private statement
+ * is prepared for the nested scan and finalized after it.  Every step path
+ * ends in a reset, so no statement holds a read transaction open after the
+ * call returns.  Callbacks must not write to the table they are scanning.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/tstore.h"
+
+enum tstore_sql {
+	SQL_ADD,
+	SQL_RETRACT,
+	SQL_RETRACT_EA,
+	SQL_RETRACT_E,
+	SQL_CLEAR,
+	SQL_SCAN_E,
+	SQL_SCAN_EA,
+	SQL_SCAN_A,
+	SQL_SCAN_AV,
+	SQL_SCAN_ALL,
+	SQL_HAS_EA,
+	SQL_COUNT,
+	SQL_MAX
+};
+
+/* Statement templates; %s is the (quoted) table name. */
+static const char *const tstore_templates[SQL_MAX] = {
+	[SQL_ADD] = "INSERT INTO %s (e, a, v, t) VALUES (?1, ?2, ?3, ?4) "
+		    "ON CONFLICT DO NOTHING",
+	[SQL_RETRACT] = "DELETE FROM %s WHERE e = ?1 AND a = ?2 AND v = ?3",
+	[SQL_RETRACT_EA] = "DELETE FROM %s WHERE e = ?1 AND a = ?2",
+	[SQL_RETRACT_E] = "DELETE FROM %s WHERE e = ?1",
+	[SQL_CLEAR] = "DELETE FROM %s",
+	[SQL_SCAN_E] = "SELECT e, a, v, t FROM %s WHERE e = ?1",
+	[SQL_SCAN_EA] = "SELECT e, a, v, t FROM %s WHERE e = ?1 AND a = ?2",
+	[SQL_SCAN_A] = "SELECT e, a, v, t FROM %s INDEXED BY %s_ave "
+		       "WHERE a = ?1",
+	[SQL_SCAN_AV] = "SELECT e, a, v, t FROM %s INDEXED BY %s_ave "
+			"WHERE a = ?1 AND v = ?2",
+	[SQL_SCAN_ALL] = "SELECT e, a, v, t FROM %s",
+	[SQL_HAS_EA] = "SELECT 1 FROM %s WHERE e = ?1 AND a = ?2 LIMIT 1",
+	[SQL_COUNT] = "SELECT count(*) FROM %s",
+};
+
+struct tstore {
+	sqlite3 *db;
+	char *table;  /* validated identifier */
+	char *sql[SQL_MAX];
+	sqlite3_stmt *stmt[SQL_MAX];
+	char err[256];
+};
+
+/* Record the database's current error message, prefixed by what failed. */
+static void
+tstore_set_err(struct tstore *ts, const char *what)
+{
+	snprintf(ts->err, sizeof ts->err, "%s: %s", what,
+	    sqlite3_errmsg(ts->db));
+}
+
+/* Whether name is a plain SQL identifier ([A-Za-z_][A-Za-z0-9_]*). */
+static int
+tstore_ident_ok(const char *name)
+{
+	size_t i;
+
+	if (name == NULL || name[0] == '\0' || strlen(name) > 64)
+		return 0;
+	for (i = 0; name[i] != '\0'; i++) {
+		char c = name[i];
+		int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    c == '_';
+		int digit = c >= '0' && c <= '9';
+		if (!alpha && !(digit && i > 0))
+			return 0;
+	}
+	return 1;
+}
+
+/* Expand a statement template, replacing each "%s" with the table name:
+ * caller frees. */
+static char *
+tstore_format(const char *tmpl, const char *table)
+{
+	size_t n = strlen(tmpl) + 2 * strlen(table) + 1, tl = strlen(table);
+	char *s = malloc(n), *p = s;
+
+	if (s == NULL)
+		return NULL;
+	while (*tmpl != '\0') {
+		if (tmpl[0] == '%' && tmpl[1] == 's') {
+			memcpy(p, table, tl);
+			p += tl;
+			tmpl += 2;
+		} else
+			*p++ = *tmpl++;
+	}
+	*p = '\0';
+	return s;
+}
+
+/* Create the table and its index if missing. */
+static int
+tstore_schema(struct tstore *ts, char **errmsg)
+{
+	char sql[512];
+	char *err = NULL;
+
+	snprintf(sql, sizeof sql,
+	    "CREATE TABLE IF NOT EXISTS %s (e TEXT NOT NULL, a TEXT NOT NULL, "
+	    "v TEXT NOT NULL, t INTEGER NOT NULL, PRIMARY KEY (e, a, v)) "
+	    "WITHOUT ROWID;"
+	    "CREATE INDEX IF NOT EXISTS %s_ave ON %s (a, v, e);",
+	    ts->table, ts->table, ts->table);
+	if (sqlite3_exec(ts->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		if (errmsg != NULL)
+			*errmsg = strdup(err != NULL ? err : "schema failed");
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Prepare every statement once. */
+static int
+tstore_prepare_all(struct tstore *ts, char **errmsg)
+{
+	int i;
+
+	for (i = 0; i < SQL_MAX; i++) {
+		ts->sql[i] = tstore_format(tstore_templates[i], ts->table);
+		if (ts->sql[i] == NULL) {
+			if (errmsg != NULL)
+				*errmsg = strdup("out of memory");
+			return -1;
+		}
+		if (sqlite3_prepare_v3(ts->db, ts->sql[i], -1,
+			SQLITE_PREPARE_PERSISTENT, &ts->stmt[i],
+			NULL) != SQLITE_OK) {
+			if (errmsg != NULL)
+				*errmsg = strdup(sqlite3_errmsg(ts->db));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Open (creating if missing) the triple table named table in db. */
+struct tstore *
+tstore_create(sqlite3 *db, const char *table, char **errmsg)
+{
+	struct tstore *ts = NULL;
+
+	if (errmsg != NULL)
+		*errmsg = NULL;
+	if (db == NULL || !tstore_ident_ok(table)) {
+		if (errmsg != NULL)
+			*errmsg = strdup("invalid database or table name");
+		return NULL;
+	}
+	if ((ts = calloc(1, sizeof *ts)) == NULL ||
+	    (ts->table = strdup(table)) == NULL) {
+		if (errmsg != NULL)
+			*errmsg = strdup("out of memory");
+		goto fail;
+	}
+	ts->db = db;
+	if (tstore_schema(ts, errmsg) != 0 ||
+	    tstore_prepare_all(ts, errmsg) != 0)
+		goto fail;
+	return ts;
+fail:
+	tstore_free(ts);
+	return NULL;
+}
+
+/* Finalize the statements and free the tstore (not the database). */
+void
+tstore_free(struct tstore *ts)
+{
+	int i;
+
+	if (ts == NULL)
+		return;
+	for (i = 0; i < SQL_MAX; i++) {
+		sqlite3_finalize(ts->stmt[i]);
+		free(ts->sql[i]);
+	}
+	free(ts->table);
+	free(ts);
+}
+
+/* The last error message for this store. */
+const char *
+tstore_errmsg(const struct tstore *ts)
+{
+	return ts->err;
+}
+
+/* Bind text parameter i, or fail. */
+static int
+tstore_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s == NULL)
+		return -1;
+	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) == SQLITE_OK ?
+	    0 : -1;
+}
+
+/* Bind up to three text parameters (NULL ends the list). */
+static int
+tstore_bind3(sqlite3_stmt *st, const char *p1, const char *p2,
+    const char *p3)
+{
+	const char *p[3] = { p1, p2, p3 };
+	int i;
+
+	for (i = 0; i < 3 && p[i] != NULL; i++)
+		if (tstore_bind_text(st, i + 1, p[i]) != 0)
+			return -1;
+	return 0;
+}
+
+/* Run a write statement with up to three text parameters. */
+static int
+tstore_exec(struct tstore *ts, enum tstore_sql which, const char *p1,
+    const char *p2, const char *p3)
+{
+	sqlite3_stmt *st = ts->stmt[which];
+	int r = -1;
+
+	if (tstore_bind3(st, p1, p2, p3) != 0) {
+		tstore_set_err(ts, "bind");
+		goto out;
+	}
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		tstore_set_err(ts, "step");
+		goto out;
+	}
+	r = 0;
+out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+/* Add a triple; an existing (e, a, v) keeps its t. */
+int
+tstore_add(struct tstore *ts, const char *e, const char *a, const char *v,
+    int64_t t)
+{
+	sqlite3_stmt *st = ts->stmt[SQL_ADD];
+	int r = -1;
+
+	if (tstore_bind3(st, e, a, v) != 0 ||
+	    sqlite3_bind_int64(st, 4, t) != SQLITE_OK) {
+		tstore_set_err(ts, "bind");
+		goto out;
+	}
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		tstore_set_err(ts, "add");
+		goto out;
+	}
+	r = 0;
+out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+/* Remove one triple. */
+int
+tstore_retract(struct tstore *ts, const char *e, const char *a,
+    const char *v)
+{
+	if (v == NULL)
+		return -1;
+	return tstore_exec(ts, SQL_RETRACT, e, a, v);
+}
+
+/* Remove every value of attr a on entity e. */
+int
+tstore_retract_ea(struct tstore *ts, const char *e, const char *a)
+{
+	if (a == NULL)
+		return -1;
+	return tstore_exec(ts, SQL_RETRACT_EA, e, a, NULL);
+}
+
+/* Remove every triple of entity e. */
+int
+tstore_retract_e(struct tstore *ts, const char *e)
+{
+	if (e == NULL)
+		return -1;
+	return tstore_exec(ts, SQL_RETRACT_E, e, NULL, NULL);
+}
+
+/* Remove every triple. */
+int
+tstore_clear(struct tstore *ts)
+{
+	return tstore_exec(ts, SQL_CLEAR, NULL, NULL, NULL);
+}
+
+/* The statement for a read: the cached one, or a private copy when the
+ * cached one is stepping in an enclosing scan (*owned is then set). */
+static sqlite3_stmt *
+tstore_read_stmt(struct tstore *ts, enum tstore_sql which, int *owned)
+{
+	sqlite3_stmt *st = ts->stmt[which];
+
+	*owned = 0;
+	if (!sqlite3_stmt_busy(st))
+		return st;
+	if (sqlite3_prepare_v2(ts->db, ts->sql[which], -1, &st, NULL) !=
+	    SQLITE_OK) {
+		tstore_set_err(ts, "prepare");
+		return NULL;
+	}
+	*owned = 1;
+	return st;
+}
+
+/* Release a statement from tstore_read_stmt. */
+static void
+tstore_release(sqlite3_stmt *st, int owned)
+{
+	if (owned) {
+		sqlite3_finalize(st);
+		return;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Step st to the end, calling cb for each row: 0, the callback's nonzero
+ * value, or -1 on error. */
+static int
+tstore_rows(struct tstore *ts, sqlite3_stmt *st, tstore_cb cb, void *arg)
+{
+	struct triple tr;
+	int rc, stop;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		tr.e = (const char *)sqlite3_column_text(st, 0);
+		tr.a = (const char *)sqlite3_column_text(st, 1);
+		tr.v = (const char *)sqlite3_column_text(st, 2);
+		tr.t = sqlite3_column_int64(st, 3);
+		if (tr.e == NULL || tr.a == NULL || tr.v == NULL) {
+			snprintf(ts->err, sizeof ts->err, "null column");
+			return -1;
+		}
+		if ((stop = cb(arg, &tr)) != 0)
+			return stop;
+	}
+	if (rc != SQLITE_DONE) {
+		tstore_set_err(ts, "scan");
+		return -1;
+	}
+	return 0;
+}
+
+/* Run a scan statement with up to two text parameters. */
+static int
+tstore_scan(struct tstore *ts, enum tstore_sql which, const char *p1,
+    const char *p2, tstore_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	int owned, r;
+
+	if ((st = tstore_read_stmt(ts, which, &owned)) == NULL)
+		return -1;
+	if (tstore_bind3(st, p1, p2, NULL) != 0) {
+		tstore_set_err(ts, "bind");
+		r = -1;
+	} else
+		r = tstore_rows(ts, st, cb, arg);
+	tstore_release(st, owned);
+	return r;
+}
+
+/* Every triple of entity e. */
+int
+tstore_scan_e(struct tstore *ts, const char *e, tstore_cb cb, void *arg)
+{
+	if (e == NULL)
+		return -1;
+	return tstore_scan(ts, SQL_SCAN_E, e, NULL, cb, arg);
+}
+
+/* Every value of attr a on entity e. */
+int
+tstore_scan_ea(struct tstore *ts, const char *e, const char *a, tstore_cb cb,
+    void *arg)
+{
+	if (e == NULL || a == NULL)
+		return -1;
+	return tstore_scan(ts, SQL_SCAN_EA, e, a, cb, arg);
+}
+
+/* Every triple of attr a, in (v, e) order. */
+int
+tstore_scan_a(struct tstore *ts, const char *a, tstore_cb cb, void *arg)
+{
+	if (a == NULL)
+		return -1;
+	return tstore_scan(ts, SQL_SCAN_A, a, NULL, cb, arg);
+}
+
+/* Every triple (*, a, v), in e order. */
+int
+tstore_scan_av(struct tstore *ts, const char *a, const char *v, tstore_cb cb,
+    void *arg)
+{
+	if (a == NULL || v == NULL)
+		return -1;
+	return tstore_scan(ts, SQL_SCAN_AV, a, v, cb, arg);
+}
+
+/* Every triple. */
+int
+tstore_scan_all(struct tstore *ts, tstore_cb cb, void *arg)
+{
+	return tstore_scan(ts, SQL_SCAN_ALL, NULL, NULL, cb, arg);
+}
+
+/* Step a single-row query whose first column is an integer. */
+static int
+tstore_scalar(struct tstore *ts, enum tstore_sql which, const char *p1,
+    const char *p2, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int owned, rc, r = -1;
+
+	if ((st = tstore_read_stmt(ts, which, &owned)) == NULL)
+		return -1;
+	if (tstore_bind3(st, p1, p2, NULL) != 0) {
+		tstore_set_err(ts, "bind");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		*out = 0;
+	else {
+		tstore_set_err(ts, "query");
+		goto out;
+	}
+	r = 0;
+out:
+	tstore_release(st, owned);
+	return r;
+}
+
+/* Whether entity e has any value for attr a. */
+int
+tstore_has_ea(struct tstore *ts, const char *e, const char *a, int *found)
+{
+	int64_t n = 0;
+
+	if (e == NULL || a == NULL)
+		return -1;
+	if (tstore_scalar(ts, SQL_HAS_EA, e, a, &n) != 0)
+		return -1;
+	*found = n != 0;
+	return 0;
+}
+
+/* The number of triples. */
+int
+tstore_count(struct tstore *ts, int64_t *n)
+{
+	return tstore_scalar(ts, SQL_COUNT, NULL, NULL, n);
+}
+
+/*
+ * Canonical value text.  JSON as JavaScript's JSON.stringify would print it
+ * for the same value, except that object keys are sorted: numbers in the
+ * shortest form that reads back to the same double, integral values without
+ * a fraction.
+ */
+
+/* Format a double in the shortest text that reads back to it. */
+static void
+tstore_fmt_real(double d, char *buf, size_t size)
+{
+	int prec;
+
+	if (!isfinite(d)) {
+		snprintf(buf, size, "null");
+		return;
+	}
+	if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+		snprintf(buf, size, "%.0f", d == 0 ? 0.0 : d);
+		return;
+	}
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(buf, size, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			return;
+	}
+}
+
+/* A growing text buffer. */
+struct tstore_buf {
+	char *p;
+	size_t len, cap;
+	int err;
+};
+
+/* Append n bytes to b. */
+static void
+tstore_buf_put(struct tstore_buf *b, const char *s, size_t n)
+{
+	char *p;
+	size_t cap;
+
+	if (b->err)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap ? b->cap : 64;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((p = realloc(b->p, cap)) == NULL) {
+			b->err = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* Append a NUL-terminated string to b. */
+static void
+tstore_buf_puts(struct tstore_buf *b, const char *s)
+{
+	tstore_buf_put(b, s, strlen(s));
+}
+
+static void tstore_dump(struct tstore_buf *, const json_t *, int depth);
+
+/* Compare two C strings for qsort. */
+static int
+tstore_key_cmp(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* Append a string as JSON. */
+static void
+tstore_dump_string(struct tstore_buf *b, const json_t *v)
+{
+	char *s = json_dumps(v, JSON_ENCODE_ANY);
+
+	if (s == NULL) {
+		b->err = 1;
+		return;
+	}
+	tstore_buf_puts(b, s);
+	free(s);
+}
+
+/* Append an object with its keys sorted. */
+static void
+tstore_dump_object(struct tstore_buf *b, const json_t *v, int depth)
+{
+	size_t n = json_object_size(v), i = 0;
+	const char **keys;
+	const char *k;
+	json_t *x, *ks;
+
+	if ((keys = calloc(n ? n : 1, sizeof *keys)) == NULL) {
+		b->err = 1;
+		return;
+	}
+	json_object_foreach((json_t *)v, k, x)
+		keys[i++] = k;
+	qsort(keys, n, sizeof *keys, tstore_key_cmp);
+	tstore_buf_puts(b, "{");
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			tstore_buf_puts(b, ",");
+		if ((ks = json_string(keys[i])) == NULL) {
+			b->err = 1;
+			break;
+		}
+		tstore_dump_string(b, ks);
+		json_decref(ks);
+		tstore_buf_puts(b, ":");
+		tstore_dump(b, json_object_get(v, keys[i]), depth + 1);
+	}
+	tstore_buf_puts(b, "}");
+	free(keys);
+}
+
+/* Append an array. */
+static void
+tstore_dump_array(struct tstore_buf *b, const json_t *v, int depth)
+{
+	size_t i;
+
+	tstore_buf_puts(b, "[");
+	for (i = 0; i < json_array_size(v); i++) {
+		if (i > 0)
+			tstore_buf_puts(b, ",");
+		tstore_dump(b, json_array_get(v, i), depth + 1);
+	}
+	tstore_buf_puts(b, "]");
+}
+
+/* Append any value as canonical JSON. */
+static void
+tstore_dump(struct tstore_buf *b, const json_t *v, int depth)
+{
+	char num[64];
+
+	if (depth > 256) {
+		b->err = 1;
+		return;
+	}
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		tstore_dump_object(b, v, depth);
+		break;
+	case JSON_ARRAY:
+		tstore_dump_array(b, v, depth);
+		break;
+	case JSON_STRING:
+		tstore_dump_string(b, v);
+		break;
+	case JSON_INTEGER:
+		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		tstore_buf_puts(b, num);
+		break;
+	case JSON_REAL:
+		tstore_fmt_real(json_real_value(v), num, sizeof num);
+		tstore_buf_puts(b, num);
+		break;
+	case JSON_TRUE:
+		tstore_buf_puts(b, "true");
+		break;
+	case JSON_FALSE:
+		tstore_buf_puts(b, "false");
+		break;
+	default:
+		tstore_buf_puts(b, "null");
+		break;
+	}
+}
+
+/* Canonical JSON text of a value; caller frees; NULL on failure. */
+char *
+tstore_value_text(const json_t *v)
+{
+	struct tstore_buf b = { NULL, 0, 0, 0 };
+
+	if (v == NULL)
+		return NULL;
+	tstore_dump(&b, v, 0);
+	if (b.err) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}

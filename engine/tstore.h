@@ -1,0 +1,67 @@
+/*
+ * tstore.h: a triple store [entity, attr, value, t] in one SQLite table.
+ *
+ * The database handle belongs to the caller (engine/store.c for the daemon,
+ * the devserver's own store for the server); a tstore only prepares and
+ * owns its statements on one table.  Values are kept as canonical JSON text
+ * (tstore_value_text) so that equal values compare equal as strings; ref
+ * values are the target entity's UUID as a JSON string.  Entity and attr ids
+ * are lower-case UUID strings.  t is the creation time in milliseconds (the
+ * 4th element of Instant's triples); adding a triple that already exists
+ * keeps its original t.
+ *
+ * Every function returns 0 on success and -1 on a SQLite failure (the
+ * message is available from tstore_errmsg).  Scan callbacks return 0 to go
+ * on, nonzero to stop the scan (the scan then returns that value).
+ * Pointers passed to callbacks are valid only during the call.
+ */
+#ifndef ENGINE_TSTORE_H
+#define ENGINE_TSTORE_H
+
+#include <stdint.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+struct tstore;
+
+struct triple {
+	const char *e;
+	const char *a;
+	const char *v; /* canonical JSON text */
+	int64_t t;
+};
+
+typedef int (*tstore_cb)(void *arg, const struct triple *);
+
+/* Open (creating if missing) the triple table named table in db. */
+struct tstore *tstore_create(sqlite3 *db, const char *table, char **errmsg);
+void tstore_free(struct tstore *);
+
+/* The last SQLite error message for this store. */
+const char *tstore_errmsg(const struct tstore *);
+
+/* Canonical JSON text of a value: compact, sorted keys, integral reals as
+ * integers.  Caller frees. */
+char *tstore_value_text(const json_t *v);
+
+/* Writes. */
+int tstore_add(struct tstore *, const char *e, const char *a, const char *v,
+    int64_t t);
+int tstore_retract(struct tstore *, const char *e, const char *a,
+    const char *v);
+int tstore_retract_ea(struct tstore *, const char *e, const char *a);
+int tstore_retract_e(struct tstore *, const char *e);
+int tstore_clear(struct tstore *);
+
+/* Reads. */
+int tstore_scan_e(struct tstore *, const char *e, tstore_cb, void *);
+int tstore_scan_ea(struct tstore *, const char *e, const char *a, tstore_cb,
+    void *);
+int tstore_scan_a(struct tstore *, const char *a, tstore_cb, void *);
+int tstore_scan_av(struct tstore *, const char *a, const char *v, tstore_cb,
+    void *);
+int tstore_scan_all(struct tstore *, tstore_cb, void *);
+int tstore_has_ea(struct tstore *, const char *e, const char *a, int *found);
+int tstore_count(struct tstore *, int64_t *n);
+
+#endif

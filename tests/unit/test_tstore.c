@@ -1,0 +1,291 @@
+/* test_tstore.c: the triple table over an in-memory database. */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/tstore.h"
+
+static sqlite3 *db;
+static struct tstore *ts;
+
+/* Open a fresh :memory: database with one tstore. */
+static void
+setup(void)
+{
+	char *err = NULL;
+
+	ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+	ts = tstore_create(db, "triples", &err);
+	ck_assert_ptr_nonnull(ts);
+	ck_assert_ptr_null(err);
+}
+
+/* Free the tstore, then the database. */
+static void
+teardown(void)
+{
+	tstore_free(ts);
+	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+}
+
+/* Collected rows of a scan, as "e|a|v|t" lines. */
+struct rows {
+	char buf[4096];
+	int n;
+	int stop_after;
+};
+
+/* Append one triple to a rows buffer. */
+static int
+collect_cb(void *arg, const struct triple *tr)
+{
+	struct rows *r = arg;
+	size_t len = strlen(r->buf);
+
+	snprintf(r->buf + len, sizeof r->buf - len, "%s|%s|%s|%lld\n", tr->e,
+	    tr->a, tr->v, (long long)tr->t);
+	r->n++;
+	return r->stop_after && r->n >= r->stop_after ? 7 : 0;
+}
+
+START_TEST(test_add_keeps_first_t)
+{
+	struct rows r = { "", 0, 0 };
+	int64_t n;
+
+	ck_assert_int_eq(tstore_add(ts, "e1", "a1", "\"x\"", 10), 0);
+	ck_assert_int_eq(tstore_add(ts, "e1", "a1", "\"x\"", 20), 0);
+	ck_assert_int_eq(tstore_count(ts, &n), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(tstore_scan_e(ts, "e1", collect_cb, &r), 0);
+	ck_assert_str_eq(r.buf, "e1|a1|\"x\"|10\n");
+}
+END_TEST
+
+START_TEST(test_scans)
+{
+	struct rows r = { "", 0, 0 };
+
+	tstore_add(ts, "e1", "a", "1", 1);
+	tstore_add(ts, "e2", "a", "1", 2);
+	tstore_add(ts, "e2", "a", "2", 3);
+	tstore_add(ts, "e2", "b", "\"s\"", 4);
+	ck_assert_int_eq(tstore_scan_av(ts, "a", "1", collect_cb, &r), 0);
+	ck_assert_str_eq(r.buf, "e1|a|1|1\ne2|a|1|2\n");
+	memset(&r, 0, sizeof r);
+	ck_assert_int_eq(tstore_scan_a(ts, "a", collect_cb, &r), 0);
+	ck_assert_int_eq(r.n, 3);
+	memset(&r, 0, sizeof r);
+	ck_assert_int_eq(tstore_scan_ea(ts, "e2", "a", collect_cb, &r), 0);
+	ck_assert_str_eq(r.buf, "e2|a|1|2\ne2|a|2|3\n");
+	memset(&r, 0, sizeof r);
+	ck_assert_int_eq(tstore_scan_all(ts, collect_cb, &r), 0);
+	ck_assert_int_eq(r.n, 4);
+}
+END_TEST
+
+START_TEST(test_scan_stop_value)
+{
+	struct rows r = { "", 0, 2 };
+
+	tstore_add(ts, "e1", "a", "1", 1);
+	tstore_add(ts, "e2", "a", "1", 1);
+	tstore_add(ts, "e3", "a", "1", 1);
+	ck_assert_int_eq(tstore_scan_a(ts, "a", collect_cb, &r), 7);
+	ck_assert_int_eq(r.n, 2);
+	/* The statement was reset: the next scan starts over. */
+	memset(&r, 0, sizeof r);
+	ck_assert_int_eq(tstore_scan_a(ts, "a", collect_cb, &r), 0);
+	ck_assert_int_eq(r.n, 3);
+}
+END_TEST
+
+/* Nested scan state: counts inner rows for every outer row. */
+struct nest {
+	int outer, inner;
+};
+
+/* Inner callback: count. */
+static int
+inner_cb(void *arg, const struct triple *tr)
+{
+	struct nest *n = arg;
+
+	(void)tr;
+	n->inner++;
+	return 0;
+}
+
+/* Outer callback: run the same kind of scan again. */
+static int
+outer_cb(void *arg, const struct triple *tr)
+{
+	struct nest *n = arg;
+	char e[64];
+
+	snprintf(e, sizeof e, "%s", tr->e);
+	n->outer++;
+	if (tstore_scan_a(ts, "a", inner_cb, n) != 0)
+		return -1;
+	/* The outer row's text must survive the nested scan. */
+	ck_assert_str_eq(tr->e, e);
+	return 0;
+}
+
+START_TEST(test_nested_scan)
+{
+	struct nest n = { 0, 0 };
+
+	tstore_add(ts, "e1", "a", "1", 1);
+	tstore_add(ts, "e2", "a", "2", 1);
+	ck_assert_int_eq(tstore_scan_a(ts, "a", outer_cb, &n), 0);
+	ck_assert_int_eq(n.outer, 2);
+	ck_assert_int_eq(n.inner, 4);
+}
+END_TEST
+
+START_TEST(test_retracts)
+{
+	int64_t n;
+	int found;
+
+	tstore_add(ts, "e1", "a", "1", 1);
+	tstore_add(ts, "e1", "a", "2", 1);
+	tstore_add(ts, "e1", "b", "3", 1);
+	tstore_add(ts, "e2", "a", "1", 1);
+	ck_assert_int_eq(tstore_retract(ts, "e1", "a", "1"), 0);
+	tstore_count(ts, &n);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(tstore_retract_ea(ts, "e1", "a"), 0);
+	ck_assert_int_eq(tstore_has_ea(ts, "e1", "a", &found), 0);
+	ck_assert_int_eq(found, 0);
+	ck_assert_int_eq(tstore_has_ea(ts, "e1", "b", &found), 0);
+	ck_assert_int_eq(found, 1);
+	ck_assert_int_eq(tstore_retract_e(ts, "e1"), 0);
+	tstore_count(ts, &n);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(tstore_clear(ts), 0);
+	tstore_count(ts, &n);
+	ck_assert_int_eq(n, 0);
+}
+END_TEST
+
+START_TEST(test_text_values_stay_text)
+{
+	struct rows r = { "", 0, 0 };
+
+	/* TEXT affinity: '0123' and '1.0' must not become numbers. */
+	tstore_add(ts, "e", "a", "0123", 1);
+	tstore_add(ts, "e", "a", "1.0", 1);
+	ck_assert_int_eq(tstore_scan_ea(ts, "e", "a", collect_cb, &r), 0);
+	ck_assert_str_eq(r.buf, "e|a|0123|1\ne|a|1.0|1\n");
+}
+END_TEST
+
+START_TEST(test_bad_table_name)
+{
+	char *err = NULL;
+
+	ck_assert_ptr_null(tstore_create(db, "x; DROP", &err));
+	ck_assert_ptr_nonnull(err);
+	free(err);
+	ck_assert_ptr_null(tstore_create(db, "1abc", NULL));
+	tstore_free(NULL);
+}
+END_TEST
+
+START_TEST(test_second_table_and_reopen)
+{
+	struct tstore *t2;
+	int64_t n;
+
+	tstore_add(ts, "e", "a", "1", 1);
+	t2 = tstore_create(db, "other", NULL);
+	ck_assert_ptr_nonnull(t2);
+	tstore_count(t2, &n);
+	ck_assert_int_eq(n, 0);
+	tstore_free(t2);
+	/* Opening an existing table keeps its rows. */
+	t2 = tstore_create(db, "triples", NULL);
+	ck_assert_ptr_nonnull(t2);
+	tstore_count(t2, &n);
+	ck_assert_int_eq(n, 1);
+	tstore_free(t2);
+}
+END_TEST
+
+/* Parse JSON text and return its canonical text (caller frees). */
+static char *
+canon(const char *text)
+{
+	json_error_t jerr;
+	json_t *v = json_loads(text, JSON_DECODE_ANY, &jerr);
+	char *s;
+
+	ck_assert_ptr_nonnull(v);
+	s = tstore_value_text(v);
+	json_decref(v);
+	return s;
+}
+
+/* Assert that text canonicalizes to want. */
+static void
+check_canon(const char *text, const char *want)
+{
+	char *s = canon(text);
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s, want);
+	free(s);
+}
+
+START_TEST(test_value_text)
+{
+	check_canon("\"a\\\"b\"", "\"a\\\"b\"");
+	check_canon("1.0", "1");
+	check_canon("-0.0", "0");
+	check_canon("0.1", "0.1");
+	check_canon("1.5e300", "1.5e+300");
+	check_canon("12345678901", "12345678901");
+	check_canon("{\"b\":1,\"a\":[true,null,2.50]}",
+	    "{\"a\":[true,null,2.5],\"b\":1}");
+	check_canon("\"\xc3\xa9\"", "\"\xc3\xa9\"");
+	ck_assert_ptr_null(tstore_value_text(NULL));
+}
+END_TEST
+
+/* The suite. */
+static Suite *
+tstore_suite(void)
+{
+	Suite *s = suite_create("tstore");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_add_keeps_first_t);
+	tcase_add_test(tc, test_scans);
+	tcase_add_test(tc, test_scan_stop_value);
+	tcase_add_test(tc, test_nested_scan);
+	tcase_add_test(tc, test_retracts);
+	tcase_add_test(tc, test_text_values_stay_text);
+	tcase_add_test(tc, test_bad_table_name);
+	tcase_add_test(tc, test_second_table_and_reopen);
+	tcase_add_test(tc, test_value_text);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* Run the suite. */
+int
+main(void)
+{
+	SRunner *sr = srunner_create(tstore_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
