@@ -1,0 +1,59 @@
+/*
+ * app.h: one Instant app id and everything the daemon keeps for it: its
+ * configuration, its store (opened when a client first names the app), its
+ * connection state and the local sessions bound to it.
+ */
+#ifndef DAEMON_APP_H
+#define DAEMON_APP_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+struct server;
+struct session;
+struct app;
+
+/* Connection states, as in the local protocol's connection event. */
+enum app_state {
+	APP_OFFLINE,
+	APP_CONNECTING,
+	APP_OPENED,
+	APP_AUTHENTICATED,
+	APP_CLOSED,
+	APP_ERRORED,
+};
+
+/* The app for id (a normalized UUID), created on first use. */
+struct app *app_get(struct server *, const char *id);
+
+/* Free one app (server shutdown). */
+void app_free(struct app *);
+
+const char *app_id(const struct app *);
+
+/* Bind a session to the app; it gets the current connection event. */
+void app_attach(struct app *, struct session *);
+
+/* Forget a session (it is going away). */
+void app_detach(struct app *, struct session *);
+
+/* The status object of the local protocol's status op. */
+json_t *app_status_json(struct app *);
+
+/* The connection object {state, since, reason?}. */
+json_t *app_connection_json(const struct app *);
+
+/* Change the connection state and tell every session. */
+void app_set_state(struct app *, enum app_state, const char *reason);
+
+/* The upstream websocket URI, or NULL for a local-only app. */
+const char *app_upstream_uri(const struct app *);
+
+/* Allow (1) or hold off (0) the upstream session; disconnect holds it
+ * off until connect. */
+void app_set_online(struct app *, int);
+
+/* The wire name of a state. */
+const char *app_state_name(enum app_state);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * session.h: one local client connection.
+ *
+ * A session reads request lines (capped), dispatches each one, and writes
+ * exactly one reply per request in request order: every request gets a
+ * reply slot in a FIFO when it is read, a handler fills its slot at once or
+ * later (a transaction waits for its commit), and complete slots are
+ * written from the head.  Events bypass the FIFO.  result events for the
+ * same subscription coalesce while the client is slow to read.
+ *
+ * A session is never freed inside its own callback: session_kill marks it
+ * dead and the server frees it on the next loop turn.
+ */
+#ifndef DAEMON_SESSION_H
+#define DAEMON_SESSION_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+#include <jansson.h>
+
+#include "proto/proto.h"
+
+struct server;
+struct app;
+struct reply;
+struct session;
+
+TAILQ_HEAD(reply_list, reply);
+
+/* A request's reply slot; see session.c for its lifetime. */
+struct reply {
+	struct session *session; /* NULL once the session is gone */
+	json_t *id;              /* the request id (or null) */
+	json_t *msg;             /* the finished reply, or NULL */
+	int refs;
+	TAILQ_ENTRY(reply) entry;
+};
+
+/* Create a session for a connected, accepted fd (owned from now on). */
+struct session *session_create(struct server *, int fd);
+
+/* Free a session (use session_kill from callbacks). */
+void session_free(struct session *);
+
+/* Free the sessions killed since the last call (next loop turn). */
+void session_reap(struct server *);
+
+/* Mark dead, stop I/O, detach from its app; freed next loop turn. */
+void session_kill(struct session *, const char *why);
+
+uint64_t session_id(const struct session *);
+const char *session_name(const struct session *);
+void session_set_name(struct session *, const char *);
+struct server *session_server(const struct session *);
+
+/* The app the session is bound to, or NULL. */
+struct app *session_app(const struct session *);
+void session_set_app(struct session *, struct app *);
+
+/* Send an event (stolen). */
+void session_send_event(struct session *, json_t *event);
+
+/* Send a result event for subscription sub (stolen); coalesces. */
+void session_send_result(struct session *, int64_t sub, json_t *event);
+
+/* Take a reference to a reply slot for an answer that comes later. */
+struct reply *reply_ref(struct reply *);
+void reply_unref(struct reply *);
+
+/* Finish a reply with ok:true and the fields of extra (stolen; may be
+ * NULL).  Each reply is finished exactly once. */
+void reply_ok(struct reply *, json_t *extra);
+
+/* Finish a reply with an error; hint is borrowed and may be NULL. */
+void reply_error(struct reply *, enum proto_code, const json_t *hint,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Whether the reply's session is still connected. */
+int reply_live(const struct reply *);
+
+#endif
