@@ -1,0 +1,462 @@
+/*
+ * ctl.c: instantctl, the command-line client of instantd.
+ *
+ *	instantctl [--socket PATH] [--app APP] [--timeout MS] [--pretty] COMMAND
+ *
+ * Each request/reply command builds one request, waits for its reply
+ * (instantd_call) and prints the reply as one JSON line.  With --app the
+ * connection is first bound to that app with a hello.  Exit codes: 0 ok,
+ * 1 error reply (also described on stderr) or other failure, 2 usage,
+ * 69 daemon unavailable.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_lib/ctl.h"
+
+#define CTL_DEFAULT_TIMEOUT_MS 30000
+
+/* What a command's argument must be; parsed before connecting. */
+enum ctl_arg {
+	CTL_ARG_NONE,
+	CTL_ARG_OBJECT, /* a JSON object */
+	CTL_ARG_ARRAY,  /* a JSON array */
+	CTL_ARG_COUNT,  /* a positive integer, optional */
+};
+
+/* A command: its name, its argument and the request member holding it. */
+struct ctl_cmd {
+	const char *name;
+	enum ctl_arg arg;
+	const char *member;
+	int (*run)(struct ctl *, const struct ctl_cmd *);
+};
+
+static const char ctl_usage_text[] =
+    "usage: instantctl [options] COMMAND [ARG]\n"
+    "options:\n"
+    "  -s, --socket PATH   the daemon's socket (default $INSTANTD_SOCKET,\n"
+    "                      else $XDG_RUNTIME_DIR/instantd/socket)\n"
+    "  -a, --app APP       bind the connection to app APP (a UUID) first\n"
+    "  -t, --timeout MS    wait at most MS milliseconds for a reply\n"
+    "                      (default 30000; 0 waits forever)\n"
+    "  -p, --pretty        indent JSON output for people\n"
+    "  -w, --wait WHEN     transact: reply when the transaction is\n"
+    "                      \"local\" (durable here, default) or \"synced\"\n"
+    "  -h, --help          show this help\n"
+    "  -V, --version       show the version\n"
+    "commands:\n"
+    "  status              the app's connection, queue and counts\n"
+    "  hello               bind the connection and show the daemon\n"
+    "  query Q             run the InstaQL query Q (JSON) once\n"
+    "  subscribe Q         print each result of Q until interrupted\n"
+    "  transact STEPS      apply STEPS, a JSON array of InstaML steps\n"
+    "  pending             the transactions not yet synced\n"
+    "  connect             let the app's upstream session connect\n"
+    "  disconnect          hold the app's upstream session off\n"
+    "  uuid [N]            one fresh UUID, or N of them\n"
+    "  raw                 send each stdin line as a request, print every\n"
+    "                      reply and event line\n"
+    "exit status: 0 ok, 1 error reply, 2 usage, 69 daemon unavailable\n";
+
+static int ctl_usage_error(const char *, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* Print a usage error and return the usage exit code. */
+static int
+ctl_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("instantctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'instantctl --help'.\n", stderr);
+	return CTL_EXIT_USAGE;
+}
+
+/* Print value as one compact line, or indented with --pretty. */
+void
+ctl_print(const struct ctl *ctl, const json_t *value)
+{
+	size_t flags = ctl->pretty ? JSON_INDENT(2) : JSON_COMPACT;
+
+	json_dumpf(value, stdout, flags | JSON_ENCODE_ANY);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* Describe a library failure; 69 if the daemon is not there (any more). */
+int
+ctl_fail(const struct ctl *ctl, int status)
+{
+	fprintf(stderr, "instantctl: %s\n", instantd_errmsg(ctl->c));
+	switch (status) {
+	case INSTANTD_ERR_UNAVAILABLE:
+	case INSTANTD_ERR_CLOSED:
+	case INSTANTD_ERR_IO:
+		return CTL_EXIT_UNAVAILABLE;
+	}
+	return CTL_EXIT_ERROR;
+}
+
+/* Describe an error reply on stderr. */
+int
+ctl_check_reply(const json_t *reply)
+{
+	const char *code = instantd_reply_error_code(reply);
+	const char *message = instantd_reply_error_message(reply);
+
+	if (instantd_reply_ok(reply))
+		return CTL_EXIT_OK;
+	fprintf(stderr, "instantctl: %s: %s\n", code ? code : "error",
+	    message ? message : "the daemon gave no message");
+	return CTL_EXIT_ERROR;
+}
+
+/* Send req (consumed) and wait for the reply; print it if print is set. */
+static int
+ctl_request(struct ctl *ctl, json_t *req, int print)
+{
+	json_t *reply = NULL;
+	int r, status;
+
+	if (req == NULL) {
+		fputs("instantctl: out of memory\n", stderr);
+		return CTL_EXIT_ERROR;
+	}
+	status = instantd_call(ctl->c, req, ctl->timeout_ms, &reply);
+	json_decref(req);
+	if (status != INSTANTD_OK)
+		return ctl_fail(ctl, status);
+	if (print)
+		ctl_print(ctl, reply);
+	r = ctl_check_reply(reply);
+	json_decref(reply);
+	return r;
+}
+
+/* Bind the connection with a hello naming us (and the app, if given). */
+static int
+ctl_hello(struct ctl *ctl, int print)
+{
+	json_t *req = json_pack("{s:s, s:s, s:i}", "op", "hello", "name",
+	    "instantctl", "proto", 1);
+
+	if (req != NULL && ctl->app != NULL &&
+	    json_object_set_new(req, "app", json_string(ctl->app)) != 0) {
+		json_decref(req);
+		req = NULL;
+	}
+	return ctl_request(ctl, req, print);
+}
+
+/* Parse a JSON argument that must be of type want. */
+static json_t *
+ctl_parse_json(const char *cmd, const char *arg, json_type want)
+{
+	json_error_t err;
+	json_t *v;
+
+	if ((v = json_loads(arg, 0, &err)) == NULL) {
+		ctl_usage_error("%s: invalid JSON at column %d: %s", cmd,
+		    err.column, err.text);
+		return NULL;
+	}
+	if (json_typeof(v) != want) {
+		ctl_usage_error("%s: expected a JSON %s", cmd,
+		    want == JSON_OBJECT ? "object" : "array");
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* Parse a count: a decimal integer from 1 to INT_MAX. */
+static int
+ctl_parse_count(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > INT_MAX)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* Parse a command's argument (may be NULL) into *out: 0, or -1. */
+static int
+ctl_parse_arg(const struct ctl_cmd *cmd, const char *arg, json_t **out)
+{
+	int n;
+
+	*out = NULL;
+	switch (cmd->arg) {
+	case CTL_ARG_NONE:
+		return 0;
+	case CTL_ARG_OBJECT:
+		return (*out = ctl_parse_json(cmd->name, arg, JSON_OBJECT)) ?
+		    0 : -1;
+	case CTL_ARG_ARRAY:
+		return (*out = ctl_parse_json(cmd->name, arg, JSON_ARRAY)) ?
+		    0 : -1;
+	case CTL_ARG_COUNT:
+		if (arg == NULL)
+			return 0;
+		if (ctl_parse_count(arg, &n) != 0) {
+			ctl_usage_error("%s: expected a positive integer, not "
+			    "'%s'", cmd->name, arg);
+			return -1;
+		}
+		return (*out = json_integer(n)) ? 0 : -1;
+	}
+	return -1;
+}
+
+/*
+ * The command's request: {"op": NAME}, with the argument as cmd->member
+ * and --wait as "wait".  NULL when out of memory.
+ */
+static json_t *
+ctl_build(const struct ctl *ctl, const struct ctl_cmd *cmd)
+{
+	json_t *req = json_pack("{s:s}", "op", cmd->name);
+
+	if (req == NULL)
+		return NULL;
+	if (ctl->arg != NULL && json_object_set(req, cmd->member, ctl->arg))
+		goto fail;
+	if (ctl->wait != NULL &&
+	    json_object_set_new(req, "wait", json_string(ctl->wait)) != 0)
+		goto fail;
+	return req;
+fail:
+	json_decref(req);
+	return NULL;
+}
+
+/* status, query, transact, pending, connect, disconnect, uuid. */
+static int
+ctl_cmd_request(struct ctl *ctl, const struct ctl_cmd *cmd)
+{
+	return ctl_request(ctl, ctl_build(ctl, cmd), 1);
+}
+
+/* hello (also sent before any other command if --app is given). */
+static int
+ctl_cmd_hello(struct ctl *ctl, const struct ctl_cmd *cmd)
+{
+	return ctl_hello(ctl, 1);
+}
+
+/* subscribe Q */
+static int
+ctl_cmd_subscribe(struct ctl *ctl, const struct ctl_cmd *cmd)
+{
+	json_t *req = ctl_build(ctl, cmd);
+	int r;
+
+	if (req == NULL) {
+		fputs("instantctl: out of memory\n", stderr);
+		return CTL_EXIT_ERROR;
+	}
+	r = stream_subscribe(ctl, req);
+	json_decref(req);
+	return r;
+}
+
+/* raw */
+static int
+ctl_cmd_raw(struct ctl *ctl, const struct ctl_cmd *cmd)
+{
+	return stream_raw(ctl);
+}
+
+static const struct ctl_cmd ctl_cmds[] = {
+	{ "status", CTL_ARG_NONE, NULL, ctl_cmd_request },
+	{ "hello", CTL_ARG_NONE, NULL, ctl_cmd_hello },
+	{ "query", CTL_ARG_OBJECT, "q", ctl_cmd_request },
+	{ "subscribe", CTL_ARG_OBJECT, "q", ctl_cmd_subscribe },
+	{ "transact", CTL_ARG_ARRAY, "steps", ctl_cmd_request },
+	{ "pending", CTL_ARG_NONE, NULL, ctl_cmd_request },
+	{ "connect", CTL_ARG_NONE, NULL, ctl_cmd_request },
+	{ "disconnect", CTL_ARG_NONE, NULL, ctl_cmd_request },
+	{ "uuid", CTL_ARG_COUNT, "count", ctl_cmd_request },
+	{ "raw", CTL_ARG_NONE, NULL, ctl_cmd_raw },
+};
+
+/* The command called name, or NULL. */
+static const struct ctl_cmd *
+ctl_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof ctl_cmds / sizeof ctl_cmds[0]; i++) {
+		if (strcmp(ctl_cmds[i].name, name) == 0)
+			return &ctl_cmds[i];
+	}
+	return NULL;
+}
+
+/* Parse --timeout: milliseconds, 0 meaning no limit (-1). */
+static int
+ctl_parse_timeout(const char *s, int *out)
+{
+	if (strcmp(s, "0") == 0) {
+		*out = -1;
+		return 0;
+	}
+	return ctl_parse_count(s, out);
+}
+
+/*
+ * Parse the options into ctl; returns -1 to go on, or an exit code (after
+ * --help, --version, or a usage error).
+ */
+static int
+ctl_parse_options(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "app", required_argument, NULL, 'a' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "pretty", no_argument, NULL, 'p' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":s:a:t:pw:hV", opts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			ctl->socket = optarg;
+			break;
+		case 'a':
+			ctl->app = optarg;
+			break;
+		case 't':
+			if (ctl_parse_timeout(optarg, &ctl->timeout_ms) != 0)
+				return ctl_usage_error("--timeout must be a "
+				    "number of milliseconds, not '%s'", optarg);
+			break;
+		case 'p':
+			ctl->pretty = 1;
+			break;
+		case 'w':
+			if (strcmp(optarg, "local") != 0 &&
+			    strcmp(optarg, "synced") != 0)
+				return ctl_usage_error("--wait must be local or "
+				    "synced, not '%s'", optarg);
+			ctl->wait = optarg;
+			break;
+		case 'h':
+			fputs(ctl_usage_text, stdout);
+			return CTL_EXIT_OK;
+		case 'V':
+			printf("instantctl (%s) %s\n", PACKAGE_NAME,
+			    PACKAGE_VERSION);
+			return CTL_EXIT_OK;
+		case ':':
+			return ctl_usage_error("option %s needs a value",
+			    argv[optind - 1]);
+		default:
+			return ctl_usage_error("unknown option %s",
+			    argv[optind - 1]);
+		}
+	}
+	return -1;
+}
+
+/* Find the command in argv[optind..] and parse its argument into ctl. */
+static int
+ctl_parse_command(struct ctl *ctl, int argc, char **argv,
+    const struct ctl_cmd **cmdp)
+{
+	const struct ctl_cmd *cmd;
+	int nargs, max;
+
+	if (optind >= argc)
+		return ctl_usage_error("no command given");
+	if ((cmd = ctl_find(argv[optind])) == NULL)
+		return ctl_usage_error("unknown command '%s'", argv[optind]);
+	nargs = argc - optind - 1;
+	max = cmd->arg == CTL_ARG_NONE ? 0 : 1;
+	if (nargs > max || (nargs < max && cmd->arg != CTL_ARG_COUNT))
+		return ctl_usage_error("%s takes %s argument", cmd->name,
+		    max == 0 ? "no" : cmd->arg == CTL_ARG_COUNT ? "at most one" :
+		    "one");
+	if (ctl->wait != NULL && strcmp(cmd->name, "transact") != 0)
+		return ctl_usage_error("--wait applies to transact, not %s",
+		    cmd->name);
+	if (ctl_parse_arg(cmd, argv[optind + 1], &ctl->arg) != 0)
+		return CTL_EXIT_USAGE;
+	*cmdp = cmd;
+	return -1;
+}
+
+/* Bind the connection to --app first (hello does it itself), then run. */
+static int
+ctl_bind_and_run(struct ctl *ctl, const struct ctl_cmd *cmd)
+{
+	int r;
+
+	if (ctl->app != NULL && cmd->run != ctl_cmd_hello &&
+	    (r = ctl_hello(ctl, 0)) != CTL_EXIT_OK)
+		return r;
+	return cmd->run(ctl, cmd);
+}
+
+/* Connect and run the command. */
+static int
+ctl_run(struct ctl *ctl, const struct ctl_cmd *cmd)
+{
+	int status, r;
+
+	if ((ctl->c = instantd_create()) == NULL) {
+		fputs("instantctl: out of memory\n", stderr);
+		return CTL_EXIT_ERROR;
+	}
+	if ((status = instantd_connect(ctl->c, ctl->socket)) != INSTANTD_OK)
+		r = ctl_fail(ctl, status);
+	else
+		r = ctl_bind_and_run(ctl, cmd);
+	instantd_free(ctl->c);
+	ctl->c = NULL;
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctl ctl = { .timeout_ms = CTL_DEFAULT_TIMEOUT_MS };
+	const struct ctl_cmd *cmd = NULL;
+	int r;
+
+	if ((r = ctl_parse_options(&ctl, argc, argv)) != -1)
+		return r;
+	if ((r = ctl_parse_command(&ctl, argc, argv, &cmd)) != -1)
+		return r;
+	r = ctl_run(&ctl, cmd);
+	json_decref(ctl.arg);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "instantctl: writing output: %s\n",
+		    strerror(errno));
+		return CTL_EXIT_ERROR;
+	}
+	return r;
+}
