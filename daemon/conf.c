@@ -222,10 +222,7 @@ conf_derive_ws_uri(const char *api_uri)
 	if (scheme == NULL || host == NULL || *host == '\0' ||
 	    (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0))
 		goto out;
-	if (strchr(host, ':') != NULL)
-		xasprintf(&hostpart, "[%s]", host);
-	else
-		hostpart = xstrdup(host);
+	hostpart = xstrdup(host); /* IPv6 hosts keep their brackets */
 	if (port >= 0)
 		xasprintf(&ws, "%s://%s:%d/runtime/session",
 		    strcasecmp(scheme, "https") == 0 ? "wss" : "ws", hostpart,

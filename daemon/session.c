@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -69,6 +70,7 @@ struct session {
 	int dead;
 	int eof;                   /* the peer sent EOF */
 	int closing;               /* close once the output is flushed */
+	int discard;               /* closing: read and drop the rest */
 	TAILQ_ENTRY(session) entry;
 	TAILQ_ENTRY(session) app_entry;
 };
@@ -224,6 +226,21 @@ session_close_cb(evutil_socket_t fd, short what, void *arg)
 	session_kill(arg, "closing");
 }
 
+/*
+ * The output has drained: close, or with discard half-close and wait for
+ * the peer's EOF so a peer still writing its rejected line is not reset
+ * before it reads why (a lingering close).
+ */
+static void
+session_finish_close(struct session *s)
+{
+	if (!s->discard) {
+		session_kill(s, "closed");
+		return;
+	}
+	shutdown(bufferevent_getfd(s->bev), SHUT_WR);
+}
+
 /* Stop reading and close after the output drains (or a grace time). */
 static void
 session_close_after_flush(struct session *s)
@@ -233,14 +250,13 @@ session_close_after_flush(struct session *s)
 	if (s->dead || s->closing)
 		return;
 	s->closing = 1;
-	bufferevent_disable(s->bev, EV_READ);
+	if (!s->discard)
+		bufferevent_disable(s->bev, EV_READ);
 	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
-		session_kill(s, "closed");
-		return;
-	}
 	s->close_ev = evtimer_new(s->server->base, session_close_cb, s);
 	evtimer_add(s->close_ev, &tv);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		session_finish_close(s);
 }
 
 /* Free an encoded line once libevent has written it. */
@@ -430,6 +446,8 @@ session_too_large(struct session *s, size_t len)
 	e = proto_reply_error(NULL, PROTO_TOO_LARGE, msg, NULL);
 	session_write(s, e, 1);
 	json_decref(e);
+	s->discard = 1;
+	bufferevent_setwatermark(s->bev, EV_READ, 0, 0);
 	session_close_after_flush(s);
 }
 
@@ -472,7 +490,14 @@ session_read_lines(struct session *s)
 static void
 session_read_cb(struct bufferevent *bev, void *arg)
 {
-	session_read_lines(arg);
+	struct session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	if (s->discard) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	session_read_lines(s);
 }
 
 /* Output drained to the low watermark. */
@@ -483,7 +508,7 @@ session_write_cb(struct bufferevent *bev, void *arg)
 
 	if (s->closing) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			session_kill(s, "closed");
+			session_finish_close(s);
 		return;
 	}
 	session_flush_held(s);
@@ -501,6 +526,10 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
+		if (s->discard) {
+			session_kill(s, "closed after too-large");
+			return;
+		}
 		s->eof = 1;
 		session_read_lines(s);
 		if (s->dead)

@@ -198,6 +198,7 @@ proto_decode_object(const char *line, size_t len,
 {
 	json_t *v;
 
+	*out = NULL;
 	if (proto_decode(line, len, lim, &v, err) != 0)
 		return -1;
 	if (!json_is_object(v)) {

@@ -1,0 +1,219 @@
+/*
+ * test_proto.c: the line codec against tests/vectors/proto-lines.jsonl,
+ * plus encoding, canonical form, message builders and linebuf.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/linebuf.h"
+#include "proto/proto.h"
+#include "proto/uuid.h"
+
+/* Decode hex into a malloc'd buffer. */
+static char *
+hex_decode(const char *hex, size_t *len)
+{
+	size_t n = strlen(hex) / 2, i;
+	char *out = malloc(n + 1);
+	unsigned int b;
+
+	for (i = 0; i < n; i++) {
+		sscanf(hex + 2 * i, "%2x", &b);
+		out[i] = (char)b;
+	}
+	*len = n;
+	return out;
+}
+
+START_TEST(test_vectors)
+{
+	char path[4096];
+	const char *srcdir = getenv("top_srcdir");
+	json_error_t jerr;
+	json_t *all, *v, *in, *hex, *max, *out;
+	struct proto_limits lim;
+	struct proto_error err;
+	char *line;
+	size_t len;
+	int r, count = 0;
+
+	snprintf(path, sizeof path, "%s/tests/vectors/proto-lines.jsonl",
+	    srcdir != NULL ? srcdir : ".");
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	all = json_array();
+	while ((v = json_loadf(f, JSON_DISABLE_EOF_CHECK, &jerr)) != NULL)
+		json_array_append_new(all, v);
+	fclose(f);
+	ck_assert_int_ge(json_array_size(all), 30);
+	for (size_t i = 0; i < json_array_size(all); i++) {
+		v = json_array_get(all, i);
+		in = json_object_get(v, "in");
+		hex = json_object_get(v, "in_hex");
+		max = json_object_get(v, "max_line");
+		if (hex != NULL)
+			line = hex_decode(json_string_value(hex), &len);
+		else {
+			len = json_string_length(in);
+			line = malloc(len + 1);
+			memcpy(line, json_string_value(in), len);
+		}
+		proto_limits_default(&lim);
+		if (max != NULL)
+			lim.max_line = (size_t)json_integer_value(max);
+		r = proto_decode_object(line, len, &lim, &out, &err);
+		const char *want = json_string_value(json_object_get(v,
+		    "expect"));
+		const char *got = r == 0 ? "ok" : proto_code_name(err.code);
+		ck_assert_msg(strcmp(want, got) == 0, "%s: want %s, got %s (%s)",
+		    json_string_value(json_object_get(v, "name")), want, got,
+		    r == 0 ? "" : err.message);
+		if (r == 0)
+			ck_assert(json_is_object(out));
+		else
+			ck_assert(out == NULL && err.message[0] != '\0');
+		json_decref(out);
+		free(line);
+		count++;
+	}
+	ck_assert_int_eq(count, (int)json_array_size(all));
+	json_decref(all);
+}
+END_TEST
+
+START_TEST(test_encode)
+{
+	json_t *v = json_pack("{s:s, s:[i, f]}", "a", "caf\xc3\xa9", "b", 1,
+	    2.5);
+	size_t len;
+	char *line = proto_encode(v, &len);
+
+	ck_assert_str_eq(line, "{\"a\":\"caf\xc3\xa9\",\"b\":[1,2.5]}\n");
+	ck_assert_uint_eq(len, strlen(line));
+	free(line);
+	json_decref(v);
+}
+END_TEST
+
+START_TEST(test_canonical)
+{
+	json_t *a = json_loads("{\"b\":{\"y\":1,\"x\":2},\"a\":[{\"d\":1,\"c\":2}]}", 0, NULL);
+	json_t *b = json_loads("{\"a\":[{\"c\":2,\"d\":1}],\"b\":{\"x\":2,\"y\":1}}", 0, NULL);
+	char *ca = proto_canonical(a), *cb = proto_canonical(b);
+
+	ck_assert_str_eq(ca, cb);
+	ck_assert_str_eq(ca, "{\"a\":[{\"c\":2,\"d\":1}],\"b\":{\"x\":2,\"y\":1}}");
+	free(ca);
+	free(cb);
+	json_decref(a);
+	json_decref(b);
+}
+END_TEST
+
+START_TEST(test_builders)
+{
+	json_t *id = json_string("x1"), *hint = json_pack("{s:s}", "op", "z");
+	json_t *ok = proto_reply_ok(id), *err, *ev;
+	char *s;
+
+	s = json_dumps(ok, JSON_COMPACT);
+	ck_assert_str_eq(s, "{\"id\":\"x1\",\"ok\":true}");
+	free(s);
+	err = proto_reply_error(NULL, PROTO_UNKNOWN_OP, "no such op", hint);
+	s = json_dumps(err, JSON_COMPACT);
+	ck_assert_str_eq(s, "{\"id\":null,\"ok\":false,\"error\":{\"code\":"
+	    "\"unknown-op\",\"message\":\"no such op\",\"hint\":{\"op\":\"z\"}}}");
+	free(s);
+	ev = proto_event("overflow");
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "event")),
+	    "overflow");
+	ck_assert(proto_id_valid(NULL));
+	ck_assert(proto_id_valid(id));
+	ck_assert(!proto_id_valid(hint));
+	json_decref(ok);
+	json_decref(err);
+	json_decref(ev);
+	json_decref(id);
+	json_decref(hint);
+}
+END_TEST
+
+START_TEST(test_codes)
+{
+	enum proto_code c;
+	const char *names[] = { "bad-json", "bad-request", "unknown-op",
+		"too-large", "not-found", "forbidden", "unavailable",
+		"upstream", "internal" };
+
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		ck_assert_int_eq(proto_code_parse(names[i], &c), 0);
+		ck_assert_str_eq(proto_code_name(c), names[i]);
+	}
+	ck_assert_int_eq(proto_code_parse("nope", &c), -1);
+}
+END_TEST
+
+START_TEST(test_linebuf)
+{
+	struct linebuf lb;
+	const char *line;
+	size_t len;
+
+	linebuf_init(&lb, 8);
+	ck_assert_int_eq(linebuf_append(&lb, "ab", 2), 0);
+	ck_assert_int_eq(linebuf_next(&lb, &line, &len), 0);
+	ck_assert_int_eq(linebuf_append(&lb, "c\nde\n", 5), 0);
+	ck_assert_int_eq(linebuf_next(&lb, &line, &len), 1);
+	ck_assert_uint_eq(len, 3);
+	ck_assert(memcmp(line, "abc", 3) == 0);
+	ck_assert_int_eq(linebuf_next(&lb, &line, &len), 1);
+	ck_assert(len == 2 && memcmp(line, "de", 2) == 0);
+	ck_assert_int_eq(linebuf_next(&lb, &line, &len), 0);
+	ck_assert_int_eq(linebuf_append(&lb, "0123456789", 10), 0);
+	ck_assert_int_eq(linebuf_next(&lb, &line, &len), -1);
+	ck_assert(lb.overflow);
+	linebuf_free(&lb);
+}
+END_TEST
+
+START_TEST(test_uuid)
+{
+	char u[UUID_STRLEN + 1], n[UUID_STRLEN + 1];
+
+	ck_assert_int_eq(uuid_v4(u), 0);
+	ck_assert(uuid_valid(u));
+	ck_assert(u[14] == '4');
+	ck_assert(strchr("89ab", u[19]) != NULL);
+	ck_assert(!uuid_valid("not-a-uuid"));
+	ck_assert(!uuid_valid("6f0c0000-0000-4000-8000-00000000000g"));
+	ck_assert_int_eq(uuid_normalize("6F0C0000-0000-4000-8000-0000000000AB", n), 0);
+	ck_assert_str_eq(n, "6f0c0000-0000-4000-8000-0000000000ab");
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("proto");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_vectors);
+	tcase_add_test(tc, test_encode);
+	tcase_add_test(tc, test_canonical);
+	tcase_add_test(tc, test_builders);
+	tcase_add_test(tc, test_codes);
+	tcase_add_test(tc, test_linebuf);
+	tcase_add_test(tc, test_uuid);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
