@@ -32,14 +32,17 @@ struct tstore;
 /*
  * Compile steps (a JSON array of InstaML steps).  On success returns 0,
  * *tx_steps receives the tx-steps array and *new_attrs the array of attrs
- * created by this compile (both new references); the new attrs are also put
- * into attrs.  view (may be NULL) is the local triple view used to choose
- * mode "update" for known entities and to resolve $increment.
+ * created by this compile (both new references).  attrs is only read: as
+ * in the JS client, the new attrs enter the registry when the tx-steps'
+ * add-attr steps are applied (txapply_run registers them), so apply what
+ * you compile before compiling again.  view (may be NULL) is the local
+ * triple view used to choose mode "update" for known entities and to
+ * resolve $increment.
  *
  * On an invalid step returns -1 with *errmsg (caller frees) naming the step
  * index and the offending field, and changes nothing.
  */
-int instaml_compile(const json_t *steps, struct attrs *attrs,
+int instaml_compile(const json_t *steps, const struct attrs *attrs,
     struct tstore *view, json_t **tx_steps, json_t **new_attrs,
     char **errmsg);
 

@@ -1,0 +1,52 @@
+// oracle-instaml.mjs: the official client's InstaML compiler and optimistic
+// store as an oracle.
+//
+// Reads one JSON case per line on stdin:
+//   {"attrs": [attr...], "triples": [[e, a, v, t]...], "ops": [op...]}
+// and writes one JSON line per case:
+//   {"tx_steps": [...], "triples": [[e, a, v, t]...], "attrs": [...]}
+// where tx_steps is instaml.transform of ops (with the case's store as the
+// only cached query store), and triples/attrs are the store and attrs after
+// store.transact of those tx-steps.  A case the client rejects gives
+// {"error": message}.  Exits 2 if @instantdb/core cannot be loaded.
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const esm = path.join(here, 'node_modules/@instantdb/core/dist/esm');
+
+let instaml, store;
+try {
+  instaml = await import(path.join(esm, 'instaml.js'));
+  store = await import(path.join(esm, 'store.js'));
+} catch (e) {
+  process.stderr.write(`oracle-instaml: cannot load @instantdb/core: ${e.message}\n`);
+  process.exit(2);
+}
+
+function runCase(c) {
+  const attrMap = {};
+  for (const a of c.attrs || []) attrMap[a.id] = a;
+  const attrsStore = new store.AttrsStoreClass(attrMap, null);
+  const s = store.createStore(attrsStore, c.triples || [], false, false);
+  const txSteps = instaml.transform({ attrsStore, stores: [s] }, [{ __ops: c.ops }]);
+  const next = store.transact(s, attrsStore, txSteps);
+  return {
+    tx_steps: txSteps,
+    triples: store.toJSON(next.store).triples,
+    attrs: Object.values(next.attrsStore.attrs),
+  };
+}
+
+const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+for await (const line of rl) {
+  if (line.trim() === '') continue;
+  let out;
+  try {
+    out = runCase(JSON.parse(line));
+  } catch (e) {
+    out = { error: String(e && e.message ? e.message : e) };
+  }
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
