@@ -176,10 +176,10 @@ dispatch_read(struct instantd_client *c)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
-		if (n == -1)
+		if (n == -1 && errno != ECONNRESET)
 			return client_fail(c, INSTANTD_ERR_IO, "read: %s",
 			    strerror(errno));
-		if (n == 0)
+		if (n <= 0) /* a reset comes after all the data sent before */
 			return client_fail(c, INSTANTD_ERR_CLOSED,
 			    "the daemon closed the connection");
 		if ((r = dispatch_input(c, buf, (size_t)n)) != INSTANTD_OK)
