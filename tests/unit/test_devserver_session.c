@@ -1,0 +1,734 @@
+/*
+ * test_devserver_session.c: the devserver's session layer driven with
+ * scripted frames, no sockets: init rules, add-query/remove-query,
+ * transact with refresh-ok to every session, error envelopes, tx-ids
+ * across a restart, and fault injection.  Expected texts come from
+ * Instant's server (see the protocol reference, sections 2 and 6.2).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "devserver/faults.h"
+#include "devserver/server.h"
+#include "devserver/session.h"
+
+#define APP "6f1c1f4e-5b7a-4c43-9e55-1d2a3b4c5d6e"
+#define OTHER_APP "11111111-2222-4333-8444-555555555555"
+#define A_ID "a0000000-0000-4000-8000-000000000001"
+#define A_TITLE "a0000000-0000-4000-8000-000000000002"
+#define E1 "e0000000-0000-4000-8000-000000000001"
+#define E2 "e0000000-0000-4000-8000-000000000002"
+
+/* A scripted client: everything the session sent, and whether it closed. */
+struct client {
+	struct session *s;
+	json_t *out;
+	int closed;
+};
+
+static char datadir[] = "/tmp/test_devserver_session.XXXXXX";
+static struct event_base *base;
+static struct server *sv;
+
+/* io->send: keep the decoded message. */
+static void
+client_send(void *arg, const char *text, size_t len)
+{
+	struct client *c = arg;
+	json_t *v = json_loadb(text, len, 0, NULL);
+
+	ck_assert_ptr_nonnull(v);
+	json_array_append_new(c->out, v);
+}
+
+/* io->close. */
+static void
+client_close(void *arg)
+{
+	((struct client *)arg)->closed = 1;
+}
+
+/* Open a server over datadir serving APP. */
+static void
+server_open(void)
+{
+	static const char *apps[] = { APP };
+	struct server_config cfg = { datadir, apps, 1, 5000, 15000, 1 << 20 };
+	char *err = NULL;
+
+	sv = server_create(base, &cfg, &err);
+	ck_assert_ptr_nonnull(sv);
+}
+
+/* A new client session. */
+static struct client *
+client_new(void)
+{
+	struct client *c = calloc(1, sizeof *c);
+	struct session_io io = { client_send, client_close, c };
+
+	c->out = json_array();
+	c->s = session_create(sv, &io);
+	return c;
+}
+
+/* Free a client session. */
+static void
+client_free(struct client *c)
+{
+	session_free(c->s);
+	json_decref(c->out);
+	free(c);
+}
+
+/* Send msg (stolen) to the session. */
+static void
+client_say(struct client *c, json_t *msg)
+{
+	char *text = json_dumps(msg, JSON_COMPACT);
+
+	session_receive(c->s, text, strlen(text));
+	free(text);
+	json_decref(msg);
+}
+
+/* Take the oldest message the session sent (new reference), or NULL. */
+static json_t *
+client_take(struct client *c)
+{
+	json_t *m = json_array_get(c->out, 0);
+
+	if (m == NULL)
+		return NULL;
+	json_incref(m);
+	json_array_remove(c->out, 0);
+	return m;
+}
+
+/* The op of a message. */
+static const char *
+op_of(const json_t *m)
+{
+	return json_string_value(json_object_get(m, "op"));
+}
+
+/* Take the next message and check its op. */
+static json_t *
+expect_op(struct client *c, const char *op)
+{
+	json_t *m = client_take(c);
+
+	ck_assert_msg(m != NULL, "expected %s, got nothing", op);
+	ck_assert_str_eq(op_of(m), op);
+	return m;
+}
+
+/* Drop the refresh-ok messages at the head of the queue. */
+static void
+drop_refreshes(struct client *c)
+{
+	json_t *m;
+
+	while ((m = json_array_get(c->out, 0)) != NULL &&
+	    strcmp(op_of(m), "refresh-ok") == 0)
+		json_array_remove(c->out, 0);
+}
+
+/* init with a current client version; checks init-ok. */
+static void
+client_init(struct client *c)
+{
+	client_say(c, json_pack("{s:s,s:s,s:s,s:{s:s}}", "op", "init",
+	    "client-event-id", "i1", "app-id", APP, "versions",
+	    "@instantdb/core", "v1.0.67"));
+	json_decref(expect_op(c, "init-ok"));
+}
+
+/* add-query q (stolen) with id cid; returns the reply. */
+static json_t *
+client_query(struct client *c, json_t *q, const char *cid)
+{
+	client_say(c, json_pack("{s:s,s:s,s:o}", "op", "add-query",
+	    "client-event-id", cid, "q", q));
+	return client_take(c);
+}
+
+/* transact steps (stolen) with id cid. */
+static void
+client_transact(struct client *c, json_t *steps, const char *cid)
+{
+	client_say(c, json_pack("{s:s,s:s,s:o}", "op", "transact",
+	    "client-event-id", cid, "tx-steps", steps));
+}
+
+/* The add-attr steps for goals.id and goals.title. */
+static json_t *
+goal_attrs(void)
+{
+	return json_pack("[[s,{s:s,s:[s,s,s],s:s,s:s,s:b,s:b}],"
+	    "[s,{s:s,s:[s,s,s],s:s,s:s,s:b,s:b}]]",
+	    "add-attr", "id", A_ID, "forward-identity",
+	    "f0000000-0000-4000-8000-000000000001", "goals", "id",
+	    "value-type", "blob", "cardinality", "one", "unique?", 1,
+	    "index?", 0,
+	    "add-attr", "id", A_TITLE, "forward-identity",
+	    "f0000000-0000-4000-8000-000000000002", "goals", "title",
+	    "value-type", "blob", "cardinality", "one", "unique?", 0,
+	    "index?", 0);
+}
+
+/* Steps creating goal e with title (with the attrs when attrs is set). */
+static json_t *
+goal_steps(const char *e, const char *title, int attrs)
+{
+	json_t *steps = attrs ? goal_attrs() : json_array();
+
+	json_array_append_new(steps, json_pack("[s,s,s,s]", "add-triple", e,
+	    A_ID, e));
+	json_array_append_new(steps, json_pack("[s,s,s,s]", "add-triple", e,
+	    A_TITLE, title));
+	return steps;
+}
+
+/* Whether any triple of a result has value v. */
+static int
+result_has_value(const json_t *result, const char *v)
+{
+	json_t *rows = json_object_get(json_object_get(json_object_get(
+	    json_array_get(result, 0), "data"), "datalog-result"), "join-rows");
+	json_t *row, *t;
+	size_t i, j;
+
+	json_array_foreach(rows, i, row)
+		json_array_foreach(row, j, t)
+			if (json_is_string(json_array_get(t, 2)) &&
+			    strcmp(json_string_value(json_array_get(t, 2)),
+			    v) == 0)
+				return 1;
+	return 0;
+}
+
+/* Remove the data directory's files. */
+static void
+rm_datadir(void)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", datadir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void
+setup(void)
+{
+	strcpy(datadir, "/tmp/test_devserver_session.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(datadir));
+	base = event_base_new();
+	server_open();
+}
+
+static void
+teardown(void)
+{
+	server_free(sv);
+	event_base_free(base);
+	rm_datadir();
+}
+
+START_TEST(test_op_before_init)
+{
+	struct client *c = client_new();
+	json_t *m, *hint;
+
+	client_say(c, json_pack("{s:s,s:s,s:{}}", "op", "add-query",
+	    "client-event-id", "q1", "q", "goals"));
+	m = expect_op(c, "error");
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "status")), 400);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
+	    "validation-failed");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "message")),
+	    "Validation failed for init: `init` has not run for this session.");
+	ck_assert_str_eq(json_string_value(json_object_get(m,
+	    "client-event-id")), "q1");
+	ck_assert_str_eq(op_of(json_object_get(m, "original-event")),
+	    "add-query");
+	hint = json_object_get(m, "hint");
+	ck_assert_str_eq(json_string_value(json_object_get(hint, "data-type")),
+	    "init");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(
+	    json_object_get(hint, "errors"), 0), "message")),
+	    "`init` has not run for this session.");
+	json_decref(m);
+	client_free(c);
+}
+END_TEST
+
+START_TEST(test_init_ok_and_second_init)
+{
+	struct client *c = client_new();
+	json_t *m, *attrs, *a;
+	size_t i;
+	int users = 0;
+
+	client_say(c, json_pack("{s:s,s:s,s:s}", "op", "init",
+	    "client-event-id", "i1", "app-id", APP));
+	m = expect_op(c, "init-ok");
+	ck_assert_str_eq(json_string_value(json_object_get(m,
+	    "client-event-id")), "i1");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "session-id")),
+	    session_id(c->s));
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(m,
+	    "app-status"), "status")), "active");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(
+	    json_object_get(m, "auth"), "app"), "id")), APP);
+	attrs = json_object_get(m, "attrs");
+	json_array_foreach(attrs, i, a)
+		if (strcmp(json_string_value(json_array_get(json_object_get(a,
+		    "forward-identity"), 1)), "$users") == 0)
+			users++;
+	ck_assert_int_ge(users, 2);
+	json_decref(m);
+
+	client_say(c, json_pack("{s:s,s:s,s:s}", "op", "init",
+	    "client-event-id", "i2", "app-id", APP));
+	m = expect_op(c, "error");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "message")),
+	    "Validation failed for init: `init` has already run for this "
+	    "session.");
+	ck_assert_str_eq(json_string_value(json_object_get(m,
+	    "client-event-id")), "i2");
+	json_decref(m);
+	client_free(c);
+}
+END_TEST
+
+START_TEST(test_init_errors)
+{
+	struct client *c = client_new();
+	json_t *m;
+
+	client_say(c, json_pack("{s:s,s:s,s:s}", "op", "init",
+	    "client-event-id", "i1", "app-id", OTHER_APP));
+	m = expect_op(c, "error");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
+	    "record-not-found");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(m,
+	    "hint"), "record-type")), "app");
+	json_decref(m);
+
+	client_say(c, json_pack("{s:s,s:s,s:s}", "op", "init",
+	    "client-event-id", "i2", "app-id", "not-a-uuid"));
+	m = expect_op(c, "error");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
+	    "param-malformed");
+	json_decref(m);
+
+	client_say(c, json_pack("{s:s,s:s,s:s,s:s}", "op", "init",
+	    "client-event-id", "i3", "app-id", APP, "refresh-token",
+	    "0badbad0-0000-4000-8000-000000000000"));
+	m = expect_op(c, "error");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
+	    "record-not-found");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(m,
+	    "hint"), "record-type")), "app-user");
+	json_decref(m);
+
+	/* none of the failures initialised the session */
+	client_init(c);
+	client_free(c);
+}
+END_TEST
+
+START_TEST(test_unknown_op_and_bad_json)
+{
+	struct client *c = client_new();
+	json_t *m;
+
+	client_init(c);
+	client_say(c, json_pack("{s:s,s:s}", "op", "fly", "client-event-id",
+	    "x1"));
+	m = expect_op(c, "error");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
+	    "param-malformed");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "message")),
+	    "Invalid op");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(m,
+	    "hint"), "op")), "fly");
+	json_decref(m);
+
+	session_receive(c->s, "{\"op\":", 6);
+	m = expect_op(c, "error");
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "status")), 400);
+	ck_assert(json_is_null(json_object_get(m, "original-event")));
+	json_decref(m);
+	client_free(c);
+}
+END_TEST
+
+START_TEST(test_add_query_exists_and_remove)
+{
+	struct client *c = client_new();
+	json_t *m, *res;
+
+	client_init(c);
+	m = client_query(c, json_pack("{s:{s:{},s:{}}}", "goals", "todos",
+	    "owner"), "q1");
+	ck_assert_str_eq(op_of(m), "add-query-ok");
+	ck_assert_str_eq(json_string_value(json_object_get(m,
+	    "client-event-id")), "q1");
+	ck_assert(json_is_null(json_object_get(m, "processed-tx-id")));
+	res = json_object_get(m, "result");
+	ck_assert_int_eq(json_array_size(res), 1);
+	ck_assert(json_is_array(json_object_get(json_object_get(
+	    json_object_get(json_array_get(res, 0), "data"), "datalog-result"),
+	    "join-rows")));
+	ck_assert_int_eq(json_array_size(json_object_get(json_array_get(res, 0),
+	    "child-nodes")), 0);
+	json_decref(m);
+
+	/* the same query with its keys in another order */
+	m = client_query(c, json_pack("{s:{s:{},s:{}}}", "goals", "owner",
+	    "todos"), "q2");
+	ck_assert_str_eq(op_of(m), "add-query-exists");
+	ck_assert_str_eq(json_string_value(json_object_get(m,
+	    "client-event-id")), "q2");
+	ck_assert_ptr_null(json_object_get(m, "result"));
+	json_decref(m);
+
+	client_say(c, json_pack("{s:s,s:s,s:{s:{s:{},s:{}}}}", "op",
+	    "remove-query", "client-event-id", "r1", "q", "goals", "todos", "owner"));
+	json_decref(expect_op(c, "remove-query-ok"));
+	m = client_query(c, json_pack("{s:{s:{},s:{}}}", "goals", "todos",
+	    "owner"), "q3");
+	ck_assert_str_eq(op_of(m), "add-query-ok");
+	json_decref(m);
+
+	m = client_query(c, json_null(), "q4");
+	ck_assert_str_eq(op_of(m), "error");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "message")),
+	    "Validation failed for add-query: Query can not be null.");
+	json_decref(m);
+	client_free(c);
+}
+END_TEST
+
+START_TEST(test_transact_refreshes_every_session)
+{
+	struct client *a = client_new(), *b = client_new(), *c = client_new();
+	json_t *m, *comp;
+
+	client_init(a);
+	client_init(b);
+	client_init(c);
+	json_decref(client_query(a, json_pack("{s:{}}", "goals"), "qa"));
+	json_decref(client_query(b, json_pack("{s:{}}", "goals"), "qb"));
+	json_decref(client_query(c, json_pack("{s:{}}", "todos"), "qc"));
+
+	client_transact(a, goal_steps(E1, "first", 1), "t1");
+	m = expect_op(a, "refresh-ok");
+	json_decref(m);
+	m = expect_op(a, "transact-ok");
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "tx-id")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(m,
+	    "client-event-id")), "t1");
+	json_decref(m);
+
+	m = expect_op(b, "refresh-ok");
+	ck_assert_int_eq(json_integer_value(json_object_get(m,
+	    "processed-tx-id")), 1);
+	ck_assert(json_is_array(json_object_get(m, "attrs")));
+	comp = json_array_get(json_object_get(m, "computations"), 0);
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(comp,
+	    "instaql-query"), "goals"));
+	ck_assert(result_has_value(json_object_get(comp, "instaql-result"),
+	    "first"));
+	json_decref(m);
+
+	/* attrs changed: c gets them, with no computation of its own */
+	m = expect_op(c, "refresh-ok");
+	ck_assert_int_eq(json_array_size(json_object_get(m, "computations")),
+	    0);
+	ck_assert(json_is_array(json_object_get(m, "attrs")));
+	json_decref(m);
+
+	/* no attr change: c hears nothing, b gets results without attrs */
+	client_transact(a, goal_steps(E2, "second", 0), "t2");
+	ck_assert_ptr_null(client_take(c));
+	m = expect_op(b, "refresh-ok");
+	ck_assert_ptr_null(json_object_get(m, "attrs"));
+	ck_assert_int_eq(json_integer_value(json_object_get(m,
+	    "processed-tx-id")), 2);
+	json_decref(m);
+	json_decref(expect_op(a, "refresh-ok"));
+	m = expect_op(a, "transact-ok");
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "tx-id")), 2);
+	json_decref(m);
+	client_free(a);
+	client_free(b);
+	client_free(c);
+}
+END_TEST
+
+START_TEST(test_data_and_tx_ids_survive_restart)
+{
+	struct client *c = client_new();
+	json_t *m;
+
+	client_init(c);
+	client_transact(c, goal_steps(E1, "kept", 1), "t1");
+	client_transact(c, goal_steps(E2, "kept too", 0), "t2");
+	client_free(c);
+	server_free(sv);
+	server_open();
+
+	c = client_new();
+	client_init(c);
+	m = client_query(c, json_pack("{s:{}}", "goals"), "q1");
+	ck_assert_str_eq(op_of(m), "add-query-ok");
+	ck_assert_int_eq(json_integer_value(json_object_get(m,
+	    "processed-tx-id")), 2);
+	ck_assert(result_has_value(json_object_get(m, "result"), "kept"));
+	ck_assert(result_has_value(json_object_get(m, "result"), "kept too"));
+	json_decref(m);
+	client_transact(c, goal_steps(E1, "again", 0), "t3");
+	json_decref(expect_op(c, "refresh-ok"));
+	m = expect_op(c, "transact-ok");
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "tx-id")), 3);
+	json_decref(m);
+	client_free(c);
+}
+END_TEST
+
+START_TEST(test_fault_drop_ack)
+{
+	struct client *a = client_new(), *b = client_new();
+	const char *errmsg;
+	json_t *m;
+
+	client_init(a);
+	client_init(b);
+	json_decref(client_query(b, json_pack("{s:{}}", "goals"), "qb"));
+	ck_assert_int_eq(faults_apply_arg(server_faults(sv), "drop-ack=1",
+	    &errmsg), 0);
+	client_transact(a, goal_steps(E1, "dropped ack", 1), "t1");
+	drop_refreshes(a);
+	ck_assert_ptr_null(client_take(a));
+	/* committed all the same */
+	m = expect_op(b, "refresh-ok");
+	ck_assert(result_has_value(json_object_get(json_array_get(
+	    json_object_get(m, "computations"), 0), "instaql-result"),
+	    "dropped ack"));
+	json_decref(m);
+	/* only one ack was to be dropped */
+	client_transact(a, goal_steps(E2, "acked", 0), "t2");
+	drop_refreshes(a);
+	m = expect_op(a, "transact-ok");
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "tx-id")), 2);
+	json_decref(m);
+	client_free(a);
+	client_free(b);
+}
+END_TEST
+
+START_TEST(test_fault_close_before_ack)
+{
+	struct client *a = client_new(), *b = client_new();
+	const char *errmsg;
+	json_t *m;
+
+	client_init(a);
+	client_init(b);
+	json_decref(client_query(a, json_pack("{s:{}}", "goals"), "qa"));
+	json_decref(client_query(b, json_pack("{s:{}}", "goals"), "qb"));
+	ck_assert_int_eq(faults_apply_arg(server_faults(sv),
+	    "close-before-ack=true", &errmsg), 0);
+	client_transact(a, goal_steps(E1, "closed", 1), "t1");
+	ck_assert_int_eq(a->closed, 1);
+	ck_assert_ptr_null(client_take(a));
+	m = expect_op(b, "refresh-ok");
+	json_decref(m);
+	/* a closed session ignores everything */
+	client_say(a, json_pack("{s:s,s:s}", "op", "fly", "client-event-id",
+	    "x"));
+	ck_assert_ptr_null(client_take(a));
+	client_free(a);
+	client_free(b);
+}
+END_TEST
+
+START_TEST(test_fault_deny_namespace)
+{
+	struct client *a = client_new();
+	const char *errmsg;
+	json_t *m, *hint;
+
+	client_init(a);
+	ck_assert_int_eq(faults_apply_arg(server_faults(sv),
+	    "deny-namespaces=[\"goals\"]", &errmsg), 0);
+	client_transact(a, goal_steps(E1, "denied", 1), "t1");
+	m = expect_op(a, "error");
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "status")), 400);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
+	    "permission-denied");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "message")),
+	    "Permission denied: not perms-pass?");
+	hint = json_object_get(m, "hint");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(hint,
+	    "input"), 0)), "goals");
+	ck_assert_str_eq(json_string_value(json_object_get(m,
+	    "client-event-id")), "t1");
+	ck_assert(json_is_array(json_object_get(json_object_get(m,
+	    "original-event"), "tx-steps")));
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(m,
+	    "original-event"), "session-id")), session_id(a->s));
+	json_decref(m);
+	ck_assert_ptr_null(client_take(a));
+
+	ck_assert_int_eq(faults_apply_arg(server_faults(sv),
+	    "deny-namespaces=[]", &errmsg), 0);
+	client_transact(a, goal_steps(E1, "allowed", 1), "t2");
+	drop_refreshes(a);
+	m = expect_op(a, "transact-ok");
+	/* the denied transaction used no tx-id */
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "tx-id")), 1);
+	json_decref(m);
+	client_free(a);
+}
+END_TEST
+
+START_TEST(test_fault_app_status)
+{
+	struct client *a = client_new();
+	const char *errmsg;
+	json_t *m;
+
+	client_init(a);
+	ck_assert_int_eq(faults_apply_arg(server_faults(sv),
+	    "app-status=read-only", &errmsg), 0);
+	server_status_changed(sv);
+	m = expect_op(a, "app-status-changed");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "status")),
+	    "read-only");
+	json_decref(m);
+	client_transact(a, goal_steps(E1, "ro", 1), "t1");
+	m = expect_op(a, "error");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
+	    "app-read-only");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "message")),
+	    "This app is in read-only mode.");
+	json_decref(m);
+	/* reads still work when read-only */
+	m = client_query(a, json_pack("{s:{}}", "goals"), "q1");
+	ck_assert_str_eq(op_of(m), "add-query-ok");
+	json_decref(m);
+
+	ck_assert_int_eq(faults_apply_arg(server_faults(sv),
+	    "app-status=disabled", &errmsg), 0);
+	m = client_query(a, json_pack("{s:{}}", "todos"), "q2");
+	ck_assert_str_eq(op_of(m), "error");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
+	    "app-disabled");
+	json_decref(m);
+	client_free(a);
+}
+END_TEST
+
+START_TEST(test_fault_ack_delay_and_no_answer)
+{
+	struct client *a = client_new();
+	struct timeval tv = { 0, 300000 };
+	const char *errmsg;
+	json_t *m;
+
+	client_init(a);
+	ck_assert_int_eq(faults_apply_arg(server_faults(sv),
+	    "ack-delay-ms=50", &errmsg), 0);
+	client_transact(a, goal_steps(E1, "late", 1), "t1");
+	drop_refreshes(a);
+	ck_assert_ptr_null(client_take(a));
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+	m = expect_op(a, "transact-ok");
+	json_decref(m);
+
+	ck_assert_int_eq(faults_apply_arg(server_faults(sv), "no-answer",
+	    &errmsg), 0);
+	client_say(a, json_pack("{s:s,s:s,s:{}}", "op", "add-query",
+	    "client-event-id", "q1", "q", "goals"));
+	ck_assert_ptr_null(client_take(a));
+	client_free(a);
+}
+END_TEST
+
+START_TEST(test_faults_parse)
+{
+	struct faults f;
+	const char *errmsg = NULL;
+	json_t *patch, *j;
+
+	faults_init(&f);
+	patch = json_pack("{s:i,s:s}", "ack-delay-ms", 10, "app-status",
+	    "bogus");
+	ck_assert_int_eq(faults_apply(&f, patch, &errmsg), -1);
+	ck_assert_ptr_nonnull(errmsg);
+	/* nothing applied from a bad patch */
+	ck_assert_int_eq(f.ack_delay_ms, 0);
+	json_decref(patch);
+	ck_assert_int_eq(faults_apply_arg(&f, "nope", &errmsg), -1);
+	ck_assert_int_eq(faults_apply_arg(&f, "drop-ack=2", &errmsg), 0);
+	ck_assert_int_eq(faults_take(&f.drop_ack), 1);
+	ck_assert_int_eq(faults_take(&f.drop_ack), 1);
+	ck_assert_int_eq(faults_take(&f.drop_ack), 0);
+	ck_assert_int_eq(faults_apply_arg(&f, "app-status=disabled", &errmsg),
+	    0);
+	j = faults_to_json(&f);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "app-status")),
+	    "disabled");
+	json_decref(j);
+	faults_clear(&f);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("devserver_session");
+	TCase *tc = tcase_create("session");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_op_before_init);
+	tcase_add_test(tc, test_init_ok_and_second_init);
+	tcase_add_test(tc, test_init_errors);
+	tcase_add_test(tc, test_unknown_op_and_bad_json);
+	tcase_add_test(tc, test_add_query_exists_and_remove);
+	tcase_add_test(tc, test_transact_refreshes_every_session);
+	tcase_add_test(tc, test_data_and_tx_ids_survive_restart);
+	tcase_add_test(tc, test_fault_drop_ack);
+	tcase_add_test(tc, test_fault_close_before_ack);
+	tcase_add_test(tc, test_fault_deny_namespace);
+	tcase_add_test(tc, test_fault_app_status);
+	tcase_add_test(tc, test_fault_ack_delay_and_no_answer);
+	tcase_add_test(tc, test_faults_parse);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
