@@ -1,0 +1,748 @@
+/*
+ * store.c: the per-app SQLite file of the daemon.
+ *
+ * Opening runs, in order: open (creating the file), busy timeout, WAL,
+ * synchronous, the schema migrations (PRAGMA user_version is the number of
+ * migrations applied; each runs in the same write transaction as the
+ * version bump), the triple view (engine/tstore owns that table), the
+ * statements, and loading the attr registry.  Any failure closes the
+ * handle and reports "<path>: <reason>"; the file is never removed or
+ * rewritten, so a corrupt store stays available for inspection.
+ *
+ * Layout (version 1):
+ *   attrs   (id TEXT PRIMARY KEY, json TEXT)
+ *   outbox  (seq INTEGER PRIMARY KEY, tx TEXT UNIQUE, steps TEXT,
+ *            tx_steps TEXT, client TEXT, created INTEGER, status TEXT,
+ *            tx_id INTEGER, error TEXT)
+ *   queries (canonical TEXT PRIMARY KEY, q TEXT, result TEXT,
+ *            page_info TEXT, processed_tx_id INTEGER, updated INTEGER)
+ *   kv      (k TEXT PRIMARY KEY, v TEXT)
+ *   triples (see engine/tstore.c)
+ * Value columns are TEXT, never JSON, so SQLite applies no numeric
+ * affinity to them.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/attrs.h"
+#include "engine/store.h"
+#include "engine/tstore.h"
+
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+/* Migration n brings user_version from n to n + 1. */
+static const char *const store_migrations[] = {
+	"CREATE TABLE attrs (id TEXT PRIMARY KEY, json TEXT NOT NULL) "
+	"WITHOUT ROWID;"
+	"CREATE TABLE outbox (seq INTEGER PRIMARY KEY, "
+	"tx TEXT NOT NULL UNIQUE, steps TEXT NOT NULL, "
+	"tx_steps TEXT NOT NULL, client TEXT, created INTEGER NOT NULL, "
+	"status TEXT NOT NULL DEFAULT 'enqueued' CHECK (status IN "
+	"('enqueued', 'pending', 'synced', 'error')), tx_id INTEGER, "
+	"error TEXT);"
+	"CREATE TABLE queries (canonical TEXT PRIMARY KEY, q TEXT NOT NULL, "
+	"result TEXT NOT NULL, page_info TEXT, processed_tx_id INTEGER, "
+	"updated INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;",
+};
+#define STORE_VERSION \
+	((int)(sizeof store_migrations / sizeof store_migrations[0]))
+
+enum store_sql {
+	SQL_BEGIN,
+	SQL_COMMIT,
+	SQL_ROLLBACK,
+	SQL_ATTRS_CLEAR,
+	SQL_ATTRS_PUT,
+	SQL_ATTRS_ALL,
+	SQL_OUTBOX_APPEND,
+	SQL_OUTBOX_SCAN,
+	SQL_OUTBOX_STATUS,
+	SQL_OUTBOX_DELETE,
+	SQL_OUTBOX_UNSYNCED,
+	SQL_QUERY_PUT,
+	SQL_QUERY_GET,
+	SQL_QUERY_DELETE,
+	SQL_QUERY_SCAN,
+	SQL_KV_GET,
+	SQL_KV_SET,
+	SQL_KV_DELETE,
+	SQL_MAX
+};
+
+static const char *const store_sql[SQL_MAX] = {
+	[SQL_BEGIN] = "BEGIN IMMEDIATE",
+	[SQL_COMMIT] = "COMMIT",
+	[SQL_ROLLBACK] = "ROLLBACK",
+	[SQL_ATTRS_CLEAR] = "DELETE FROM attrs",
+	[SQL_ATTRS_PUT] = "INSERT OR REPLACE INTO attrs (id, json) "
+	    "VALUES (?1, ?2)",
+	[SQL_ATTRS_ALL] = "SELECT json FROM attrs ORDER BY id",
+	[SQL_OUTBOX_APPEND] = "INSERT INTO outbox (tx, steps, tx_steps, "
+	    "client, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQL_OUTBOX_SCAN] = "SELECT seq, tx, steps, tx_steps, client, created, "
+	    "status, tx_id, error FROM outbox ORDER BY seq",
+	[SQL_OUTBOX_STATUS] = "UPDATE outbox SET status = ?2, "
+	    "tx_id = coalesce(?3, tx_id), error = coalesce(?4, error) "
+	    "WHERE tx = ?1",
+	[SQL_OUTBOX_DELETE] = "DELETE FROM outbox WHERE tx = ?1",
+	[SQL_OUTBOX_UNSYNCED] = "SELECT count(*) FROM outbox "
+	    "WHERE status IN ('enqueued', 'pending')",
+	[SQL_QUERY_PUT] = "INSERT OR REPLACE INTO queries (canonical, q, "
+	    "result, page_info, processed_tx_id, updated) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[SQL_QUERY_GET] = "SELECT q, result, page_info, processed_tx_id, "
+	    "updated FROM queries WHERE canonical = ?1",
+	[SQL_QUERY_DELETE] = "DELETE FROM queries WHERE canonical = ?1",
+	[SQL_QUERY_SCAN] = "SELECT q, result, page_info, processed_tx_id, "
+	    "updated FROM queries ORDER BY canonical",
+	[SQL_KV_GET] = "SELECT v FROM kv WHERE k = ?1",
+	[SQL_KV_SET] = "INSERT OR REPLACE INTO kv (k, v) VALUES (?1, ?2)",
+	[SQL_KV_DELETE] = "DELETE FROM kv WHERE k = ?1",
+};
+
+static const char *const store_status_names[] = {
+	[STORE_TX_ENQUEUED] = "enqueued",
+	[STORE_TX_PENDING] = "pending",
+	[STORE_TX_SYNCED] = "synced",
+	[STORE_TX_ERROR] = "error",
+};
+
+struct store {
+	char *path;
+	sqlite3 *db;
+	struct tstore *view;
+	struct attrs *attrs;
+	sqlite3_stmt *stmt[SQL_MAX];
+	char err[512];
+};
+
+/* Record an error message prefixed with the store's path. */
+static int __attribute__((format(printf, 2, 3)))
+store_fail(struct store *st, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	snprintf(st->err, sizeof st->err, "%s: %s", st->path, msg);
+	return -1;
+}
+
+/* Record the database's last error. */
+static int
+store_fail_db(struct store *st, const char *what)
+{
+	return store_fail(st, "%s: %s", what, sqlite3_errmsg(st->db));
+}
+
+/* Finish a statement: reset it and map the step result to 0 / -1. */
+static int
+store_done(struct store *st, sqlite3_stmt *s, int rc, const char *what)
+{
+	int r = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 :
+	    store_fail_db(st, what);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return r;
+}
+
+/* Run a statement that returns no rows. */
+static int
+store_step(struct store *st, enum store_sql i, const char *what)
+{
+	return store_done(st, st->stmt[i], sqlite3_step(st->stmt[i]), what);
+}
+
+/* Bind text (NULL binds NULL). */
+static int
+store_bind_text(sqlite3_stmt *s, int col, const char *text)
+{
+	if (text == NULL)
+		return sqlite3_bind_null(s, col);
+	return sqlite3_bind_text(s, col, text, -1, SQLITE_TRANSIENT);
+}
+
+/* Bind a JSON value as its compact text (NULL binds NULL). */
+static int
+store_bind_json(sqlite3_stmt *s, int col, const json_t *v)
+{
+	char *text;
+	int rc;
+
+	if (v == NULL)
+		return sqlite3_bind_null(s, col);
+	if ((text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		return SQLITE_NOMEM;
+	rc = sqlite3_bind_text(s, col, text, -1, SQLITE_TRANSIENT);
+	free(text);
+	return rc;
+}
+
+/* Bind an integer, or NULL when negative. */
+static int
+store_bind_opt_int(sqlite3_stmt *s, int col, int64_t v)
+{
+	if (v < 0)
+		return sqlite3_bind_null(s, col);
+	return sqlite3_bind_int64(s, col, v);
+}
+
+/* Column as an integer, or -1 when NULL. */
+static int64_t
+store_opt_int(sqlite3_stmt *s, int col)
+{
+	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+		return -1;
+	return sqlite3_column_int64(s, col);
+}
+
+/* Run one SQL text with sqlite3_exec. */
+static int
+store_exec(struct store *st, const char *sql, const char *what)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &err) == SQLITE_OK)
+		return 0;
+	store_fail(st, "%s: %s", what, err != NULL ? err :
+	    sqlite3_errmsg(st->db));
+	sqlite3_free(err);
+	return -1;
+}
+
+/* The single integer or text result of a pragma query into *out. */
+static int
+store_pragma(struct store *st, const char *sql, char *out, size_t len)
+{
+	sqlite3_stmt *s = NULL;
+	const unsigned char *v;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return store_fail_db(st, sql);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		v = sqlite3_column_text(s, 0);
+		snprintf(out, len, "%s", v != NULL ? (const char *)v : "");
+	} else
+		out[0] = '\0';
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_fail_db(st, sql);
+		sqlite3_finalize(s);
+		return -1;
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+/* WAL and the synchronous level. */
+static int
+store_pragmas(struct store *st, const struct store_opts *opts)
+{
+	char mode[32];
+
+	if (store_pragma(st, "PRAGMA journal_mode=WAL", mode, sizeof mode) != 0)
+		return -1;
+	if (strcmp(mode, "wal") != 0)
+		return store_fail(st, "cannot use WAL (journal mode %s)", mode);
+	return store_exec(st, opts->sync_normal ? "PRAGMA synchronous=NORMAL" :
+	    "PRAGMA synchronous=FULL", "synchronous");
+}
+
+/* Apply the migrations the file lacks, each with its version bump. */
+static int
+store_migrate(struct store *st)
+{
+	char buf[32], sql[64];
+	int version, i;
+
+	if (store_exec(st, "BEGIN IMMEDIATE", "migration") != 0)
+		return -1;
+	if (store_pragma(st, "PRAGMA user_version", buf, sizeof buf) != 0)
+		goto fail;
+	version = atoi(buf);
+	if (version > STORE_VERSION) {
+		store_fail(st, "store version %d is newer than this program "
+		    "(%d)", version, STORE_VERSION);
+		goto fail;
+	}
+	for (i = version; i < STORE_VERSION; i++) {
+		snprintf(sql, sizeof sql, "PRAGMA user_version=%d", i + 1);
+		if (store_exec(st, store_migrations[i], "migration") != 0 ||
+		    store_exec(st, sql, "migration") != 0)
+			goto fail;
+	}
+	return store_exec(st, "COMMIT", "migration");
+fail:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* Prepare every statement once. */
+static int
+store_prepare(struct store *st)
+{
+	int i;
+
+	for (i = 0; i < SQL_MAX; i++)
+		if (sqlite3_prepare_v3(st->db, store_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) != SQLITE_OK)
+			return store_fail_db(st, store_sql[i]);
+	return 0;
+}
+
+/* Fill the attr registry from the attrs table. */
+static int
+store_load_attrs(struct store *st)
+{
+	sqlite3_stmt *s = st->stmt[SQL_ATTRS_ALL];
+	const char *why = NULL;
+	json_t *attr;
+	int rc, bad = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		attr = json_loads((const char *)sqlite3_column_text(s, 0), 0,
+		    NULL);
+		if (attr == NULL || attrs_put(st->attrs, attr, &why) != 0)
+			bad = 1;
+		json_decref(attr);
+		if (bad)
+			break;
+	}
+	if (bad) {
+		sqlite3_reset(s);
+		return store_fail(st, "stored attr unreadable: %s", why != NULL ?
+		    why : "bad JSON");
+	}
+	return store_done(st, s, rc, "loading attrs");
+}
+
+/* The open steps after sqlite3_open. */
+static int
+store_setup(struct store *st, const struct store_opts *opts)
+{
+	char *err = NULL;
+	int busy = opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms :
+	    STORE_BUSY_TIMEOUT_MS;
+
+	sqlite3_extended_result_codes(st->db, 1);
+	if (sqlite3_busy_timeout(st->db, busy) != SQLITE_OK ||
+	    store_pragmas(st, opts) != 0 || store_migrate(st) != 0)
+		return -1;
+	if ((st->view = tstore_create(st->db, "triples", &err)) == NULL) {
+		store_fail(st, "triples: %s", err != NULL ? err : "failed");
+		free(err);
+		return -1;
+	}
+	if ((st->attrs = attrs_create()) == NULL)
+		return store_fail(st, "out of memory");
+	if (store_prepare(st) != 0 || store_load_attrs(st) != 0)
+		return -1;
+	return 0;
+}
+
+/* Open the store at path. */
+struct store *
+store_open(const char *path, const struct store_opts *opts, char **errmsg)
+{
+	static const struct store_opts defaults;
+	struct store *st;
+
+	*errmsg = NULL;
+	if (opts == NULL)
+		opts = &defaults;
+	if ((st = calloc(1, sizeof *st)) == NULL ||
+	    (st->path = strdup(path)) == NULL) {
+		free(st);
+		*errmsg = strdup("out of memory");
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		store_fail_db(st, "open");
+	else if (store_setup(st, opts) == 0)
+		return st;
+	*errmsg = strdup(st->err);
+	store_free(st);
+	return NULL;
+}
+
+/* Close the store. */
+void
+store_free(struct store *st)
+{
+	int i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < SQL_MAX; i++)
+		sqlite3_finalize(st->stmt[i]);
+	tstore_free(st->view);
+	attrs_free(st->attrs);
+	sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+/* The last error. */
+const char *
+store_errmsg(const struct store *st)
+{
+	return st->err;
+}
+
+/* The layout version this program writes. */
+int
+store_schema_version(void)
+{
+	return STORE_VERSION;
+}
+
+/* The attr registry. */
+struct attrs *
+store_attrs(struct store *st)
+{
+	return st->attrs;
+}
+
+/* The optimistic triple view. */
+struct tstore *
+store_view(struct store *st)
+{
+	return st->view;
+}
+
+/* The database handle (for txapply). */
+sqlite3 *
+store_db(struct store *st)
+{
+	return st->db;
+}
+
+/* Start a write transaction. */
+int
+store_begin(struct store *st)
+{
+	return store_step(st, SQL_BEGIN, "begin");
+}
+
+/* Commit the write transaction. */
+int
+store_commit(struct store *st)
+{
+	return store_step(st, SQL_COMMIT, "commit");
+}
+
+/* Roll the write transaction back. */
+int
+store_rollback(struct store *st)
+{
+	return store_step(st, SQL_ROLLBACK, "rollback");
+}
+
+/* Replace the stored attrs with the registry. */
+int
+store_attrs_save(struct store *st)
+{
+	sqlite3_stmt *s = st->stmt[SQL_ATTRS_PUT];
+	const struct attr *a;
+	size_t i;
+
+	if (store_exec(st, "SAVEPOINT store_attrs", "saving attrs") != 0)
+		return -1;
+	if (store_step(st, SQL_ATTRS_CLEAR, "clearing attrs") != 0)
+		goto fail;
+	for (i = 0; i < attrs_count(st->attrs); i++) {
+		a = attrs_at(st->attrs, i);
+		if (store_bind_text(s, 1, a->id) != SQLITE_OK ||
+		    store_bind_json(s, 2, a->json) != SQLITE_OK) {
+			sqlite3_reset(s);
+			store_fail_db(st, "saving attrs");
+			goto fail;
+		}
+		if (store_step(st, SQL_ATTRS_PUT, "saving attrs") != 0)
+			goto fail;
+	}
+	return store_exec(st, "RELEASE store_attrs", "saving attrs");
+fail:
+	sqlite3_exec(st->db, "ROLLBACK TO store_attrs; RELEASE store_attrs",
+	    NULL, NULL, NULL);
+	return -1;
+}
+
+/* Append a transaction to the outbox (status enqueued). */
+int
+store_outbox_append(struct store *st, const char *tx, const json_t *steps,
+    const json_t *tx_steps, const char *client, int64_t created,
+    int64_t *seq)
+{
+	sqlite3_stmt *s = st->stmt[SQL_OUTBOX_APPEND];
+
+	if (store_bind_text(s, 1, tx) != SQLITE_OK ||
+	    store_bind_json(s, 2, steps) != SQLITE_OK ||
+	    store_bind_json(s, 3, tx_steps) != SQLITE_OK ||
+	    store_bind_text(s, 4, client) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 5, created) != SQLITE_OK) {
+		sqlite3_reset(s);
+		return store_fail_db(st, "outbox append");
+	}
+	if (store_step(st, SQL_OUTBOX_APPEND, "outbox append") != 0)
+		return -1;
+	if (seq != NULL)
+		*seq = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+/* Column text, or NULL. */
+static const char *
+store_text(sqlite3_stmt *s, int col)
+{
+	return (const char *)sqlite3_column_text(s, col);
+}
+
+/* Read the current outbox row of s into tx. */
+static int
+store_outbox_row(sqlite3_stmt *s, struct store_tx *tx)
+{
+	tx->seq = sqlite3_column_int64(s, 0);
+	tx->tx = store_text(s, 1);
+	tx->steps = store_text(s, 2);
+	tx->tx_steps = store_text(s, 3);
+	tx->client = store_text(s, 4);
+	tx->created = sqlite3_column_int64(s, 5);
+	tx->tx_id = store_opt_int(s, 7);
+	tx->error = store_text(s, 8);
+	return store_tx_status_parse(store_text(s, 6), &tx->status);
+}
+
+/* Visit the outbox oldest first. */
+int
+store_outbox_scan(struct store *st, store_tx_cb cb, void *arg)
+{
+	sqlite3_stmt *s = st->stmt[SQL_OUTBOX_SCAN];
+	struct store_tx tx;
+	int rc, stop = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (store_outbox_row(s, &tx) != 0) {
+			sqlite3_reset(s);
+			return store_fail(st, "outbox row %lld has a bad status",
+			    (long long)tx.seq);
+		}
+		if ((stop = cb(arg, &tx)) != 0)
+			break;
+	}
+	if (store_done(st, s, stop ? SQLITE_DONE : rc, "outbox scan") != 0)
+		return -1;
+	return stop;
+}
+
+/* Set a transaction's status (and tx-id / error when given). */
+int
+store_outbox_set_status(struct store *st, const char *tx,
+    enum store_tx_status status, int64_t tx_id, const json_t *error)
+{
+	sqlite3_stmt *s = st->stmt[SQL_OUTBOX_STATUS];
+
+	if (store_bind_text(s, 1, tx) != SQLITE_OK ||
+	    store_bind_text(s, 2, store_tx_status_name(status)) != SQLITE_OK ||
+	    store_bind_opt_int(s, 3, tx_id) != SQLITE_OK ||
+	    store_bind_json(s, 4, error) != SQLITE_OK) {
+		sqlite3_reset(s);
+		return store_fail_db(st, "outbox status");
+	}
+	if (store_step(st, SQL_OUTBOX_STATUS, "outbox status") != 0)
+		return -1;
+	return sqlite3_changes(st->db) == 0 ? 1 : 0;
+}
+
+/* Remove a transaction from the outbox. */
+int
+store_outbox_delete(struct store *st, const char *tx)
+{
+	sqlite3_stmt *s = st->stmt[SQL_OUTBOX_DELETE];
+
+	if (store_bind_text(s, 1, tx) != SQLITE_OK) {
+		sqlite3_reset(s);
+		return store_fail_db(st, "outbox delete");
+	}
+	if (store_step(st, SQL_OUTBOX_DELETE, "outbox delete") != 0)
+		return -1;
+	return sqlite3_changes(st->db) == 0 ? 1 : 0;
+}
+
+/* Count the transactions not yet synced. */
+int
+store_outbox_unsynced(struct store *st, int64_t *n)
+{
+	sqlite3_stmt *s = st->stmt[SQL_OUTBOX_UNSYNCED];
+	int rc = sqlite3_step(s);
+
+	*n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	return store_done(st, s, rc, "outbox count");
+}
+
+/* The name of a status. */
+const char *
+store_tx_status_name(enum store_tx_status status)
+{
+	if ((unsigned)status >= sizeof store_status_names /
+	    sizeof store_status_names[0])
+		return NULL;
+	return store_status_names[status];
+}
+
+/* The status of a name. */
+int
+store_tx_status_parse(const char *name, enum store_tx_status *out)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < sizeof store_status_names /
+	    sizeof store_status_names[0]; i++)
+		if (strcmp(name, store_status_names[i]) == 0) {
+			*out = (enum store_tx_status)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* Bind the canonical key of q (sorted keys, compact). */
+static int
+store_bind_canonical(sqlite3_stmt *s, int col, const json_t *q)
+{
+	char *text = tstore_value_text(q);
+	int rc;
+
+	if (text == NULL)
+		return SQLITE_NOMEM;
+	rc = sqlite3_bind_text(s, col, text, -1, SQLITE_TRANSIENT);
+	free(text);
+	return rc;
+}
+
+/* Store the server's result for q. */
+int
+store_query_put(struct store *st, const json_t *q, const json_t *result,
+    const json_t *page_info, int64_t processed_tx_id, int64_t updated)
+{
+	sqlite3_stmt *s = st->stmt[SQL_QUERY_PUT];
+
+	if (store_bind_canonical(s, 1, q) != SQLITE_OK ||
+	    store_bind_json(s, 2, q) != SQLITE_OK ||
+	    store_bind_json(s, 3, result) != SQLITE_OK ||
+	    store_bind_json(s, 4, page_info) != SQLITE_OK ||
+	    store_bind_opt_int(s, 5, processed_tx_id) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 6, updated) != SQLITE_OK) {
+		sqlite3_reset(s);
+		return store_fail_db(st, "query put");
+	}
+	return store_step(st, SQL_QUERY_PUT, "query put");
+}
+
+/* Read the current queries row of s into out. */
+static void
+store_query_row(sqlite3_stmt *s, struct store_query *out)
+{
+	out->q = store_text(s, 0);
+	out->result = store_text(s, 1);
+	out->page_info = store_text(s, 2);
+	out->processed_tx_id = store_opt_int(s, 3);
+	out->updated = sqlite3_column_int64(s, 4);
+}
+
+/* Look up the stored result of q. */
+int
+store_query_get(struct store *st, const json_t *q, store_query_cb cb,
+    void *arg, int *found)
+{
+	sqlite3_stmt *s = st->stmt[SQL_QUERY_GET];
+	struct store_query row;
+	int rc;
+
+	*found = 0;
+	if (store_bind_canonical(s, 1, q) != SQLITE_OK) {
+		sqlite3_reset(s);
+		return store_fail_db(st, "query get");
+	}
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*found = 1;
+		store_query_row(s, &row);
+		cb(arg, &row);
+	}
+	return store_done(st, s, rc, "query get");
+}
+
+/* Forget the stored result of q. */
+int
+store_query_delete(struct store *st, const json_t *q)
+{
+	sqlite3_stmt *s = st->stmt[SQL_QUERY_DELETE];
+
+	if (store_bind_canonical(s, 1, q) != SQLITE_OK) {
+		sqlite3_reset(s);
+		return store_fail_db(st, "query delete");
+	}
+	return store_step(st, SQL_QUERY_DELETE, "query delete");
+}
+
+/* Visit every stored result. */
+int
+store_query_scan(struct store *st, store_query_cb cb, void *arg)
+{
+	sqlite3_stmt *s = st->stmt[SQL_QUERY_SCAN];
+	struct store_query row;
+	int rc, stop = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_query_row(s, &row);
+		if ((stop = cb(arg, &row)) != 0)
+			break;
+	}
+	if (store_done(st, s, stop ? SQLITE_DONE : rc, "query scan") != 0)
+		return -1;
+	return stop;
+}
+
+/* Read a kv value. */
+int
+store_kv_get(struct store *st, const char *k, char **v)
+{
+	sqlite3_stmt *s = st->stmt[SQL_KV_GET];
+	int rc;
+
+	*v = NULL;
+	if (store_bind_text(s, 1, k) != SQLITE_OK) {
+		sqlite3_reset(s);
+		return store_fail_db(st, "kv get");
+	}
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW &&
+	    (*v = strdup(store_text(s, 0))) == NULL) {
+		sqlite3_reset(s);
+		return store_fail(st, "out of memory");
+	}
+	return store_done(st, s, rc, "kv get");
+}
+
+/* Write (or, with v NULL, delete) a kv value. */
+int
+store_kv_set(struct store *st, const char *k, const char *v)
+{
+	enum store_sql i = v != NULL ? SQL_KV_SET : SQL_KV_DELETE;
+	sqlite3_stmt *s = st->stmt[i];
+
+	if (store_bind_text(s, 1, k) != SQLITE_OK ||
+	    (v != NULL && store_bind_text(s, 2, v) != SQLITE_OK)) {
+		sqlite3_reset(s);
+		return store_fail_db(st, "kv set");
+	}
+	return store_step(st, i, "kv set");
+}

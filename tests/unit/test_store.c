@@ -1,0 +1,394 @@
+/* test_store.c: the daemon's per-app store on temporary files. */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/attrs.h"
+#include "engine/store.h"
+#include "engine/tstore.h"
+
+static char dir[64];
+static char path[128];
+
+/* A fresh temporary directory and store path. */
+static void
+setup(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/test_store.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/app.db", dir);
+}
+
+/* Remove the store files and the directory. */
+static void
+teardown(void)
+{
+	char f[160];
+
+	unlink(path);
+	snprintf(f, sizeof f, "%s-wal", path);
+	unlink(f);
+	snprintf(f, sizeof f, "%s-shm", path);
+	unlink(f);
+	rmdir(dir);
+}
+
+/* Open the store at path, failing the test on error. */
+static struct store *
+open_ok(void)
+{
+	char *err = NULL;
+	struct store *st = store_open(path, NULL, &err);
+
+	ck_assert_msg(st != NULL, "store_open: %s", err);
+	ck_assert_ptr_null(err);
+	return st;
+}
+
+/* Run a single-value query on a store's database. */
+static long long
+query_int(struct store *st, const char *sql)
+{
+	sqlite3_stmt *s;
+	long long v = -1;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+START_TEST(test_open_sets_version_and_wal)
+{
+	struct store *st = open_ok();
+	sqlite3_stmt *s;
+
+	ck_assert_int_eq(query_int(st, "PRAGMA user_version"),
+	    store_schema_version());
+	ck_assert_int_eq(query_int(st, "PRAGMA synchronous"), 2); /* FULL */
+	ck_assert_int_eq(sqlite3_prepare_v2(store_db(st),
+	    "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(s, 0), "wal");
+	sqlite3_finalize(s);
+	ck_assert_ptr_nonnull(store_attrs(st));
+	ck_assert_ptr_nonnull(store_view(st));
+	store_free(st);
+}
+END_TEST
+
+START_TEST(test_sync_normal_option)
+{
+	struct store_opts opts = { .sync_normal = 1 };
+	char *err = NULL;
+	struct store *st = store_open(path, &opts, &err);
+
+	ck_assert_ptr_nonnull(st);
+	ck_assert_int_eq(query_int(st, "PRAGMA synchronous"), 1);
+	store_free(st);
+}
+END_TEST
+
+START_TEST(test_migrates_old_version_zero_file)
+{
+	sqlite3 *db;
+	struct store *st;
+
+	/* An empty database at version 0 gets the whole layout. */
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE unrelated (x)", NULL,
+	    NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	st = open_ok();
+	ck_assert_int_eq(query_int(st, "PRAGMA user_version"),
+	    store_schema_version());
+	ck_assert_int_eq(query_int(st, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name IN ('attrs', 'outbox', 'queries', 'kv', 'triples')"),
+	    5);
+	store_free(st);
+}
+END_TEST
+
+START_TEST(test_newer_version_is_refused)
+{
+	char *err = NULL;
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_ptr_null(store_open(path, NULL, &err));
+	ck_assert_ptr_nonnull(strstr(err, "newer than this program"));
+	ck_assert_ptr_nonnull(strstr(err, path));
+	free(err);
+	ck_assert_int_eq(access(path, F_OK), 0);
+}
+END_TEST
+
+START_TEST(test_garbage_file_is_reported_not_deleted)
+{
+	char *err = NULL, buf[64];
+	FILE *f = fopen(path, "w");
+	size_t i;
+
+	ck_assert_ptr_nonnull(f);
+	for (i = 0; i < 200; i++)
+		fputs("this is not a database at all\n", f);
+	fclose(f);
+	ck_assert_ptr_null(store_open(path, NULL, &err));
+	ck_assert_ptr_nonnull(err);
+	ck_assert_ptr_nonnull(strstr(err, path));
+	ck_assert_ptr_nonnull(strstr(err, "not a database"));
+	free(err);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f));
+	ck_assert_str_eq(buf, "this is not a database at all\n");
+	fclose(f);
+}
+END_TEST
+
+START_TEST(test_unreadable_path_is_reported)
+{
+	char *err = NULL;
+
+	snprintf(path, sizeof path, "%s/missing/dir/app.db", dir);
+	ck_assert_ptr_null(store_open(path, NULL, &err));
+	ck_assert_ptr_nonnull(strstr(err, path));
+	free(err);
+	snprintf(path, sizeof path, "%s/app.db", dir);
+}
+END_TEST
+
+/* Collected outbox rows as "tx:status:tx_id:client" lines. */
+struct rows {
+	char buf[1024];
+	int n;
+};
+
+/* Append one outbox row to a rows buffer. */
+static int
+outbox_cb(void *arg, const struct store_tx *tx)
+{
+	struct rows *r = arg;
+	size_t len = strlen(r->buf);
+
+	snprintf(r->buf + len, sizeof r->buf - len, "%s:%s:%lld:%s:%s\n",
+	    tx->tx, store_tx_status_name(tx->status), (long long)tx->tx_id,
+	    tx->client != NULL ? tx->client : "-",
+	    tx->error != NULL ? tx->error : "-");
+	r->n++;
+	return 0;
+}
+
+START_TEST(test_outbox_lifecycle)
+{
+	struct store *st = open_ok();
+	json_t *steps = json_loads("[[\"update\",\"todos\",\"x\",{}]]", 0,
+	    NULL);
+	json_t *tx_steps = json_loads("[[\"add-triple\",\"x\",\"a\",1]]", 0,
+	    NULL);
+	json_t *err = json_pack("{s:s}", "message", "no");
+	struct rows r = { "", 0 };
+	int64_t seq1, seq2, n;
+
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(store_outbox_append(st, "t1", steps, tx_steps, "cli",
+	    1000, &seq1), 0);
+	ck_assert_int_eq(store_outbox_append(st, "t2", steps, tx_steps, NULL,
+	    1001, &seq2), 0);
+	ck_assert_int_eq(store_commit(st), 0);
+	ck_assert_int_lt(seq1, seq2);
+	/* The same client-event-id twice is refused. */
+	ck_assert_int_eq(store_outbox_append(st, "t1", steps, tx_steps, NULL,
+	    1002, NULL), -1);
+	ck_assert_int_eq(store_outbox_unsynced(st, &n), 0);
+	ck_assert_int_eq(n, 2);
+
+	ck_assert_int_eq(store_outbox_set_status(st, "t1", STORE_TX_PENDING,
+	    -1, NULL), 0);
+	ck_assert_int_eq(store_outbox_set_status(st, "t1", STORE_TX_SYNCED, 42,
+	    NULL), 0);
+	ck_assert_int_eq(store_outbox_set_status(st, "t2", STORE_TX_ERROR, -1,
+	    err), 0);
+	ck_assert_int_eq(store_outbox_set_status(st, "nope", STORE_TX_SYNCED,
+	    1, NULL), 1);
+	ck_assert_int_eq(store_outbox_scan(st, outbox_cb, &r), 0);
+	ck_assert_str_eq(r.buf, "t1:synced:42:cli:-\n"
+	    "t2:error:-1:-:{\"message\":\"no\"}\n");
+	ck_assert_int_eq(store_outbox_unsynced(st, &n), 0);
+	ck_assert_int_eq(n, 0);
+
+	ck_assert_int_eq(store_outbox_delete(st, "t1"), 0);
+	ck_assert_int_eq(store_outbox_delete(st, "t1"), 1);
+	r.buf[0] = '\0';
+	ck_assert_int_eq(store_outbox_scan(st, outbox_cb, &r), 0);
+	ck_assert_str_eq(r.buf, "t2:error:-1:-:{\"message\":\"no\"}\n");
+	json_decref(steps);
+	json_decref(tx_steps);
+	json_decref(err);
+	store_free(st);
+}
+END_TEST
+
+START_TEST(test_rollback_drops_group)
+{
+	struct store *st = open_ok();
+	json_t *steps = json_array();
+	int64_t n;
+
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(store_outbox_append(st, "t1", steps, steps, NULL, 1,
+	    NULL), 0);
+	ck_assert_int_eq(tstore_add(store_view(st), "e", "a", "1", 5), 0);
+	ck_assert_int_eq(store_rollback(st), 0);
+	ck_assert_int_eq(store_outbox_unsynced(st, &n), 0);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(tstore_count(store_view(st), &n), 0);
+	ck_assert_int_eq(n, 0);
+	json_decref(steps);
+	store_free(st);
+}
+END_TEST
+
+/* Copy a query row's result text into a buffer. */
+static int
+query_cb(void *arg, const struct store_query *q)
+{
+	char *buf = arg;
+	size_t len = strlen(buf);
+
+	snprintf(buf + len, 512 - len, "%s|%s|%s|%lld\n", q->q, q->result,
+	    q->page_info != NULL ? q->page_info : "-",
+	    (long long)q->processed_tx_id);
+	return 0;
+}
+
+START_TEST(test_queries_keyed_by_canonical_json)
+{
+	struct store *st = open_ok();
+	json_t *q1 = json_loads("{\"todos\":{\"$\":{\"limit\":1,\"where\":"
+	    "{\"a\":1}}}}", 0, NULL);
+	json_t *q2 = json_loads("{\"todos\":{\"$\":{\"where\":{\"a\":1},"
+	    "\"limit\":1}}}", 0, NULL);
+	json_t *res = json_loads("[{\"data\":1}]", 0, NULL);
+	char buf[512] = "";
+	int found;
+
+	ck_assert_int_eq(store_query_put(st, q1, res, NULL, 7, 100), 0);
+	ck_assert_int_eq(store_query_get(st, q2, query_cb, buf, &found), 0);
+	ck_assert_int_eq(found, 1);
+	ck_assert_ptr_nonnull(strstr(buf, "|[{\"data\":1}]|-|7\n"));
+	ck_assert_int_eq(store_query_put(st, q2, res, res, -1, 101), 0);
+	buf[0] = '\0';
+	ck_assert_int_eq(store_query_scan(st, query_cb, buf), 0);
+	ck_assert_ptr_nonnull(strstr(buf, "|[{\"data\":1}]|[{\"data\":1}]|-1\n"));
+	ck_assert_ptr_null(strchr(strchr(buf, '\n') + 1, '\n'));
+	ck_assert_int_eq(store_query_delete(st, q1), 0);
+	ck_assert_int_eq(store_query_get(st, q2, query_cb, buf, &found), 0);
+	ck_assert_int_eq(found, 0);
+	json_decref(q1);
+	json_decref(q2);
+	json_decref(res);
+	store_free(st);
+}
+END_TEST
+
+START_TEST(test_kv)
+{
+	struct store *st = open_ok();
+	char *v = NULL;
+
+	ck_assert_int_eq(store_kv_get(st, "k", &v), 0);
+	ck_assert_ptr_null(v);
+	ck_assert_int_eq(store_kv_set(st, "k", "123"), 0);
+	ck_assert_int_eq(store_kv_get(st, "k", &v), 0);
+	ck_assert_str_eq(v, "123"); /* TEXT: no numeric affinity */
+	free(v);
+	ck_assert_int_eq(store_kv_set(st, "k", NULL), 0);
+	ck_assert_int_eq(store_kv_get(st, "k", &v), 0);
+	ck_assert_ptr_null(v);
+	store_free(st);
+}
+END_TEST
+
+START_TEST(test_reopen_keeps_data)
+{
+	struct store *st = open_ok();
+	json_t *attr = json_loads("{\"id\":\"00000000-0000-4000-8000-"
+	    "000000000001\",\"forward-identity\":[\"00000000-0000-4000-8000-"
+	    "000000000002\",\"todos\",\"title\"],\"value-type\":\"blob\","
+	    "\"cardinality\":\"one\",\"unique?\":false,\"index?\":false}", 0,
+	    NULL);
+	json_t *steps = json_array();
+	struct rows r = { "", 0 };
+	char *v = NULL;
+	int64_t n;
+
+	ck_assert_ptr_nonnull(attr);
+	ck_assert_int_eq(attrs_put(store_attrs(st), attr, NULL), 0);
+	ck_assert_int_eq(store_attrs_save(st), 0);
+	ck_assert_int_eq(store_outbox_append(st, "t1", steps, steps, "c", 5,
+	    NULL), 0);
+	ck_assert_int_eq(store_kv_set(st, "user", "{}"), 0);
+	ck_assert_int_eq(tstore_add(store_view(st), "e", "a", "\"x\"", 9), 0);
+	store_free(st);
+
+	st = open_ok();
+	ck_assert_uint_eq(attrs_count(store_attrs(st)), 1);
+	ck_assert_ptr_nonnull(attrs_forward(store_attrs(st), "todos",
+	    "title"));
+	ck_assert_int_eq(store_outbox_scan(st, outbox_cb, &r), 0);
+	ck_assert_int_eq(r.n, 1);
+	ck_assert_int_eq(store_kv_get(st, "user", &v), 0);
+	ck_assert_str_eq(v, "{}");
+	ck_assert_int_eq(tstore_count(store_view(st), &n), 0);
+	ck_assert_int_eq(n, 1);
+	free(v);
+	json_decref(attr);
+	json_decref(steps);
+	store_free(st);
+}
+END_TEST
+
+/* The store suite. */
+static Suite *
+store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("store");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_open_sets_version_and_wal);
+	tcase_add_test(tc, test_sync_normal_option);
+	tcase_add_test(tc, test_migrates_old_version_zero_file);
+	tcase_add_test(tc, test_newer_version_is_refused);
+	tcase_add_test(tc, test_garbage_file_is_reported_not_deleted);
+	tcase_add_test(tc, test_unreadable_path_is_reported);
+	tcase_add_test(tc, test_outbox_lifecycle);
+	tcase_add_test(tc, test_rollback_drops_group);
+	tcase_add_test(tc, test_queries_keyed_by_canonical_json);
+	tcase_add_test(tc, test_kv);
+	tcase_add_test(tc, test_reopen_keeps_data);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(store_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
