@@ -811,7 +811,8 @@ tx_server_check_entity(struct run *run, const json_t *steps, size_t idx,
 	if (uuid_valid(json_string_value(e)))
 		return 0;
 	if (!tx_is_lookup(e)) {
-		text = json_dumps(e, JSON_ENCODE_ANY | JSON_COMPACT);
+		text = json_is_string(e) ? strdup(json_string_value(e)) :
+		    json_dumps(e, JSON_ENCODE_ANY | JSON_COMPACT);
 		tx_invalid(run, "tx-steps", json_deep_copy(steps),
 		    "Invalid entity ID '%s'. Entity IDs must be UUIDs. Use id() "
 		    "or lookup() to generate a valid UUID.", text != NULL ?

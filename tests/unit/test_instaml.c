@@ -1,0 +1,271 @@
+/*
+ * test_instaml.c: InstaML compile errors, $increment, unsynced attrs and
+ * the mode options.  (Step-for-step agreement with the official client is
+ * covered by test_instaml_diff.)  J() turns single quotes into double ones.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/attrs.h"
+#include "engine/instaml.h"
+#include "engine/tstore.h"
+#include "engine/txapply.h"
+
+#define T1 "20000000-0000-4000-8000-000000000001"
+#define T2 "20000000-0000-4000-8000-000000000002"
+#define A_TID "a0000000-0000-4000-8000-000000000004"
+#define A_TTITLE "a0000000-0000-4000-8000-000000000005"
+#define A_TCOUNT "a0000000-0000-4000-8000-000000000006"
+
+static sqlite3 *db;
+static struct tstore *ts;
+static struct attrs *attrs;
+static json_t *tx, *created;
+static char *err;
+
+/* A JSON value from text written with single quotes. */
+static json_t *
+J(const char *text)
+{
+	char *s = strdup(text), *p;
+	json_t *v;
+
+	for (p = s; *p != '\0'; p++)
+		if (*p == '\'')
+			*p = '"';
+	v = json_loads(s, JSON_DECODE_ANY, NULL);
+	ck_assert_msg(v != NULL, "bad test JSON: %s", s);
+	free(s);
+	return v;
+}
+
+/* todos with id, title and count attrs; T1 known with count 5. */
+static void
+setup(void)
+{
+	json_t *a = J("[{'id':'" A_TID "','forward-identity':['f1','todos',"
+	    "'id'],'value-type':'blob','cardinality':'one','unique?':true},"
+	    "{'id':'" A_TTITLE "','forward-identity':['f2','todos','title'],"
+	    "'value-type':'blob','cardinality':'one'},"
+	    "{'id':'" A_TCOUNT "','forward-identity':['f3','todos','count'],"
+	    "'value-type':'blob','cardinality':'one'}]");
+
+	ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+	ck_assert_ptr_nonnull(ts = tstore_create(db, "triples", &err));
+	attrs = attrs_create();
+	ck_assert_int_eq(attrs_load(attrs, a, NULL), 0);
+	json_decref(a);
+	ck_assert_int_eq(tstore_add(ts, T1, A_TID, "\"" T1 "\"", 1), 0);
+	ck_assert_int_eq(tstore_add(ts, T1, A_TCOUNT, "5", 1), 0);
+	tx = created = NULL;
+	err = NULL;
+}
+
+/* Free everything. */
+static void
+teardown(void)
+{
+	json_decref(tx);
+	json_decref(created);
+	free(err);
+	attrs_free(attrs);
+	tstore_free(ts);
+	sqlite3_close(db);
+}
+
+/* Compile single-quoted steps; returns instaml_compile's code. */
+static int
+compile(const char *steps)
+{
+	json_t *s = J(steps);
+	int r;
+
+	json_decref(tx);
+	json_decref(created);
+	free(err);
+	r = instaml_compile(s, attrs, ts, &tx, &created, &err);
+	json_decref(s);
+	return r;
+}
+
+/* Compile, expecting an error that contains every given fragment. */
+static void
+compile_fails(const char *steps, const char *frag1, const char *frag2)
+{
+	size_t n = attrs_count(attrs);
+
+	ck_assert_int_eq(compile(steps), -1);
+	ck_assert_ptr_null(tx);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(strstr(err, frag1) != NULL, "%s lacks %s", err, frag1);
+	ck_assert_msg(strstr(err, frag2) != NULL, "%s lacks %s", err, frag2);
+	ck_assert_uint_eq(attrs_count(attrs), n);
+}
+
+/* Compact text of step i of the last output. */
+static char *
+step(size_t i)
+{
+	static char buf[1024];
+	char *s = json_dumps(json_array_get(tx, i), JSON_COMPACT);
+
+	snprintf(buf, sizeof buf, "%s", s != NULL ? s : "(none)");
+	free(s);
+	return buf;
+}
+
+START_TEST(test_errors_name_step_and_field)
+{
+	compile_fails("[['update','todos','not-a-uuid',{}]]", "step 0",
+	    "entity");
+	compile_fails("[['update','todos','" T1 "',{}],"
+	    "['frobnicate','todos','" T1 "',{}]]", "step 1", "action");
+	compile_fails("[['update','todos','" T1 "','x']]", "step 0", "args");
+	compile_fails("[['link','todos','" T1 "',{'owner':42}]]", "step 0",
+	    "link \"owner\"");
+	compile_fails("[['update','todos','" T1 "',{}],"
+	    "['update','todos',['title','x'],{'a':1}]]", "step 1",
+	    "title is not a unique attribute.");
+	compile_fails("[['update','todos','" T1 "',{'n':{'$increment':'1'}}]]",
+	    "step 0", "field \"n\"");
+	compile_fails("[['update','todos','" T1 "',{}, {'upsert':'no'}]]",
+	    "step 0", "upsert");
+	compile_fails("{'not':'an array'}", "step 0", "array");
+	compile_fails("[['update','','" T1 "',{}]]", "step 0", "namespace");
+}
+END_TEST
+
+START_TEST(test_increment)
+{
+	ck_assert_int_eq(tstore_add(ts, T2, A_TCOUNT, "\"text\"", 1), 0);
+	ck_assert_int_eq(compile("[['update','todos','" T1 "',"
+	    "{'count':{'$increment':3}}],['merge','todos','" T1 "',"
+	    "{'count':{'$increment':-1}}]]"), 0);
+	ck_assert_str_eq(step(1), "[\"add-triple\",\"" T1 "\",\"" A_TCOUNT
+	    "\",8,{\"mode\":\"update\"}]");
+	ck_assert_str_eq(step(3), "[\"deep-merge-triple\",\"" T1 "\",\""
+	    A_TCOUNT "\",7,{\"mode\":\"update\"}]");
+	/* Missing counts as zero; a new attr too. */
+	ck_assert_int_eq(compile("[['update','todos','"
+	    "20000000-0000-4000-8000-0000000000ff',{'count':{'$increment':2},"
+	    "'fresh':{'$increment':0.5}}]]"), 0);
+	ck_assert_ptr_nonnull(strstr(step(2), ",2]"));
+	ck_assert_ptr_nonnull(strstr(step(3), ",0.5]"));
+	/* Not a number: refused. */
+	compile_fails("[['update','todos','" T2 "',{'count':{'$increment':1}}]]",
+	    "step 0", "not a number");
+}
+END_TEST
+
+START_TEST(test_modes)
+{
+	ck_assert_int_eq(compile("[['update','todos','" T1 "',{'title':'a'}],"
+	    "['update','todos','" T2 "',{'title':'b'}],"
+	    "['update','todos','" T2 "',{'title':'c'},{'upsert':false}],"
+	    "['update','todos','" T1 "',{'title':'d'},{'upsert':true}],"
+	    "['create','todos','" T2 "',{'title':'e','id':'ignored'}]]"), 0);
+	ck_assert_str_eq(step(0), "[\"add-triple\",\"" T1 "\",\"" A_TID
+	    "\",\"" T1 "\",{\"mode\":\"update\"}]");
+	ck_assert_str_eq(step(3), "[\"add-triple\",\"" T2 "\",\"" A_TTITLE
+	    "\",\"b\"]");
+	ck_assert_ptr_nonnull(strstr(step(5), "{\"mode\":\"update\"}"));
+	ck_assert_str_eq(step(7), "[\"add-triple\",\"" T1 "\",\"" A_TTITLE
+	    "\",\"d\"]");
+	ck_assert_ptr_nonnull(strstr(step(8), "{\"mode\":\"create\"}"));
+	ck_assert_uint_eq(json_array_size(tx), 10);
+}
+END_TEST
+
+START_TEST(test_new_attrs_and_unsynced)
+{
+	struct txapply_result res = { 0 };
+	struct txapply *ta;
+	json_t *again;
+
+	ck_assert_int_eq(compile("[['link','todos','" T1 "',{'tags':'" T2
+	    "'}]]"), 0);
+	ck_assert_uint_eq(json_array_size(created), 1);
+	ck_assert_ptr_nonnull(strstr(step(0), "\"add-attr\""));
+	ck_assert_ptr_nonnull(strstr(step(0), "\"reverse-identity\""));
+	ck_assert_ptr_nonnull(strstr(step(0), "\"isUnsynced\":true"));
+	/* The registry is unchanged until the steps are applied. */
+	ck_assert_ptr_null(attrs_forward(attrs, "todos", "tags"));
+	ta = txapply_create(db, ts, attrs, TXAPPLY_CLIENT);
+	ck_assert_int_eq(txapply_run(ta, tx, 1000, &res), 0);
+	txapply_result_clear(&res);
+	txapply_free(ta);
+	ck_assert_ptr_nonnull(attrs_forward(attrs, "todos", "tags"));
+	again = json_incref(tx);
+	/* Still unsynced: re-emitted by the next compile that uses it. */
+	ck_assert_int_eq(compile("[['unlink','tags','" T2 "',{'todos':'" T1
+	    "'}]]"), 0);
+	ck_assert_uint_eq(json_array_size(created), 1); /* tags.id */
+	ck_assert_ptr_nonnull(strstr(step(1), "\"todos\",\"tags\""));
+	ck_assert_str_eq(json_string_value(json_array_get(json_array_get(tx,
+	    2), 0)), "retract-triple");
+	/* Reverse label: written from the forward side. */
+	ck_assert_ptr_nonnull(strstr(step(2), "[\"retract-triple\",\"" T1
+	    "\""));
+	/* Once synced, it is no longer re-emitted. */
+	ck_assert_int_eq(instaml_attrs_synced(attrs, again), 0);
+	json_decref(again);
+	ck_assert_int_eq(compile("[['link','todos','" T1 "',{'tags':'" T2
+	    "'}]]"), 0);
+	ck_assert_uint_eq(json_array_size(tx), 1);
+}
+END_TEST
+
+START_TEST(test_lookups)
+{
+	ck_assert_int_eq(compile("[['update','profiles',['email','a@b'],"
+	    "{'name':'A'}],['link','todos','" T1 "',"
+	    "{'owner':'lookup__email__\\'a@b\\''}]]"), 0);
+	/* email is created unique and indexed, before any other attr. */
+	ck_assert_ptr_nonnull(strstr(step(0), "\"profiles\",\"email\""));
+	ck_assert_ptr_nonnull(strstr(step(0), "\"unique?\":true"));
+	ck_assert_ptr_nonnull(strstr(step(0), "\"index?\":true"));
+}
+END_TEST
+
+START_TEST(test_js_key_order)
+{
+	ck_assert_int_eq(compile("[['update','todos','" T1 "',"
+	    "{'title':'t','10':1,'2':2}]]"), 0);
+	ck_assert_ptr_nonnull(strstr(step(0), "\"todos\",\"2\""));
+	ck_assert_ptr_nonnull(strstr(step(1), "\"todos\",\"10\""));
+}
+END_TEST
+
+/* The instaml suite. */
+static Suite *
+instaml_suite(void)
+{
+	Suite *s = suite_create("instaml");
+	TCase *tc = tcase_create("instaml");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_errors_name_step_and_field);
+	tcase_add_test(tc, test_increment);
+	tcase_add_test(tc, test_modes);
+	tcase_add_test(tc, test_new_attrs_and_unsynced);
+	tcase_add_test(tc, test_lookups);
+	tcase_add_test(tc, test_js_key_order);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(instaml_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
