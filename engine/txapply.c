@@ -32,12 +32,27 @@
 
 #define TX_MAX_DEPTH 64 /* cascade recursion limit in client mode */
 
+/* The savepoint statements, prepared once per applier. */
+enum tx_sql {
+	TX_SAVEPOINT,
+	TX_RELEASE,
+	TX_ROLLBACK_TO,
+	TX_SQL_MAX
+};
+
+static const char *const tx_sql[TX_SQL_MAX] = {
+	[TX_SAVEPOINT] = "SAVEPOINT txapply",
+	[TX_RELEASE] = "RELEASE txapply",
+	[TX_ROLLBACK_TO] = "ROLLBACK TO txapply",
+};
+
 struct txapply {
 	sqlite3 *db;
 	struct tstore *ts;
 	struct attrs *attrs;
 	enum txapply_mode mode;
 	int64_t seq; /* client mode: makes new t values distinct */
+	sqlite3_stmt *stmt[TX_SQL_MAX];
 };
 
 /* The state of one run. */
@@ -980,6 +995,19 @@ tx_server_entity(struct run *run, const json_t *ref, int upsert, char **e)
 	    json_array_get(ref, 1), e);
 }
 
+/* The error for a value lookup that resolves to nothing. */
+static int
+tx_missing_lookup(struct run *run, const json_t *v)
+{
+	const char *aid = json_string_value(json_array_get(v, 0));
+	const struct attr *la = attrs_by_id(run->ta->attrs, aid);
+
+	return tx_invalid(run, "lookup", json_pack("{s:s, s:s, s:s, s:O}",
+	    "attribute-id", aid, "namespace", la->etype, "label", la->label,
+	    "value", json_array_get(v, 1)),
+	    "The entity for the lookup does not exist.");
+}
+
 /* The value text of a server step: lookups on ref and id attrs resolve to
  * the entity id, and must resolve. */
 static int
@@ -996,10 +1024,7 @@ tx_server_value(struct run *run, const struct attr *a, const json_t *v,
 		if ((r = tx_server_entity(run, v, 0, &e)) != 0)
 			return r;
 		if (e == NULL)
-			return tx_error(run, 400, "record-not-found",
-			    "The entity for the lookup does not exist.",
-			    json_pack("{s:s, s:O}", "record-type", "lookup",
-			    "input", v));
+			return tx_missing_lookup(run, v);
 		*text = tx_id_text(e);
 		free(e);
 	} else
@@ -1017,7 +1042,8 @@ tx_server_unique(struct run *run, const char *e, const struct attr *a,
 	size_t i;
 	int clash = 0;
 
-	if (!a->unique || a->is_ref || strcmp(a->label, "id") == 0)
+	if (!a->unique || a->is_ref || strcmp(a->label, "id") == 0 ||
+	    strcmp(v, "null") == 0)
 		return 0;
 	if ((list = tx_triples_av(run, a->id, v)) == NULL)
 		return tx_internal(run, NULL);
@@ -1035,6 +1061,45 @@ tx_server_unique(struct run *run, const char *e, const struct attr *a,
 	    json_pack("{s:s, s:s, s:s, s:s, s:s}", "record-type", "triple",
 	    "attr-id", a->id, "etype", a->etype, "label", a->label, "value",
 	    v));
+}
+
+/* A new entity gets a null value for every indexed blob attr of its etype
+ * that it has no value for (the server inserts them with the id triple). */
+static int
+tx_server_index_nulls(struct run *run, const char *e, const char *etype)
+{
+	const struct attr *a;
+	int found, r;
+	size_t i;
+
+	for (i = 0; i < attrs_count(run->ta->attrs); i++) {
+		a = attrs_at(run->ta->attrs, i);
+		if (a->is_ref || !a->indexed || strcmp(a->etype, etype) != 0)
+			continue;
+		if (tstore_has_ea(run->ta->ts, e, a->id, &found) != 0)
+			return tx_internal(run, NULL);
+		if (!found && (r = tx_put(run, e, a, "null")) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Server add-triple: unique check, write, and the indexed nulls of a new
+ * entity when this writes its id. */
+static int
+tx_server_add(struct run *run, const char *e, const struct attr *a,
+    const char *v)
+{
+	int had = 1, r;
+
+	if ((r = tx_server_unique(run, e, a, v)) != 0)
+		return r;
+	if (strcmp(a->label, "id") == 0 &&
+	    tstore_has_ea(run->ta->ts, e, a->id, &had) != 0)
+		return tx_internal(run, NULL);
+	if ((r = tx_put(run, e, a, v)) != 0 || had)
+		return r;
+	return tx_server_index_nulls(run, e, a->etype);
 }
 
 /* Server add-triple, deep-merge-triple and retract-triple. */
@@ -1062,8 +1127,8 @@ tx_server_triple(struct run *run, const char *op, const json_t *step)
 		goto out;
 	if (retract)
 		r = tx_retract(run, e, a, v);
-	else if ((r = tx_server_unique(run, e, a, v)) == 0)
-		r = tx_put(run, e, a, v);
+	else
+		r = tx_server_add(run, e, a, v);
 out:
 	free(e);
 	free(v);
@@ -1180,6 +1245,7 @@ tx_server_delete_set(struct run *run, const struct sstep *order, size_t n,
     json_t *set)
 {
 	json_t *todo = json_array(), *item;
+	const char *id, *et;
 	size_t i;
 	int added, r = 0;
 
@@ -1190,9 +1256,8 @@ tx_server_delete_set(struct run *run, const struct sstep *order, size_t n,
 			r = tx_server_delete_roots(run, order[i].step, todo);
 	for (i = 0; r == 0 && i < json_array_size(todo); i++) {
 		item = json_array_get(todo, i);
-		const char *id = json_string_value(json_array_get(item, 0));
-		const char *et = json_string_value(json_array_get(item, 1));
-
+		id = json_string_value(json_array_get(item, 0));
+		et = json_string_value(json_array_get(item, 1));
 		if (tx_delete_set_add(set, id, et, &added) != 0)
 			r = tx_internal(run, "out of memory");
 		else if (added)
@@ -1207,24 +1272,27 @@ tx_server_delete_set(struct run *run, const struct sstep *order, size_t n,
 static int
 tx_server_delete_one(struct run *run, const char *id, const char *etype)
 {
-	json_t *list = tx_triples_e(run, id), *refs = NULL, *t;
+	json_t *list, *refs = NULL, *t;
 	const struct attr *a;
 	size_t i;
 	int r = 0;
 
+	/* An untyped delete of an entity without triples matches nothing. */
+	if (etype == NULL)
+		return 0;
+	list = tx_triples_e(run, id);
 	if (list == NULL || (refs = tx_refs_to(run, id)) == NULL)
 		r = tx_internal(run, NULL);
 	json_array_foreach(list, i, t) {
 		a = attrs_by_id(run->ta->attrs, json_string_value(
 		    json_array_get(t, 1)));
-		if (r == 0 && a != NULL && (etype == NULL ||
-		    strcmp(a->etype, etype) == 0))
+		if (r == 0 && a != NULL && strcmp(a->etype, etype) == 0)
 			r = tx_retract_ea(run, id, a);
 	}
 	json_array_foreach(refs, i, t) {
 		a = attrs_by_id(run->ta->attrs, json_string_value(
 		    json_array_get(t, 1)));
-		if (r == 0 && (etype == NULL || tx_streq(a->rev_etype, etype)))
+		if (r == 0 && tx_streq(a->rev_etype, etype))
 			r = tx_retract(run, json_string_value(json_array_get(t,
 			    0)), a, json_string_value(json_array_get(t, 2)));
 	}
@@ -1401,6 +1469,7 @@ txapply_create(sqlite3 *db, struct tstore *ts, struct attrs *attrs,
     enum txapply_mode mode)
 {
 	struct txapply *ta = calloc(1, sizeof *ta);
+	int i;
 
 	if (ta == NULL)
 		return NULL;
@@ -1408,6 +1477,12 @@ txapply_create(sqlite3 *db, struct tstore *ts, struct attrs *attrs,
 	ta->ts = ts;
 	ta->attrs = attrs;
 	ta->mode = mode;
+	for (i = 0; i < TX_SQL_MAX; i++)
+		if (sqlite3_prepare_v3(db, tx_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &ta->stmt[i], NULL) != SQLITE_OK) {
+			txapply_free(ta);
+			return NULL;
+		}
 	return ta;
 }
 
@@ -1415,6 +1490,12 @@ txapply_create(sqlite3 *db, struct tstore *ts, struct attrs *attrs,
 void
 txapply_free(struct txapply *ta)
 {
+	int i;
+
+	if (ta == NULL)
+		return;
+	for (i = 0; i < TX_SQL_MAX; i++)
+		sqlite3_finalize(ta->stmt[i]);
 	free(ta);
 }
 
@@ -1441,12 +1522,14 @@ tx_set_keys(const json_t *set)
 	return out;
 }
 
-/* Run one SQL statement without results. */
+/* Run one of the savepoint statements. */
 static int
-tx_exec(struct txapply *ta, const char *sql)
+tx_exec(struct txapply *ta, enum tx_sql i)
 {
-	return sqlite3_exec(ta->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 :
-	    -1;
+	int rc = sqlite3_step(ta->stmt[i]);
+
+	sqlite3_reset(ta->stmt[i]);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Apply tx-steps inside a savepoint. */
@@ -1468,16 +1551,16 @@ txapply_run(struct txapply *ta, const json_t *tx_steps, int64_t now_ms,
 	else if (!json_is_array(tx_steps))
 		r = tx_invalid(&run, "tx-steps", NULL, "tx-steps must be an "
 		    "array");
-	else if (tx_exec(ta, "SAVEPOINT txapply") != 0)
+	else if (tx_exec(ta, TX_SAVEPOINT) != 0)
 		r = tx_error(&run, 500, "internal", sqlite3_errmsg(ta->db),
 		    NULL);
 	else {
 		r = ta->mode == TXAPPLY_SERVER ? tx_server_run(&run, tx_steps) :
 		    tx_client_run(&run, tx_steps);
-		if (r != 0 && (tx_exec(ta, "ROLLBACK TO txapply") != 0 ||
-		    tx_exec(ta, "RELEASE txapply") != 0))
+		if (r != 0 && (tx_exec(ta, TX_ROLLBACK_TO) != 0 ||
+		    tx_exec(ta, TX_RELEASE) != 0))
 			r = tx_internal(&run, sqlite3_errmsg(ta->db));
-		if (r == 0 && tx_exec(ta, "RELEASE txapply") != 0)
+		if (r == 0 && tx_exec(ta, TX_RELEASE) != 0)
 			r = tx_internal(&run, sqlite3_errmsg(ta->db));
 	}
 	if (r != 0) {

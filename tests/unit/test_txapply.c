@@ -389,6 +389,39 @@ START_TEST(test_lookup_upserts)
 }
 END_TEST
 
+START_TEST(test_indexed_nulls_for_new_entities)
+{
+	server_ok("[['add-triple','" P2 "','" A_PID "','" P2 "']]");
+	ck_assert_str_eq(ea(P2, A_PEMAIL).v, "null");
+	/* Nulls do not clash on a unique attr. */
+	server_ok("[['add-triple','" P1 "','" A_PID "','" P1 "']]");
+	ck_assert_str_eq(ea(P1, A_PEMAIL).v, "null");
+	/* A value in the same tx replaces the null. */
+	server_ok("[['add-triple','" T1 "','" A_TID "','" T1 "'],"
+	    "['add-triple','" T1 "','" A_TOWNER "','" P1 "']]");
+	server_ok("[['add-triple','" P1 "','" A_PEMAIL "','p@q']]");
+	ck_assert_str_eq(ea(P1, A_PEMAIL).v, "\"p@q\"");
+	ck_assert_int_eq(ea(T1, A_TTITLE).n, 0); /* not indexed */
+}
+END_TEST
+
+START_TEST(test_missing_value_lookup)
+{
+	json_t *input;
+
+	seed();
+	ck_assert_int_eq(apply(TXAPPLY_SERVER, "[['add-triple','" T2 "','"
+	    A_TTITLE "','x'],['add-triple','" T2 "','" A_TOWNER "',['"
+	    A_PEMAIL "','ghost']]]"), 1);
+	ck_assert_str_eq(err_field("message"), "Validation failed for lookup: "
+	    "The entity for the lookup does not exist.");
+	input = json_object_get(json_object_get(res.error, "hint"), "input");
+	ck_assert_str_eq(json_string_value(json_object_get(input, "label")),
+	    "email");
+	ck_assert_int_eq(ea(T2, A_TTITLE).n, 0);
+}
+END_TEST
+
 START_TEST(test_op_grouped_order)
 {
 	/* add-triple appears first: the delete group runs after it. */
@@ -526,6 +559,8 @@ txapply_suite(void)
 	tcase_add_test(tc, test_merge_rules);
 	tcase_add_test(tc, test_unique_violation);
 	tcase_add_test(tc, test_lookup_upserts);
+	tcase_add_test(tc, test_indexed_nulls_for_new_entities);
+	tcase_add_test(tc, test_missing_value_lookup);
 	tcase_add_test(tc, test_op_grouped_order);
 	tcase_add_test(tc, test_add_attr_idempotent_and_unique);
 	tcase_add_test(tc, test_failed_tx_unregisters_its_attrs);
