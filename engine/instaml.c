@@ -47,21 +47,21 @@ struct mlop {
 /* The state of one compile. */
 struct ml {
 	const struct attrs *attrs; /* the caller's registry */
-	struct attrs *local;  /* attrs created by this compile */
-	struct tstore *view;  /* may be NULL */
+	struct attrs *local;	   /* attrs created by this compile */
+	struct tstore *view;	   /* may be NULL */
 	struct mlop *ops;
 	size_t nops;
-	size_t idx;           /* the op being worked on, for messages */
-	json_t *add_steps;    /* add-attr steps */
-	json_t *created;      /* attrs created */
-	json_t *emitted;      /* ids of attrs with an add-attr step */
-	json_t *steps;        /* the ops' steps */
-	json_t *assigned;     /* "<e> <a>" -> value set earlier in this tx */
+	size_t idx;	   /* the op being worked on, for messages */
+	json_t *add_steps; /* add-attr steps */
+	json_t *created;   /* attrs created */
+	json_t *emitted;   /* ids of attrs with an add-attr step */
+	json_t *steps;	   /* the ops' steps */
+	json_t *assigned;  /* "<e> <a>" -> value set earlier in this tx */
 	char *err;
 };
 
 static const char *const ml_actions[] = {
-	"create", "update", "merge", "delete", "link", "unlink", "ruleParams",
+    "create", "update", "merge", "delete", "link", "unlink", "ruleParams",
 };
 
 /* Record the first error of the compile, prefixed with the step index. */
@@ -77,8 +77,7 @@ ml_fail(struct ml *ml, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	if (msg == NULL || asprintf(&ml->err, "step %zu: %s", ml->idx,
-	    msg) < 0)
+	if (msg == NULL || asprintf(&ml->err, "step %zu: %s", ml->idx, msg) < 0)
 		ml->err = NULL;
 	free(msg);
 	return -1;
@@ -246,8 +245,10 @@ ml_parse_targets(struct ml *ml, const char *label, const json_t *v)
 	}
 	json_array_foreach(v, i, t) {
 		if (!json_is_string(t)) {
-			ml_fail(ml, "%s: targets must be UUIDs or lookup "
-			    "strings", what);
+			ml_fail(ml,
+				"%s: targets must be UUIDs or lookup "
+				"strings",
+				what);
 			goto fail;
 		}
 		if ((ref = ml_parse_ref(ml, t, what)) == NULL ||
@@ -291,11 +292,15 @@ ml_check_fields(struct ml *ml, const struct mlop *op)
 		if (inc == NULL)
 			continue;
 		if (strcmp(op->action, "create") == 0)
-			return ml_fail(ml, "field \"%s\": $increment needs "
-			    "update or merge", label);
+			return ml_fail(ml,
+				       "field \"%s\": $increment needs "
+				       "update or merge",
+				       label);
 		if (!json_is_number(inc) || json_object_size(v) != 1)
-			return ml_fail(ml, "field \"%s\": $increment must be "
-			    "the only key and a number", label);
+			return ml_fail(ml,
+				       "field \"%s\": $increment must be "
+				       "the only key and a number",
+				       label);
 	}
 	return 0;
 }
@@ -303,7 +308,7 @@ ml_check_fields(struct ml *ml, const struct mlop *op)
 /* Check and normalise the args and opts of one op. */
 static int
 ml_parse_args(struct ml *ml, struct mlop *op, const json_t *args,
-    const json_t *opts)
+	      const json_t *opts)
 {
 	const json_t *upsert;
 
@@ -336,7 +341,7 @@ ml_parse_op(struct ml *ml, const json_t *step, struct mlop *op)
 
 	if (!json_is_array(step) || n < 3 || n > 5)
 		return ml_fail(ml, "must be [action, namespace, entity, args?, "
-		    "opts?]");
+				   "opts?]");
 	op->action = json_string_value(json_array_get(step, 0));
 	if (op->action == NULL || !ml_is_action(op->action))
 		return ml_fail(ml, "action: unknown action");
@@ -347,7 +352,7 @@ ml_parse_op(struct ml *ml, const json_t *step, struct mlop *op)
 	if (op->eid == NULL)
 		return -1;
 	return ml_parse_args(ml, op, json_array_get(step, 3),
-	    json_array_get(step, 4));
+			     json_array_get(step, 4));
 }
 
 /* Parse every step. */
@@ -413,7 +418,7 @@ ml_emit_attr(struct ml *ml, const json_t *attr)
 	if (json_object_set_new(ml->emitted, id, json_true()) != 0)
 		return -1;
 	return json_array_append_new(ml->add_steps,
-	    json_pack("[sO]", "add-attr", attr));
+				     json_pack("[sO]", "add-attr", attr));
 }
 
 /* Re-emit a known attr that the server has not confirmed yet. */
@@ -463,9 +468,9 @@ ml_object_attr(const char *etype, const char *label, int unique, int index)
 	if (uuid_v4(id) != 0)
 		return NULL;
 	return json_pack("{s:s, s:o, s:s, s:s, s:b, s:b, s:b}", "id", id,
-	    "forward-identity", ml_ident(etype, label), "value-type", "blob",
-	    "cardinality", "one", "unique?", unique, "index?", index,
-	    "isUnsynced", 1);
+			 "forward-identity", ml_ident(etype, label),
+			 "value-type", "blob", "cardinality", "one", "unique?",
+			 unique, "index?", index, "isUnsynced", 1);
 }
 
 /* A new ref attr, as createRefAttr builds it; lookup adds the ref-lookup
@@ -477,11 +482,12 @@ ml_ref_attr(const char *etype, const char *label, int lookup)
 
 	if (uuid_v4(id) != 0)
 		return NULL;
-	return json_pack("{s:s, s:o, s:o, s:s, s:s, s:b, s:b, s:b}", "id",
-	    id, "forward-identity", ml_ident(etype, label),
-	    "reverse-identity", ml_ident(label, etype), "value-type", "ref",
-	    "cardinality", lookup ? "one" : "many", "unique?", lookup,
-	    "index?", lookup, "isUnsynced", 1);
+	return json_pack("{s:s, s:o, s:o, s:s, s:s, s:b, s:b, s:b}", "id", id,
+			 "forward-identity", ml_ident(etype, label),
+			 "reverse-identity", ml_ident(label, etype),
+			 "value-type", "ref", "cardinality",
+			 lookup ? "one" : "many", "unique?", lookup, "index?",
+			 lookup, "isUnsynced", 1);
 }
 
 /* Whether ident names a ref lookup "<link>.id" (no attr of that name). */
@@ -499,7 +505,7 @@ ml_ref_lookup_label(struct ml *ml, const char *ident, char *buf, size_t len)
 
 	if (strcmp(dot, ".id") != 0 || (size_t)(dot - ident) >= len)
 		return ml_fail(ml, "%s is not a valid lookup attribute.",
-		    ident);
+			       ident);
 	memcpy(buf, ident, (size_t)(dot - ident));
 	buf[dot - ident] = '\0';
 	return 0;
@@ -553,7 +559,7 @@ ml_link_etype(const struct ml *ml, const char *etype, const char *label)
 /* Ensure the attrs of a lookup used as a link target exist. */
 static int
 ml_add_link_lookup(struct ml *ml, const char *etype, const char *label,
-    const char *ident)
+		   const char *ident)
 {
 	if (ml_add_for_ref(ml, etype, label) != 0 ||
 	    ml_add_unsynced(ml, ml_fwd(ml, etype, label)) != 0 ||
@@ -566,14 +572,13 @@ ml_add_link_lookup(struct ml *ml, const char *etype, const char *label,
 static int
 ml_lookup_attrs_of(struct ml *ml, const struct mlop *op)
 {
+	const char *ident = json_string_value(json_array_get(op->eid, 0));
 	json_t *keys, *k, *t;
 	const char *label;
 	size_t i, j;
 	int r = -1;
 
-	if (json_is_array(op->eid) &&
-	    ml_add_lookup_attr(ml, op->etype,
-	    json_string_value(json_array_get(op->eid, 0))) != 0)
+	if (ident != NULL && ml_add_lookup_attr(ml, op->etype, ident) != 0)
 		return -1;
 	if (strcmp(op->action, "link") != 0)
 		return 0;
@@ -583,8 +588,9 @@ ml_lookup_attrs_of(struct ml *ml, const struct mlop *op)
 		label = json_string_value(k);
 		json_array_foreach(json_object_get(op->links, label), j, t) {
 			if (json_is_array(t) &&
-			    ml_add_link_lookup(ml, op->etype, label,
-			    json_string_value(json_array_get(t, 0))) != 0)
+			    ml_add_link_lookup(
+				ml, op->etype, label,
+				json_string_value(json_array_get(t, 0))) != 0)
 				goto out;
 		}
 	}
@@ -603,8 +609,9 @@ ml_field_attr(struct ml *ml, const struct mlop *op, const char *label)
 	if (ml_add_unsynced(ml, fwd) != 0)
 		return -1;
 	if (ml_in(op->action, "create,update,merge") && fwd == NULL)
-		return ml_add_new(ml, ml_object_attr(op->etype, label,
-		    strcmp(label, "id") == 0, 0));
+		return ml_add_new(ml,
+				  ml_object_attr(op->etype, label,
+						 strcmp(label, "id") == 0, 0));
 	if (!ml_in(op->action, "link,unlink"))
 		return 0;
 	rev = ml_rev(ml, op->etype, label);
@@ -672,8 +679,10 @@ ml_lookup_attr(struct ml *ml, const char *etype, const char *ident)
 		if ((a = ml_fwd(ml, etype, label)) == NULL)
 			a = ml_rev(ml, etype, label);
 		if (a != NULL && !a->is_ref) {
-			ml_fail(ml, "%s does not reference a valid link "
-			    "attribute.", ident);
+			ml_fail(ml,
+				"%s does not reference a valid link "
+				"attribute.",
+				ident);
 			return NULL;
 		}
 	}
@@ -693,8 +702,8 @@ ml_ref(struct ml *ml, const char *etype, const json_t *ref)
 
 	if (!json_is_array(ref))
 		return json_incref((json_t *)ref);
-	a = ml_lookup_attr(ml, etype, json_string_value(json_array_get(ref,
-	    0)));
+	a = ml_lookup_attr(ml, etype,
+			   json_string_value(json_array_get(ref, 0)));
 	if (a == NULL)
 		return NULL;
 	return json_pack("[sO]", a->id, json_array_get(ref, 1));
@@ -727,7 +736,7 @@ ml_any_cb(void *arg, const struct triple *t)
 static int
 ml_entity_known(struct ml *ml, const char *etype, const json_t *e)
 {
-	struct ml_known k = { ml, etype };
+	struct ml_known k = {ml, etype};
 	const json_t *v = json_array_get(e, 1);
 	char *text;
 	int r;
@@ -736,14 +745,14 @@ ml_entity_known(struct ml *ml, const char *etype, const json_t *e)
 		return 0;
 	if (json_is_string(e))
 		return tstore_scan_e(ml->view, json_string_value(e),
-		    ml_known_cb, &k) == 1;
+				     ml_known_cb, &k) == 1;
 	/* The JS client compares with ===: objects never match. */
 	if (json_is_object(v) || json_is_array(v))
 		return 0;
 	if ((text = tstore_value_text(v)) == NULL)
 		return 0;
 	r = tstore_scan_av(ml->view, json_string_value(json_array_get(e, 0)),
-	    text, ml_any_cb, NULL) == 1;
+			   text, ml_any_cb, NULL) == 1;
 	free(text);
 	return r;
 }
@@ -767,7 +776,7 @@ ml_mode_opts(struct ml *ml, const struct mlop *op, const json_t *e)
 /* Append [op, e, a, v, opts?] to the output. */
 static int
 ml_step(struct ml *ml, const char *op, const json_t *e, const char *a,
-    const json_t *v, const json_t *opts)
+	const json_t *v, const json_t *opts)
 {
 	json_t *s = json_pack("[sOsO]", op, e, a, v);
 
@@ -812,16 +821,15 @@ ml_resolve(struct ml *ml, const json_t *e)
 	if (ml->view == NULL ||
 	    (text = tstore_value_text(json_array_get(e, 1))) == NULL)
 		return NULL;
-	tstore_scan_av(ml->view, json_string_value(json_array_get(e, 0)),
-	    text, ml_value_cb, &id);
+	tstore_scan_av(ml->view, json_string_value(json_array_get(e, 0)), text,
+		       ml_value_cb, &id);
 	free(text);
 	return id;
 }
 
 /* The current number of (e, attr) for $increment, 0 when missing. */
 static int
-ml_current_number(struct ml *ml, const json_t *e, const char *a,
-    double *out)
+ml_current_number(struct ml *ml, const json_t *e, const char *a, double *out)
 {
 	char key[512], *eid, *text = NULL;
 	const json_t *v;
@@ -829,9 +837,10 @@ ml_current_number(struct ml *ml, const json_t *e, const char *a,
 	int r = -1;
 
 	*out = 0;
-	v = json_object_get(ml->assigned, ml_assigned_key(e, a, key,
-	    sizeof key));
-	if (v == NULL && ml->view != NULL && (eid = ml_resolve(ml, e)) != NULL) {
+	v = json_object_get(ml->assigned,
+			    ml_assigned_key(e, a, key, sizeof key));
+	if (v == NULL && ml->view != NULL &&
+	    (eid = ml_resolve(ml, e)) != NULL) {
 		tstore_scan_ea(ml->view, eid, a, ml_value_cb, &text);
 		free(eid);
 		if (text != NULL)
@@ -852,8 +861,8 @@ out:
 /* The value to send for a field: $increment resolved, else as given.
  * New reference, or NULL with an error. */
 static json_t *
-ml_field_value(struct ml *ml, const json_t *e, const char *label,
-    const char *a, const json_t *v)
+ml_field_value(struct ml *ml, const json_t *e, const char *label, const char *a,
+	       const json_t *v)
 {
 	const json_t *inc = json_object_get(v, "$increment");
 	double cur, sum;
@@ -861,8 +870,10 @@ ml_field_value(struct ml *ml, const json_t *e, const char *label,
 	if (inc == NULL || json_object_size(v) != 1)
 		return json_incref((json_t *)v);
 	if (ml_current_number(ml, e, a, &cur) != 0) {
-		ml_fail(ml, "field \"%s\": $increment on a value that is not "
-		    "a number", label);
+		ml_fail(ml,
+			"field \"%s\": $increment on a value that is not "
+			"a number",
+			label);
 		return NULL;
 	}
 	sum = cur + json_number_value(inc);
@@ -877,14 +888,14 @@ ml_remember(struct ml *ml, const json_t *e, const char *a, const json_t *v)
 {
 	char key[512];
 
-	return json_object_set(ml->assigned, ml_assigned_key(e, a, key,
-	    sizeof key), (json_t *)v);
+	return json_object_set(
+	    ml->assigned, ml_assigned_key(e, a, key, sizeof key), (json_t *)v);
 }
 
 /* One field of create/update/merge. */
 static int
 ml_expand_field(struct ml *ml, const struct mlop *op, const json_t *e,
-    const char *label, const json_t *opts)
+		const char *label, const json_t *opts)
 {
 	int merge = strcmp(op->action, "merge") == 0;
 	const struct attr *a = ml_fwd(ml, op->etype, label);
@@ -893,12 +904,12 @@ ml_expand_field(struct ml *ml, const struct mlop *op, const json_t *e,
 
 	if (a == NULL)
 		return ml_fail(ml, "field \"%s\": no attr", label);
-	v = ml_field_value(ml, e, label, a->id, json_object_get(op->args,
-	    label));
+	v = ml_field_value(ml, e, label, a->id,
+			   json_object_get(op->args, label));
 	if (v == NULL)
 		return -1;
-	r = ml_step(ml, merge ? "deep-merge-triple" : "add-triple", e, a->id,
-	    v, opts);
+	r = ml_step(ml, merge ? "deep-merge-triple" : "add-triple", e, a->id, v,
+		    opts);
 	if (r == 0 && !merge)
 		r = ml_remember(ml, e, a->id, v);
 	if (r == 0 && merge && json_is_number(v))
@@ -941,10 +952,10 @@ out:
  * label, [target, rev, e]. */
 static int
 ml_expand_target(struct ml *ml, const struct mlop *op, const json_t *e,
-    const char *label, const json_t *target)
+		 const char *label, const json_t *target)
 {
-	const char *step = strcmp(op->action, "link") == 0 ? "add-triple" :
-	    "retract-triple";
+	const char *step =
+	    strcmp(op->action, "link") == 0 ? "add-triple" : "retract-triple";
 	const struct attr *fwd = ml_fwd(ml, op->etype, label);
 	const struct attr *rev = ml_rev(ml, op->etype, label);
 	json_t *other;
@@ -952,7 +963,7 @@ ml_expand_target(struct ml *ml, const struct mlop *op, const json_t *e,
 
 	if (fwd != NULL && fwd->rev_etype == NULL)
 		return ml_fail(ml, "link \"%s\": %s.%s is not a link", label,
-		    op->etype, label);
+			       op->etype, label);
 	if (fwd == NULL && rev == NULL)
 		return ml_fail(ml, "link \"%s\": no attr", label);
 	other = ml_ref(ml, fwd != NULL ? fwd->rev_etype : rev->etype, target);
@@ -976,8 +987,8 @@ ml_expand_links(struct ml *ml, const struct mlop *op, const json_t *e)
 	size_t i, j;
 	int r = -1;
 
-	if (json_is_array(e) && ml_step(ml, "add-triple", e, id->id, e,
-	    NULL) != 0)
+	if (json_is_array(e) &&
+	    ml_step(ml, "add-triple", e, id->id, e, NULL) != 0)
 		return -1;
 	if ((keys = ml_js_keys(op->links)) == NULL)
 		return -1;
@@ -1007,8 +1018,8 @@ ml_expand_rule_params(struct ml *ml, const struct mlop *op, const json_t *e)
 	if (params == NULL)
 		return -1;
 	json_object_del(params, "id");
-	r = json_array_append_new(ml->steps, json_pack("[sOsO]",
-	    "rule-params", e, op->etype, params));
+	r = json_array_append_new(ml->steps, json_pack("[sOsO]", "rule-params",
+						       e, op->etype, params));
 	json_decref(params);
 	return r;
 }
@@ -1027,8 +1038,9 @@ ml_expand(struct ml *ml, const struct mlop *op)
 	else if (ml_in(op->action, "link,unlink"))
 		r = ml_expand_links(ml, op, e);
 	else if (strcmp(op->action, "delete") == 0)
-		r = json_array_append_new(ml->steps, json_pack("[sOs]",
-		    "delete-entity", e, op->etype));
+		r = json_array_append_new(
+		    ml->steps,
+		    json_pack("[sOs]", "delete-entity", e, op->etype));
 	else
 		r = ml_expand_rule_params(ml, op, e);
 	json_decref(e);
@@ -1061,10 +1073,10 @@ ml_clear(struct ml *ml)
 /* Compile InstaML steps into tx-steps. */
 int
 instaml_compile(const json_t *steps, const struct attrs *attrs,
-    struct tstore *view, json_t **tx_steps, json_t **new_attrs,
-    char **errmsg)
+		struct tstore *view, json_t **tx_steps, json_t **new_attrs,
+		char **errmsg)
 {
-	struct ml ml = { .attrs = attrs, .view = view };
+	struct ml ml = {.attrs = attrs, .view = view};
 	int r = -1;
 
 	*tx_steps = *new_attrs = NULL;
@@ -1109,8 +1121,8 @@ instaml_attrs_synced(struct attrs *attrs, const json_t *tx_steps)
 
 	json_array_foreach(tx_steps, i, step) {
 		op = json_string_value(json_array_get(step, 0));
-		id = json_string_value(json_object_get(json_array_get(step, 1),
-		    "id"));
+		id = json_string_value(
+		    json_object_get(json_array_get(step, 1), "id"));
 		if (op == NULL || strcmp(op, "add-attr") != 0 || id == NULL ||
 		    (a = attrs_by_id(attrs, id)) == NULL)
 			continue;

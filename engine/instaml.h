@@ -43,8 +43,8 @@ struct tstore;
  * index and the offending field, and changes nothing.
  */
 int instaml_compile(const json_t *steps, const struct attrs *attrs,
-    struct tstore *view, json_t **tx_steps, json_t **new_attrs,
-    char **errmsg);
+		    struct tstore *view, json_t **tx_steps, json_t **new_attrs,
+		    char **errmsg);
 
 /* Mark the attrs added by the add-attr steps of tx_steps as synced (drop
  * their "isUnsynced" flag in attrs).  0, or -1 if attrs rejected one. */

@@ -36,20 +36,20 @@
 
 /* Migration n brings user_version from n to n + 1. */
 static const char *const store_migrations[] = {
-	"CREATE TABLE attrs (id TEXT PRIMARY KEY, json TEXT NOT NULL) "
-	"WITHOUT ROWID;"
-	"CREATE TABLE outbox (seq INTEGER PRIMARY KEY, "
-	"tx TEXT NOT NULL UNIQUE, steps TEXT NOT NULL, "
-	"tx_steps TEXT NOT NULL, client TEXT, created INTEGER NOT NULL, "
-	"status TEXT NOT NULL DEFAULT 'enqueued' CHECK (status IN "
-	"('enqueued', 'pending', 'synced', 'error')), tx_id INTEGER, "
-	"error TEXT);"
-	"CREATE TABLE queries (canonical TEXT PRIMARY KEY, q TEXT NOT NULL, "
-	"result TEXT NOT NULL, page_info TEXT, processed_tx_id INTEGER, "
-	"updated INTEGER NOT NULL) WITHOUT ROWID;"
-	"CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;",
+    "CREATE TABLE attrs (id TEXT PRIMARY KEY, json TEXT NOT NULL) "
+    "WITHOUT ROWID;"
+    "CREATE TABLE outbox (seq INTEGER PRIMARY KEY, "
+    "tx TEXT NOT NULL UNIQUE, steps TEXT NOT NULL, "
+    "tx_steps TEXT NOT NULL, client TEXT, created INTEGER NOT NULL, "
+    "status TEXT NOT NULL DEFAULT 'enqueued' CHECK (status IN "
+    "('enqueued', 'pending', 'synced', 'error')), tx_id INTEGER, "
+    "error TEXT);"
+    "CREATE TABLE queries (canonical TEXT PRIMARY KEY, q TEXT NOT NULL, "
+    "result TEXT NOT NULL, page_info TEXT, processed_tx_id INTEGER, "
+    "updated INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;",
 };
-#define STORE_VERSION \
+#define STORE_VERSION                                                          \
 	((int)(sizeof store_migrations / sizeof store_migrations[0]))
 
 enum store_sql {
@@ -75,41 +75,42 @@ enum store_sql {
 };
 
 static const char *const store_sql[SQL_MAX] = {
-	[SQL_BEGIN] = "BEGIN IMMEDIATE",
-	[SQL_COMMIT] = "COMMIT",
-	[SQL_ROLLBACK] = "ROLLBACK",
-	[SQL_ATTRS_CLEAR] = "DELETE FROM attrs",
-	[SQL_ATTRS_PUT] = "INSERT OR REPLACE INTO attrs (id, json) "
-	    "VALUES (?1, ?2)",
-	[SQL_ATTRS_ALL] = "SELECT json FROM attrs ORDER BY id",
-	[SQL_OUTBOX_APPEND] = "INSERT INTO outbox (tx, steps, tx_steps, "
-	    "client, created) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[SQL_OUTBOX_SCAN] = "SELECT seq, tx, steps, tx_steps, client, created, "
-	    "status, tx_id, error FROM outbox ORDER BY seq",
-	[SQL_OUTBOX_STATUS] = "UPDATE outbox SET status = ?2, "
-	    "tx_id = coalesce(?3, tx_id), error = coalesce(?4, error) "
-	    "WHERE tx = ?1",
-	[SQL_OUTBOX_DELETE] = "DELETE FROM outbox WHERE tx = ?1",
-	[SQL_OUTBOX_UNSYNCED] = "SELECT count(*) FROM outbox "
-	    "WHERE status IN ('enqueued', 'pending')",
-	[SQL_QUERY_PUT] = "INSERT OR REPLACE INTO queries (canonical, q, "
-	    "result, page_info, processed_tx_id, updated) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[SQL_QUERY_GET] = "SELECT q, result, page_info, processed_tx_id, "
-	    "updated FROM queries WHERE canonical = ?1",
-	[SQL_QUERY_DELETE] = "DELETE FROM queries WHERE canonical = ?1",
-	[SQL_QUERY_SCAN] = "SELECT q, result, page_info, processed_tx_id, "
-	    "updated FROM queries ORDER BY canonical",
-	[SQL_KV_GET] = "SELECT v FROM kv WHERE k = ?1",
-	[SQL_KV_SET] = "INSERT OR REPLACE INTO kv (k, v) VALUES (?1, ?2)",
-	[SQL_KV_DELETE] = "DELETE FROM kv WHERE k = ?1",
+    [SQL_BEGIN] = "BEGIN IMMEDIATE",
+    [SQL_COMMIT] = "COMMIT",
+    [SQL_ROLLBACK] = "ROLLBACK",
+    [SQL_ATTRS_CLEAR] = "DELETE FROM attrs",
+    [SQL_ATTRS_PUT] = "INSERT OR REPLACE INTO attrs (id, json) "
+		      "VALUES (?1, ?2)",
+    [SQL_ATTRS_ALL] = "SELECT json FROM attrs ORDER BY id",
+    [SQL_OUTBOX_APPEND] = "INSERT INTO outbox (tx, steps, tx_steps, "
+			  "client, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQL_OUTBOX_SCAN] = "SELECT seq, tx, steps, tx_steps, client, created, "
+			"status, tx_id, error FROM outbox ORDER BY seq",
+    [SQL_OUTBOX_STATUS] =
+	"UPDATE outbox SET status = ?2, "
+	"tx_id = coalesce(?3, tx_id), error = coalesce(?4, error) "
+	"WHERE tx = ?1",
+    [SQL_OUTBOX_DELETE] = "DELETE FROM outbox WHERE tx = ?1",
+    [SQL_OUTBOX_UNSYNCED] = "SELECT count(*) FROM outbox "
+			    "WHERE status IN ('enqueued', 'pending')",
+    [SQL_QUERY_PUT] = "INSERT OR REPLACE INTO queries (canonical, q, "
+		      "result, page_info, processed_tx_id, updated) "
+		      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [SQL_QUERY_GET] = "SELECT q, result, page_info, processed_tx_id, "
+		      "updated FROM queries WHERE canonical = ?1",
+    [SQL_QUERY_DELETE] = "DELETE FROM queries WHERE canonical = ?1",
+    [SQL_QUERY_SCAN] = "SELECT q, result, page_info, processed_tx_id, "
+		       "updated FROM queries ORDER BY canonical",
+    [SQL_KV_GET] = "SELECT v FROM kv WHERE k = ?1",
+    [SQL_KV_SET] = "INSERT OR REPLACE INTO kv (k, v) VALUES (?1, ?2)",
+    [SQL_KV_DELETE] = "DELETE FROM kv WHERE k = ?1",
 };
 
 static const char *const store_status_names[] = {
-	[STORE_TX_ENQUEUED] = "enqueued",
-	[STORE_TX_PENDING] = "pending",
-	[STORE_TX_SYNCED] = "synced",
-	[STORE_TX_ERROR] = "error",
+    [STORE_TX_ENQUEUED] = "enqueued",
+    [STORE_TX_PENDING] = "pending",
+    [STORE_TX_SYNCED] = "synced",
+    [STORE_TX_ERROR] = "error",
 };
 
 struct store {
@@ -146,8 +147,8 @@ store_fail_db(struct store *st, const char *what)
 static int
 store_done(struct store *st, sqlite3_stmt *s, int rc, const char *what)
 {
-	int r = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 :
-	    store_fail_db(st, what);
+	int r =
+	    rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_fail_db(st, what);
 
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -212,8 +213,8 @@ store_exec(struct store *st, const char *sql, const char *what)
 
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &err) == SQLITE_OK)
 		return 0;
-	store_fail(st, "%s: %s", what, err != NULL ? err :
-	    sqlite3_errmsg(st->db));
+	store_fail(st, "%s: %s", what,
+		   err != NULL ? err : sqlite3_errmsg(st->db));
 	sqlite3_free(err);
 	return -1;
 }
@@ -253,8 +254,10 @@ store_pragmas(struct store *st, const struct store_opts *opts)
 		return -1;
 	if (strcmp(mode, "wal") != 0)
 		return store_fail(st, "cannot use WAL (journal mode %s)", mode);
-	return store_exec(st, opts->sync_normal ? "PRAGMA synchronous=NORMAL" :
-	    "PRAGMA synchronous=FULL", "synchronous");
+	return store_exec(st,
+			  opts->sync_normal ? "PRAGMA synchronous=NORMAL"
+					    : "PRAGMA synchronous=FULL",
+			  "synchronous");
 }
 
 /* Apply the migrations the file lacks, each with its version bump. */
@@ -270,8 +273,10 @@ store_migrate(struct store *st)
 		goto fail;
 	version = atoi(buf);
 	if (version > STORE_VERSION) {
-		store_fail(st, "store version %d is newer than this program "
-		    "(%d)", version, STORE_VERSION);
+		store_fail(st,
+			   "store version %d is newer than this program "
+			   "(%d)",
+			   version, STORE_VERSION);
 		goto fail;
 	}
 	for (i = version; i < STORE_VERSION; i++) {
@@ -294,7 +299,8 @@ store_prepare(struct store *st)
 
 	for (i = 0; i < SQL_MAX; i++)
 		if (sqlite3_prepare_v3(st->db, store_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) != SQLITE_OK)
+				       SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
+				       NULL) != SQLITE_OK)
 			return store_fail_db(st, store_sql[i]);
 	return 0;
 }
@@ -310,7 +316,7 @@ store_load_attrs(struct store *st)
 
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		attr = json_loads((const char *)sqlite3_column_text(s, 0), 0,
-		    NULL);
+				  NULL);
 		if (attr == NULL || attrs_put(st->attrs, attr, &why) != 0)
 			bad = 1;
 		json_decref(attr);
@@ -319,8 +325,8 @@ store_load_attrs(struct store *st)
 	}
 	if (bad) {
 		sqlite3_reset(s);
-		return store_fail(st, "stored attr unreadable: %s", why != NULL ?
-		    why : "bad JSON");
+		return store_fail(st, "stored attr unreadable: %s",
+				  why != NULL ? why : "bad JSON");
 	}
 	return store_done(st, s, rc, "loading attrs");
 }
@@ -330,8 +336,8 @@ static int
 store_setup(struct store *st, const struct store_opts *opts)
 {
 	char *err = NULL;
-	int busy = opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms :
-	    STORE_BUSY_TIMEOUT_MS;
+	int busy = opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms
+					     : STORE_BUSY_TIMEOUT_MS;
 
 	sqlite3_extended_result_codes(st->db, 1);
 	if (sqlite3_busy_timeout(st->db, busy) != SQLITE_OK ||
@@ -365,8 +371,10 @@ store_open(const char *path, const struct store_opts *opts, char **errmsg)
 		*errmsg = strdup("out of memory");
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(path, &st->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK)
 		store_fail_db(st, "open");
 	else if (store_setup(st, opts) == 0)
 		return st;
@@ -474,15 +482,15 @@ store_attrs_save(struct store *st)
 	return store_exec(st, "RELEASE store_attrs", "saving attrs");
 fail:
 	sqlite3_exec(st->db, "ROLLBACK TO store_attrs; RELEASE store_attrs",
-	    NULL, NULL, NULL);
+		     NULL, NULL, NULL);
 	return -1;
 }
 
 /* Append a transaction to the outbox (status enqueued). */
 int
 store_outbox_append(struct store *st, const char *tx, const json_t *steps,
-    const json_t *tx_steps, const char *client, int64_t created,
-    int64_t *seq)
+		    const json_t *tx_steps, const char *client, int64_t created,
+		    int64_t *seq)
 {
 	sqlite3_stmt *s = st->stmt[SQL_OUTBOX_APPEND];
 
@@ -534,8 +542,9 @@ store_outbox_scan(struct store *st, store_tx_cb cb, void *arg)
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (store_outbox_row(s, &tx) != 0) {
 			sqlite3_reset(s);
-			return store_fail(st, "outbox row %lld has a bad status",
-			    (long long)tx.seq);
+			return store_fail(st,
+					  "outbox row %lld has a bad status",
+					  (long long)tx.seq);
 		}
 		if ((stop = cb(arg, &tx)) != 0)
 			break;
@@ -548,7 +557,8 @@ store_outbox_scan(struct store *st, store_tx_cb cb, void *arg)
 /* Set a transaction's status (and tx-id / error when given). */
 int
 store_outbox_set_status(struct store *st, const char *tx,
-    enum store_tx_status status, int64_t tx_id, const json_t *error)
+			enum store_tx_status status, int64_t tx_id,
+			const json_t *error)
 {
 	sqlite3_stmt *s = st->stmt[SQL_OUTBOX_STATUS];
 
@@ -594,8 +604,8 @@ store_outbox_unsynced(struct store *st, int64_t *n)
 const char *
 store_tx_status_name(enum store_tx_status status)
 {
-	if ((unsigned)status >= sizeof store_status_names /
-	    sizeof store_status_names[0])
+	if ((unsigned)status >=
+	    sizeof store_status_names / sizeof store_status_names[0])
 		return NULL;
 	return store_status_names[status];
 }
@@ -607,7 +617,8 @@ store_tx_status_parse(const char *name, enum store_tx_status *out)
 	size_t i;
 
 	for (i = 0; name != NULL && i < sizeof store_status_names /
-	    sizeof store_status_names[0]; i++)
+					    sizeof store_status_names[0];
+	     i++)
 		if (strcmp(name, store_status_names[i]) == 0) {
 			*out = (enum store_tx_status)i;
 			return 0;
@@ -632,7 +643,8 @@ store_bind_canonical(sqlite3_stmt *s, int col, const json_t *q)
 /* Store the server's result for q. */
 int
 store_query_put(struct store *st, const json_t *q, const json_t *result,
-    const json_t *page_info, int64_t processed_tx_id, int64_t updated)
+		const json_t *page_info, int64_t processed_tx_id,
+		int64_t updated)
 {
 	sqlite3_stmt *s = st->stmt[SQL_QUERY_PUT];
 
@@ -661,8 +673,8 @@ store_query_row(sqlite3_stmt *s, struct store_query *out)
 
 /* Look up the stored result of q. */
 int
-store_query_get(struct store *st, const json_t *q, store_query_cb cb,
-    void *arg, int *found)
+store_query_get(struct store *st, const json_t *q, store_query_cb cb, void *arg,
+		int *found)
 {
 	sqlite3_stmt *s = st->stmt[SQL_QUERY_GET];
 	struct store_query row;

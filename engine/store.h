@@ -42,13 +42,13 @@ enum store_tx_status {
 /* One outbox row; pointers are valid only during the callback. */
 struct store_tx {
 	int64_t seq;
-	const char *tx;       /* client-event-id */
+	const char *tx;	      /* client-event-id */
 	const char *steps;    /* InstaML as submitted (JSON text) */
 	const char *tx_steps; /* compiled tx-steps (JSON text) */
 	const char *client;   /* client label, or NULL */
 	int64_t created;      /* ms */
 	enum store_tx_status status;
-	int64_t tx_id;     /* server tx-id, or -1 */
+	int64_t tx_id;	   /* server tx-id, or -1 */
 	const char *error; /* JSON text of the server's error, or NULL */
 };
 
@@ -56,11 +56,11 @@ typedef int (*store_tx_cb)(void *arg, const struct store_tx *);
 
 /* One cached server result; pointers valid only during the callback. */
 struct store_query {
-	const char *q;         /* the query as JSON text */
-	const char *result;    /* JSON text */
-	const char *page_info; /* JSON text, or NULL */
+	const char *q;		 /* the query as JSON text */
+	const char *result;	 /* JSON text */
+	const char *page_info;	 /* JSON text, or NULL */
 	int64_t processed_tx_id; /* or -1 */
-	int64_t updated;         /* ms */
+	int64_t updated;	 /* ms */
 };
 
 typedef int (*store_query_cb)(void *arg, const struct store_query *);
@@ -68,7 +68,7 @@ typedef int (*store_query_cb)(void *arg, const struct store_query *);
 /* Open (creating if missing) the store at path; opts may be NULL.  On
  * failure returns NULL with *errmsg (caller frees) saying why. */
 struct store *store_open(const char *path, const struct store_opts *opts,
-    char **errmsg);
+			 char **errmsg);
 void store_free(struct store *);
 
 const char *store_errmsg(const struct store *);
@@ -90,14 +90,15 @@ int store_attrs_save(struct store *);
 
 /* Outbox. */
 int store_outbox_append(struct store *, const char *tx, const json_t *steps,
-    const json_t *tx_steps, const char *client, int64_t created,
-    int64_t *seq);
+			const json_t *tx_steps, const char *client,
+			int64_t created, int64_t *seq);
 /* Rows oldest first; the callback's nonzero return stops the scan. */
 int store_outbox_scan(struct store *, store_tx_cb, void *);
 /* Set a transaction's status; tx_id < 0 and error NULL keep the stored
  * values.  Returns 1 if no such transaction. */
 int store_outbox_set_status(struct store *, const char *tx,
-    enum store_tx_status, int64_t tx_id, const json_t *error);
+			    enum store_tx_status, int64_t tx_id,
+			    const json_t *error);
 /* Remove a transaction (synced and processed, or rolled back).  Returns 1
  * if no such transaction. */
 int store_outbox_delete(struct store *, const char *tx);
@@ -110,10 +111,11 @@ int store_tx_status_parse(const char *name, enum store_tx_status *out);
 
 /* Server results per query (keyed by canonical JSON of q). */
 int store_query_put(struct store *, const json_t *q, const json_t *result,
-    const json_t *page_info, int64_t processed_tx_id, int64_t updated);
+		    const json_t *page_info, int64_t processed_tx_id,
+		    int64_t updated);
 /* found is set to 0 or 1; the callback runs once if found. */
 int store_query_get(struct store *, const json_t *q, store_query_cb, void *,
-    int *found);
+		    int *found);
 int store_query_delete(struct store *, const json_t *q);
 int store_query_scan(struct store *, store_query_cb, void *);
 

@@ -40,7 +40,7 @@ enum txapply_mode {
 
 /* What one run did, for re-evaluating only affected subscriptions. */
 struct txapply_result {
-	json_t *etypes;    /* array of etype names whose triples changed */
+	json_t *etypes;	   /* array of etype names whose triples changed */
 	json_t *attr_ids;  /* array of attr ids whose triples changed */
 	json_t *new_attrs; /* array of attrs added by add-attr steps */
 	/* Set when the run failed: {status, type, message, hint} as in
@@ -51,7 +51,7 @@ struct txapply_result {
 
 /* An applier over ts and attrs (both borrowed; db is ts's database). */
 struct txapply *txapply_create(sqlite3 *db, struct tstore *ts,
-    struct attrs *attrs, enum txapply_mode mode);
+			       struct attrs *attrs, enum txapply_mode mode);
 void txapply_free(struct txapply *);
 
 /*
@@ -62,7 +62,7 @@ void txapply_free(struct txapply *);
  * written).  result must be zeroed or cleared before the call.
  */
 int txapply_run(struct txapply *, const json_t *tx_steps, int64_t now_ms,
-    struct txapply_result *result);
+		struct txapply_result *result);
 
 /* Release a result's members and zero it. */
 void txapply_result_clear(struct txapply_result *);

@@ -47,12 +47,13 @@ J(const char *text)
 static void
 setup(void)
 {
-	json_t *a = J("[{'id':'" A_TID "','forward-identity':['f1','todos',"
-	    "'id'],'value-type':'blob','cardinality':'one','unique?':true},"
-	    "{'id':'" A_TTITLE "','forward-identity':['f2','todos','title'],"
-	    "'value-type':'blob','cardinality':'one'},"
-	    "{'id':'" A_TCOUNT "','forward-identity':['f3','todos','count'],"
-	    "'value-type':'blob','cardinality':'one'}]");
+	json_t *a =
+	    J("[{'id':'" A_TID "','forward-identity':['f1','todos',"
+	      "'id'],'value-type':'blob','cardinality':'one','unique?':true},"
+	      "{'id':'" A_TTITLE "','forward-identity':['f2','todos','title'],"
+	      "'value-type':'blob','cardinality':'one'},"
+	      "{'id':'" A_TCOUNT "','forward-identity':['f3','todos','count'],"
+	      "'value-type':'blob','cardinality':'one'}]");
 
 	ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
 	ck_assert_ptr_nonnull(ts = tstore_create(db, "triples", &err));
@@ -121,19 +122,20 @@ step(size_t i)
 START_TEST(test_errors_name_step_and_field)
 {
 	compile_fails("[['update','todos','not-a-uuid',{}]]", "step 0",
-	    "entity");
+		      "entity");
 	compile_fails("[['update','todos','" T1 "',{}],"
-	    "['frobnicate','todos','" T1 "',{}]]", "step 1", "action");
+		      "['frobnicate','todos','" T1 "',{}]]",
+		      "step 1", "action");
 	compile_fails("[['update','todos','" T1 "','x']]", "step 0", "args");
 	compile_fails("[['link','todos','" T1 "',{'owner':42}]]", "step 0",
-	    "link \"owner\"");
+		      "link \"owner\"");
 	compile_fails("[['update','todos','" T1 "',{}],"
-	    "['update','todos',['title','x'],{'a':1}]]", "step 1",
-	    "title is not a unique attribute.");
+		      "['update','todos',['title','x'],{'a':1}]]",
+		      "step 1", "title is not a unique attribute.");
 	compile_fails("[['update','todos','" T1 "',{'n':{'$increment':'1'}}]]",
-	    "step 0", "field \"n\"");
+		      "step 0", "field \"n\"");
 	compile_fails("[['update','todos','" T1 "',{}, {'upsert':'no'}]]",
-	    "step 0", "upsert");
+		      "step 0", "upsert");
 	compile_fails("{'not':'an array'}", "step 0", "array");
 	compile_fails("[['update','','" T1 "',{}]]", "step 0", "namespace");
 }
@@ -142,39 +144,48 @@ END_TEST
 START_TEST(test_increment)
 {
 	ck_assert_int_eq(tstore_add(ts, T2, A_TCOUNT, "\"text\"", 1), 0);
-	ck_assert_int_eq(compile("[['update','todos','" T1 "',"
-	    "{'count':{'$increment':3}}],['merge','todos','" T1 "',"
-	    "{'count':{'$increment':-1}}]]"), 0);
+	ck_assert_int_eq(
+	    compile("[['update','todos','" T1 "',"
+		    "{'count':{'$increment':3}}],['merge','todos','" T1 "',"
+		    "{'count':{'$increment':-1}}]]"),
+	    0);
 	ck_assert_str_eq(step(1), "[\"add-triple\",\"" T1 "\",\"" A_TCOUNT
-	    "\",8,{\"mode\":\"update\"}]");
-	ck_assert_str_eq(step(3), "[\"deep-merge-triple\",\"" T1 "\",\""
-	    A_TCOUNT "\",7,{\"mode\":\"update\"}]");
+				  "\",8,{\"mode\":\"update\"}]");
+	ck_assert_str_eq(step(3),
+			 "[\"deep-merge-triple\",\"" T1 "\",\"" A_TCOUNT
+			 "\",7,{\"mode\":\"update\"}]");
 	/* Missing counts as zero; a new attr too. */
 	ck_assert_int_eq(compile("[['update','todos','"
-	    "20000000-0000-4000-8000-0000000000ff',{'count':{'$increment':2},"
-	    "'fresh':{'$increment':0.5}}]]"), 0);
+				 "20000000-0000-4000-8000-0000000000ff',{'"
+				 "count':{'$increment':2},"
+				 "'fresh':{'$increment':0.5}}]]"),
+			 0);
 	ck_assert_ptr_nonnull(strstr(step(2), ",2]"));
 	ck_assert_ptr_nonnull(strstr(step(3), ",0.5]"));
 	/* Not a number: refused. */
-	compile_fails("[['update','todos','" T2 "',{'count':{'$increment':1}}]]",
-	    "step 0", "not a number");
+	compile_fails("[['update','todos','" T2
+		      "',{'count':{'$increment':1}}]]",
+		      "step 0", "not a number");
 }
 END_TEST
 
 START_TEST(test_modes)
 {
-	ck_assert_int_eq(compile("[['update','todos','" T1 "',{'title':'a'}],"
-	    "['update','todos','" T2 "',{'title':'b'}],"
-	    "['update','todos','" T2 "',{'title':'c'},{'upsert':false}],"
-	    "['update','todos','" T1 "',{'title':'d'},{'upsert':true}],"
-	    "['create','todos','" T2 "',{'title':'e','id':'ignored'}]]"), 0);
+	ck_assert_int_eq(
+	    compile(
+		"[['update','todos','" T1 "',{'title':'a'}],"
+		"['update','todos','" T2 "',{'title':'b'}],"
+		"['update','todos','" T2 "',{'title':'c'},{'upsert':false}],"
+		"['update','todos','" T1 "',{'title':'d'},{'upsert':true}],"
+		"['create','todos','" T2 "',{'title':'e','id':'ignored'}]]"),
+	    0);
 	ck_assert_str_eq(step(0), "[\"add-triple\",\"" T1 "\",\"" A_TID
-	    "\",\"" T1 "\",{\"mode\":\"update\"}]");
-	ck_assert_str_eq(step(3), "[\"add-triple\",\"" T2 "\",\"" A_TTITLE
-	    "\",\"b\"]");
+				  "\",\"" T1 "\",{\"mode\":\"update\"}]");
+	ck_assert_str_eq(step(3),
+			 "[\"add-triple\",\"" T2 "\",\"" A_TTITLE "\",\"b\"]");
 	ck_assert_ptr_nonnull(strstr(step(5), "{\"mode\":\"update\"}"));
-	ck_assert_str_eq(step(7), "[\"add-triple\",\"" T1 "\",\"" A_TTITLE
-	    "\",\"d\"]");
+	ck_assert_str_eq(step(7),
+			 "[\"add-triple\",\"" T1 "\",\"" A_TTITLE "\",\"d\"]");
 	ck_assert_ptr_nonnull(strstr(step(8), "{\"mode\":\"create\"}"));
 	ck_assert_uint_eq(json_array_size(tx), 10);
 }
@@ -182,12 +193,12 @@ END_TEST
 
 START_TEST(test_new_attrs_and_unsynced)
 {
-	struct txapply_result res = { 0 };
+	struct txapply_result res = {0};
 	struct txapply *ta;
 	json_t *again;
 
-	ck_assert_int_eq(compile("[['link','todos','" T1 "',{'tags':'" T2
-	    "'}]]"), 0);
+	ck_assert_int_eq(
+	    compile("[['link','todos','" T1 "',{'tags':'" T2 "'}]]"), 0);
 	ck_assert_uint_eq(json_array_size(created), 1);
 	ck_assert_ptr_nonnull(strstr(step(0), "\"add-attr\""));
 	ck_assert_ptr_nonnull(strstr(step(0), "\"reverse-identity\""));
@@ -201,20 +212,21 @@ START_TEST(test_new_attrs_and_unsynced)
 	ck_assert_ptr_nonnull(attrs_forward(attrs, "todos", "tags"));
 	again = json_incref(tx);
 	/* Still unsynced: re-emitted by the next compile that uses it. */
-	ck_assert_int_eq(compile("[['unlink','tags','" T2 "',{'todos':'" T1
-	    "'}]]"), 0);
+	ck_assert_int_eq(
+	    compile("[['unlink','tags','" T2 "',{'todos':'" T1 "'}]]"), 0);
 	ck_assert_uint_eq(json_array_size(created), 1); /* tags.id */
 	ck_assert_ptr_nonnull(strstr(step(1), "\"todos\",\"tags\""));
-	ck_assert_str_eq(json_string_value(json_array_get(json_array_get(tx,
-	    2), 0)), "retract-triple");
+	ck_assert_str_eq(
+	    json_string_value(json_array_get(json_array_get(tx, 2), 0)),
+	    "retract-triple");
 	/* Reverse label: written from the forward side. */
-	ck_assert_ptr_nonnull(strstr(step(2), "[\"retract-triple\",\"" T1
-	    "\""));
+	ck_assert_ptr_nonnull(
+	    strstr(step(2), "[\"retract-triple\",\"" T1 "\""));
 	/* Once synced, it is no longer re-emitted. */
 	ck_assert_int_eq(instaml_attrs_synced(attrs, again), 0);
 	json_decref(again);
-	ck_assert_int_eq(compile("[['link','todos','" T1 "',{'tags':'" T2
-	    "'}]]"), 0);
+	ck_assert_int_eq(
+	    compile("[['link','todos','" T1 "',{'tags':'" T2 "'}]]"), 0);
 	ck_assert_uint_eq(json_array_size(tx), 1);
 }
 END_TEST
@@ -222,8 +234,9 @@ END_TEST
 START_TEST(test_lookups)
 {
 	ck_assert_int_eq(compile("[['update','profiles',['email','a@b'],"
-	    "{'name':'A'}],['link','todos','" T1 "',"
-	    "{'owner':'lookup__email__\\'a@b\\''}]]"), 0);
+				 "{'name':'A'}],['link','todos','" T1 "',"
+				 "{'owner':'lookup__email__\\'a@b\\''}]]"),
+			 0);
 	/* email is created unique and indexed, before any other attr. */
 	ck_assert_ptr_nonnull(strstr(step(0), "\"profiles\",\"email\""));
 	ck_assert_ptr_nonnull(strstr(step(0), "\"unique?\":true"));
@@ -234,7 +247,8 @@ END_TEST
 START_TEST(test_js_key_order)
 {
 	ck_assert_int_eq(compile("[['update','todos','" T1 "',"
-	    "{'title':'t','10':1,'2':2}]]"), 0);
+				 "{'title':'t','10':1,'2':2}]]"),
+			 0);
 	ck_assert_ptr_nonnull(strstr(step(0), "\"todos\",\"2\""));
 	ck_assert_ptr_nonnull(strstr(step(1), "\"todos\",\"10\""));
 }

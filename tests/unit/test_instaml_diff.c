@@ -55,34 +55,45 @@ pick(int n)
 
 /* Attr ids and entity ids of the starting schema. */
 enum {
-	A_GID, A_GTITLE, A_GPRIO, A_GMETA, A_TID, A_TTITLE, A_TDONE, A_PID,
-	A_PEMAIL, A_PNAME, A_GTODOS, A_TOWNER, A_COUNT
+	A_GID,
+	A_GTITLE,
+	A_GPRIO,
+	A_GMETA,
+	A_TID,
+	A_TTITLE,
+	A_TDONE,
+	A_PID,
+	A_PEMAIL,
+	A_PNAME,
+	A_GTODOS,
+	A_TOWNER,
+	A_COUNT
 };
 static char attr_id[A_COUNT][UUID_STRLEN + 1];
 static char ident_id[A_COUNT * 2][UUID_STRLEN + 1];
 
 static const char *const goals[] = {
-	"11111111-0000-4000-8000-000000000001",
-	"11111111-0000-4000-8000-000000000002",
-	"11111111-0000-4000-8000-000000000003",
+    "11111111-0000-4000-8000-000000000001",
+    "11111111-0000-4000-8000-000000000002",
+    "11111111-0000-4000-8000-000000000003",
 };
 static const char *const todos[] = {
-	"22222222-0000-4000-8000-000000000001",
-	"22222222-0000-4000-8000-000000000002",
-	"22222222-0000-4000-8000-000000000003",
-	"22222222-0000-4000-8000-000000000004",
+    "22222222-0000-4000-8000-000000000001",
+    "22222222-0000-4000-8000-000000000002",
+    "22222222-0000-4000-8000-000000000003",
+    "22222222-0000-4000-8000-000000000004",
 };
 static const char *const profiles[] = {
-	"33333333-0000-4000-8000-000000000001",
-	"33333333-0000-4000-8000-000000000002",
+    "33333333-0000-4000-8000-000000000001",
+    "33333333-0000-4000-8000-000000000002",
 };
 static const char *const fresh[] = {
-	"44444444-0000-4000-8000-000000000001",
-	"44444444-0000-4000-8000-000000000002",
-	"44444444-0000-4000-8000-000000000003",
-	"44444444-0000-4000-8000-000000000004",
+    "44444444-0000-4000-8000-000000000001",
+    "44444444-0000-4000-8000-000000000002",
+    "44444444-0000-4000-8000-000000000003",
+    "44444444-0000-4000-8000-000000000004",
 };
-static const char *const emails[] = { "a@x.io", "b@x.io", "new@x.io" };
+static const char *const emails[] = {"a@x.io", "b@x.io", "new@x.io"};
 
 /* Deterministic UUIDs for the schema's attrs and identities. */
 static void
@@ -92,10 +103,10 @@ world_ids(void)
 
 	for (i = 0; i < A_COUNT; i++)
 		snprintf(attr_id[i], sizeof attr_id[i],
-		    "aaaaaaaa-0000-4000-8000-%012d", i);
+			 "aaaaaaaa-0000-4000-8000-%012d", i);
 	for (i = 0; i < A_COUNT * 2; i++)
 		snprintf(ident_id[i], sizeof ident_id[i],
-		    "bbbbbbbb-0000-4000-8000-%012d", i);
+			 "bbbbbbbb-0000-4000-8000-%012d", i);
 }
 
 /* One blob attr of the starting schema. */
@@ -103,21 +114,23 @@ static json_t *
 world_blob(int i, const char *etype, const char *label, int unique)
 {
 	return json_pack("{s:s, s:[s,s,s], s:s, s:s, s:b, s:b}", "id",
-	    attr_id[i], "forward-identity", ident_id[2 * i], etype, label,
-	    "value-type", "blob", "cardinality", "one", "unique?", unique,
-	    "index?", unique);
+			 attr_id[i], "forward-identity", ident_id[2 * i], etype,
+			 label, "value-type", "blob", "cardinality", "one",
+			 "unique?", unique, "index?", unique);
 }
 
 /* One ref attr of the starting schema. */
 static json_t *
 world_ref(int i, const char *etype, const char *label, const char *retype,
-    const char *rlabel, int cascade)
+	  const char *rlabel, int cascade)
 {
-	json_t *a = json_pack("{s:s, s:[s,s,s], s:[s,s,s], s:s, s:s, s:b, "
-	    "s:b}", "id", attr_id[i], "forward-identity", ident_id[2 * i],
-	    etype, label, "reverse-identity", ident_id[2 * i + 1], retype,
-	    rlabel, "value-type", "ref", "cardinality", "many", "unique?", 0,
-	    "index?", 0);
+	json_t *a =
+	    json_pack("{s:s, s:[s,s,s], s:[s,s,s], s:s, s:s, s:b, "
+		      "s:b}",
+		      "id", attr_id[i], "forward-identity", ident_id[2 * i],
+		      etype, label, "reverse-identity", ident_id[2 * i + 1],
+		      retype, rlabel, "value-type", "ref", "cardinality",
+		      "many", "unique?", 0, "index?", 0);
 
 	if (cascade)
 		json_object_set_new(a, "on-delete", json_string("cascade"));
@@ -136,21 +149,21 @@ world_attrs(int schemaless)
 		return attrs;
 	json_array_append_new(attrs, world_blob(A_GID, "goals", "id", 1));
 	json_array_append_new(attrs, world_blob(A_GTITLE, "goals", "title", 0));
-	json_array_append_new(attrs, world_blob(A_GPRIO, "goals", "priority",
-	    0));
+	json_array_append_new(attrs,
+			      world_blob(A_GPRIO, "goals", "priority", 0));
 	json_array_append_new(attrs, world_blob(A_GMETA, "goals", "meta", 0));
 	json_array_append_new(attrs, world_blob(A_TID, "todos", "id", 1));
 	json_array_append_new(attrs, world_blob(A_TTITLE, "todos", "title", 0));
 	json_array_append_new(attrs, world_blob(A_TDONE, "todos", "done", 0));
 	json_array_append_new(attrs, world_blob(A_PID, "profiles", "id", 1));
-	json_array_append_new(attrs, world_blob(A_PEMAIL, "profiles", "email",
-	    1));
-	json_array_append_new(attrs, world_blob(A_PNAME, "profiles", "name",
-	    0));
-	json_array_append_new(attrs, world_ref(A_GTODOS, "goals", "todos",
-	    "todos", "goals", 0));
+	json_array_append_new(attrs,
+			      world_blob(A_PEMAIL, "profiles", "email", 1));
+	json_array_append_new(attrs,
+			      world_blob(A_PNAME, "profiles", "name", 0));
+	json_array_append_new(
+	    attrs, world_ref(A_GTODOS, "goals", "todos", "todos", "goals", 0));
 	json_array_append_new(attrs, world_ref(A_TOWNER, "todos", "owner",
-	    "profiles", "todos", 1));
+					       "profiles", "todos", 1));
 	json_array_foreach(attrs, i, a) {
 		if (pick(4) == 0)
 			json_object_set_new(a, "isUnsynced", json_true());
@@ -162,8 +175,8 @@ world_attrs(int schemaless)
 static void
 world_triple(json_t *triples, const char *e, int a, json_t *v, int64_t *t)
 {
-	json_array_append_new(triples, json_pack("[s,s,o,I]", e, attr_id[a],
-	    v, (json_int_t)(*t)++));
+	json_array_append_new(triples, json_pack("[s,s,o,I]", e, attr_id[a], v,
+						 (json_int_t)(*t)++));
 }
 
 /* The starting triples: a random part of a small world. */
@@ -180,54 +193,61 @@ world_triples(int schemaless)
 		if (pick(4) == 0)
 			continue;
 		world_triple(triples, goals[i], A_GID, json_string(goals[i]),
-		    &t);
-		world_triple(triples, goals[i], A_GTITLE, json_sprintf("goal %zu",
-		    i), &t);
+			     &t);
+		world_triple(triples, goals[i], A_GTITLE,
+			     json_sprintf("goal %zu", i), &t);
 		if (pick(2))
-			world_triple(triples, goals[i], A_GMETA, json_pack(
-			    "{s:{s:i}, s:s}", "a", "b", 1, "c", "d"), &t);
+			world_triple(
+			    triples, goals[i], A_GMETA,
+			    json_pack("{s:{s:i}, s:s}", "a", "b", 1, "c", "d"),
+			    &t);
 		if (pick(2))
-			world_triple(triples, goals[i], A_GTODOS, json_string(
-			    todos[pick(4)]), &t);
+			world_triple(triples, goals[i], A_GTODOS,
+				     json_string(todos[pick(4)]), &t);
 	}
 	for (i = 0; i < 4; i++) {
 		if (pick(4) == 0)
 			continue;
 		world_triple(triples, todos[i], A_TID, json_string(todos[i]),
-		    &t);
-		world_triple(triples, todos[i], A_TTITLE, json_sprintf("todo %zu",
-		    i), &t);
+			     &t);
+		world_triple(triples, todos[i], A_TTITLE,
+			     json_sprintf("todo %zu", i), &t);
 		if (pick(2))
-			world_triple(triples, todos[i], A_TOWNER, json_string(
-			    profiles[pick(2)]), &t);
+			world_triple(triples, todos[i], A_TOWNER,
+				     json_string(profiles[pick(2)]), &t);
 	}
 	for (i = 0; i < 2; i++) {
-		world_triple(triples, profiles[i], A_PID, json_string(
-		    profiles[i]), &t);
-		world_triple(triples, profiles[i], A_PEMAIL, json_string(
-		    emails[i]), &t);
+		world_triple(triples, profiles[i], A_PID,
+			     json_string(profiles[i]), &t);
+		world_triple(triples, profiles[i], A_PEMAIL,
+			     json_string(emails[i]), &t);
 	}
 	return triples;
 }
 
 /* ---- ops ---- */
 
-static const char *const namespaces[] = { "goals", "todos", "profiles",
-	"notes" };
+static const char *const namespaces[] = {"goals", "todos", "profiles", "notes"};
 
 /* A random field value. */
 static json_t *
 gen_value(void)
 {
 	switch (pick(7)) {
-	case 0: return json_sprintf("s%d", pick(100));
-	case 1: return json_integer(pick(1000) - 500);
-	case 2: return json_real(pick(100) + 0.5);
-	case 3: return json_boolean(pick(2));
-	case 4: return json_null();
-	case 5: return json_pack("{s:i, s:{s:s}}", "n", pick(9), "o", "k",
-	    "v");
-	default: return json_pack("[i,s]", pick(9), "x");
+	case 0:
+		return json_sprintf("s%d", pick(100));
+	case 1:
+		return json_integer(pick(1000) - 500);
+	case 2:
+		return json_real(pick(100) + 0.5);
+	case 3:
+		return json_boolean(pick(2));
+	case 4:
+		return json_null();
+	case 5:
+		return json_pack("{s:i, s:{s:s}}", "n", pick(9), "o", "k", "v");
+	default:
+		return json_pack("[i,s]", pick(9), "x");
 	}
 }
 
@@ -239,9 +259,10 @@ gen_entity(const char *ns)
 
 	if (r < 3)
 		return json_string(fresh[pick(4)]);
-	if (r == 9 && pick(2) == 0)	/* not unique, or a ref lookup */
-		return json_pack("[s,s]", strcmp(ns, "goals") == 0 ? "title" :
-		    "owner.id", profiles[pick(2)]);
+	if (r == 9 && pick(2) == 0) /* not unique, or a ref lookup */
+		return json_pack(
+		    "[s,s]", strcmp(ns, "goals") == 0 ? "title" : "owner.id",
+		    profiles[pick(2)]);
 	if (strcmp(ns, "goals") == 0)
 		return json_string(goals[pick(3)]);
 	if (strcmp(ns, "todos") == 0)
@@ -251,7 +272,7 @@ gen_entity(const char *ns)
 			return json_pack("[s,s]", "email", emails[pick(3)]);
 		if (r < 7)
 			return json_sprintf("lookup__email__\"%s\"",
-			    emails[pick(3)]);
+					    emails[pick(3)]);
 		return json_string(profiles[pick(2)]);
 	}
 	if (r < 5)
@@ -263,8 +284,8 @@ gen_entity(const char *ns)
 static json_t *
 gen_fields(const char *ns)
 {
-	static const char *const labels[] = { "title", "priority", "done",
-		"name", "f1", "f2", "id" };
+	static const char *const labels[] = {
+	    "title", "priority", "done", "name", "f1", "f2", "id"};
 	json_t *obj = json_object();
 	int i, n = 1 + pick(3);
 
@@ -282,8 +303,9 @@ static json_t *
 gen_patch(void)
 {
 	return json_pack("{s:{s:o, s:n}, s:o}", pick(2) ? "meta" : "cfg", "a",
-	    pick(2) ? json_pack("{s:i}", "x", pick(5)) : json_null(), "c",
-	    "f2", gen_value());
+			 pick(2) ? json_pack("{s:i}", "x", pick(5))
+				 : json_null(),
+			 "c", "f2", gen_value());
 }
 
 /* Random link targets for (ns, label). */
@@ -296,19 +318,22 @@ gen_targets(const char *ns, const char *label)
 	if (strcmp(label, "owner") == 0) {
 		if (pick(2))
 			return json_sprintf("lookup__email__\"%s\"",
-			    emails[pick(3)]);
+					    emails[pick(3)]);
 		return json_string(profiles[pick(2)]);
 	}
 	if (pick(2))
-		return json_string(strcmp(label, "goals") == 0 ? goals[pick(3)] :
-		    strcmp(label, "todos") == 0 ? todos[pick(4)] :
-		    fresh[pick(4)]);
+		return json_string(strcmp(label, "goals") == 0 ? goals[pick(3)]
+				   : strcmp(label, "todos") == 0
+				       ? todos[pick(4)]
+				       : fresh[pick(4)]);
 	arr = json_array();
 	n = 1 + pick(3);
 	for (i = 0; i < n; i++)
-		json_array_append_new(arr, json_string(strcmp(label, "goals") ==
-		    0 ? goals[pick(3)] : strcmp(label, "todos") == 0 ?
-		    todos[pick(4)] : fresh[pick(4)]));
+		json_array_append_new(
+		    arr, json_string(
+			     strcmp(label, "goals") == 0   ? goals[pick(3)]
+			     : strcmp(label, "todos") == 0 ? todos[pick(4)]
+							   : fresh[pick(4)]));
 	return arr;
 }
 
@@ -331,14 +356,14 @@ gen_links(const char *ns)
 static json_t *
 gen_op(void)
 {
-	static const char *const actions[] = { "create", "update", "update",
-		"merge", "delete", "link", "link", "unlink", "ruleParams" };
+	static const char *const actions[] = {"create", "update", "update",
+					      "merge",	"delete", "link",
+					      "link",	"unlink", "ruleParams"};
 	const char *action = actions[pick(9)];
 	const char *ns = namespaces[pick(4)];
 	json_t *e = gen_entity(ns), *op;
 
-	if (strcmp(action, "create") == 0 && json_is_string(e) &&
-	    pick(2))
+	if (strcmp(action, "create") == 0 && json_is_string(e) && pick(2))
 		json_decref(e), e = json_string(fresh[pick(4)]);
 	op = json_pack("[s,s,o]", action, ns, e);
 	if (strcmp(action, "create") == 0 || strcmp(action, "update") == 0)
@@ -348,11 +373,11 @@ gen_op(void)
 	else if (strcmp(action, "link") == 0 || strcmp(action, "unlink") == 0)
 		json_array_append_new(op, gen_links(ns));
 	else if (strcmp(action, "ruleParams") == 0)
-		json_array_append_new(op, json_pack("{s:s, s:s}", "k", "v",
-		    "id", "x"));
+		json_array_append_new(
+		    op, json_pack("{s:s, s:s}", "k", "v", "id", "x"));
 	if (strcmp(action, "update") == 0 && pick(3) == 0)
-		json_array_append_new(op, json_pack("{s:b}", "upsert",
-		    pick(2)));
+		json_array_append_new(op,
+				      json_pack("{s:b}", "upsert", pick(2)));
 	return op;
 }
 
@@ -366,7 +391,7 @@ gen_case(void)
 	for (i = 0; i < n; i++)
 		json_array_append_new(ops, gen_op());
 	return json_pack("{s:o, s:o, s:o}", "attrs", world_attrs(schemaless),
-	    "triples", world_triples(schemaless), "ops", ops);
+			 "triples", world_triples(schemaless), "ops", ops);
 }
 
 /* ---- our side ---- */
@@ -382,9 +407,10 @@ load_triples(struct tstore *ts, const json_t *triples)
 
 	json_array_foreach(triples, i, t) {
 		v = tstore_value_text(json_array_get(t, 2));
-		if (v == NULL || tstore_add(ts, json_string_value(
-		    json_array_get(t, 0)), json_string_value(json_array_get(t,
-		    1)), v, json_integer_value(json_array_get(t, 3))) != 0)
+		if (v == NULL ||
+		    tstore_add(ts, json_string_value(json_array_get(t, 0)),
+			       json_string_value(json_array_get(t, 1)), v,
+			       json_integer_value(json_array_get(t, 3))) != 0)
 			r = -1;
 		free(v);
 	}
@@ -395,8 +421,9 @@ load_triples(struct tstore *ts, const json_t *triples)
 static int
 collect_cb(void *arg, const struct triple *t)
 {
-	json_array_append_new(arg, json_pack("[s,s,o]", t->e, t->a,
-	    json_loads(t->v, JSON_DECODE_ANY, NULL)));
+	json_array_append_new(
+	    arg, json_pack("[s,s,o]", t->e, t->a,
+			   json_loads(t->v, JSON_DECODE_ANY, NULL)));
 	return 0;
 }
 
@@ -405,7 +432,7 @@ static json_t *
 ours(const json_t *c)
 {
 	json_t *tx = NULL, *created = NULL, *out = NULL, *triples;
-	struct txapply_result res = { 0 };
+	struct txapply_result res = {0};
 	struct attrs *attrs = attrs_create();
 	struct txapply *ta = NULL;
 	struct tstore *ts = NULL;
@@ -419,15 +446,15 @@ ours(const json_t *c)
 		out = json_pack("{s:s}", "setup", "failed");
 		goto done;
 	}
-	if (instaml_compile(json_object_get(c, "ops"), attrs, ts, &tx,
-	    &created, &err) != 0) {
+	if (instaml_compile(json_object_get(c, "ops"), attrs, ts, &tx, &created,
+			    &err) != 0) {
 		out = json_pack("{s:s}", "error", err);
 		goto done;
 	}
 	ta = txapply_create(db, ts, attrs, TXAPPLY_CLIENT);
 	if (txapply_run(ta, tx, NOW_MS, &res) != 0) {
 		out = json_pack("{s:s, s:O}", "apply", "failed", "why",
-		    res.error);
+				res.error);
 		goto done;
 	}
 	triples = json_array();
@@ -478,7 +505,7 @@ rename_uuids(const json_t *v, const json_t *known, json_t *map)
 	if (s != NULL && uuid_valid(s) && json_object_get(known, s) == NULL) {
 		if (json_object_get(map, s) == NULL) {
 			snprintf(name, sizeof name, "#%zu",
-			    json_object_size(map));
+				 json_object_size(map));
 			json_object_set_new(map, s, json_string(name));
 		}
 		return json_incref(json_object_get(map, s));
@@ -501,20 +528,21 @@ rename_uuids(const json_t *v, const json_t *known, json_t *map)
 
 		for (a = 0; a < n; a++)
 			for (b = a + 1; b < n; b++)
-				if (strcmp(json_string_value(json_array_get(
-				    keys, b)), json_string_value(
-				    json_array_get(keys, a))) < 0) {
+				if (strcmp(json_string_value(
+					       json_array_get(keys, b)),
+					   json_string_value(
+					       json_array_get(keys, a))) < 0) {
 					json_t *t = json_incref(
 					    json_array_get(keys, a));
 					json_array_set(keys, a,
-					    json_array_get(keys, b));
+						       json_array_get(keys, b));
 					json_array_set_new(keys, b, t);
 				}
 	}
 	json_array_foreach(keys, i, x) {
 		k = json_string_value(x);
-		json_object_set_new(out, k, rename_uuids(json_object_get(v, k),
-		    known, map));
+		json_object_set_new(
+		    out, k, rename_uuids(json_object_get(v, k), known, map));
 	}
 	json_decref(keys);
 	return out;
@@ -538,7 +566,7 @@ triples_text(const json_t *triples, const json_t *known, json_t *map)
 
 	json_array_foreach(triples, i, t) {
 		t = json_pack("[O,O,O]", json_array_get(t, 0),
-		    json_array_get(t, 1), json_array_get(t, 2));
+			      json_array_get(t, 1), json_array_get(t, 2));
 		r = rename_uuids(t, known, map);
 		lines[i] = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
 		len += strlen(lines[i]) + 1;
@@ -558,11 +586,10 @@ triples_text(const json_t *triples, const json_t *known, json_t *map)
 
 /* Compare one case; print the difference. */
 static int
-compare(size_t idx, const json_t *c, const json_t *theirs,
-    const json_t *mine)
+compare(size_t idx, const json_t *c, const json_t *theirs, const json_t *mine)
 {
-	json_t *known = json_object(), *m1 = json_object(),
-	    *m2 = json_object(), *r1, *r2;
+	json_t *known = json_object(), *m1 = json_object(), *m2 = json_object(),
+	       *r1, *r2;
 	char *s1, *s2, *t1, *t2;
 	int ok;
 
@@ -571,8 +598,10 @@ compare(size_t idx, const json_t *c, const json_t *theirs,
 		nrejected += ok;
 		if (!ok)
 			printf("case %zu: the client rejects it (%s), we do "
-			    "not\n", idx, json_string_value(json_object_get(
-			    theirs, "error")));
+			       "not\n",
+			       idx,
+			       json_string_value(
+				   json_object_get(theirs, "error")));
 		goto out1;
 	}
 	known_uuids(c, known);
@@ -582,15 +611,16 @@ compare(size_t idx, const json_t *c, const json_t *theirs,
 	s2 = json_dumps(r2, JSON_COMPACT | JSON_SORT_KEYS);
 	t1 = triples_text(json_object_get(theirs, "triples"), known, m1);
 	t2 = triples_text(json_object_get(mine, "triples"), known, m2);
-	ok = s1 != NULL && s2 != NULL && strcmp(s1, s2) == 0 &&
-	    t1 != NULL && t2 != NULL && strcmp(t1, t2) == 0;
+	ok = s1 != NULL && s2 != NULL && strcmp(s1, s2) == 0 && t1 != NULL &&
+	     t2 != NULL && strcmp(t1, t2) == 0;
 	if (!ok) {
 		char *in = json_dumps(c, JSON_COMPACT);
 		char *me = json_dumps(mine, JSON_COMPACT);
 
 		printf("case %zu differs\n  input:  %s\n  client: %s\n"
-		    "  ours:   %s\n  client triples:\n%s  our triples:\n%s"
-		    "  ours raw: %s\n", idx, in, s1, s2, t1, t2, me);
+		       "  ours:   %s\n  client triples:\n%s  our triples:\n%s"
+		       "  ours raw: %s\n",
+		       idx, in, s1, s2, t1, t2, me);
 		free(in);
 		free(me);
 	}
@@ -619,13 +649,16 @@ run_oracle(const char *cases, const char *outfile)
 		node = "node";
 	if (srcdir == NULL || srcdir[0] == '\0')
 		srcdir = ".";
-	snprintf(cmd, sizeof cmd, "'%s' '%s/tests/node/oracle-instaml.mjs' "
-	    "< '%s' > '%s'", node, srcdir, cases, outfile);
+	snprintf(cmd, sizeof cmd,
+		 "'%s' '%s/tests/node/oracle-instaml.mjs' "
+		 "< '%s' > '%s'",
+		 node, srcdir, cases, outfile);
 	rc = system(cmd);
 	if (rc != 0) {
-		fprintf(stderr, "FAIL: the oracle did not run (%s: status "
-		    "%d); node and tests/node/node_modules are required\n",
-		    cmd, rc);
+		fprintf(stderr,
+			"FAIL: the oracle did not run (%s: status "
+			"%d); node and tests/node/node_modules are required\n",
+			cmd, rc);
 		return -1;
 	}
 	return 0;
@@ -677,7 +710,7 @@ main(int argc, char **argv)
 	rmdir(dir);
 	json_decref(all);
 	printf("%zu passed (%zu of them rejected by both), %zu failed\n",
-	    passed, nrejected, failed);
+	       passed, nrejected, failed);
 	printf("%zu passed, %zu failed\n", passed, failed);
 	return failed == 0 && passed >= 100 ? 0 : 1;
 }

@@ -57,7 +57,7 @@ query_int(struct store *st, const char *sql)
 	long long v = -1;
 
 	ck_assert_int_eq(sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL),
-	    SQLITE_OK);
+			 SQLITE_OK);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		v = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
@@ -70,10 +70,11 @@ START_TEST(test_open_sets_version_and_wal)
 	sqlite3_stmt *s;
 
 	ck_assert_int_eq(query_int(st, "PRAGMA user_version"),
-	    store_schema_version());
+			 store_schema_version());
 	ck_assert_int_eq(query_int(st, "PRAGMA synchronous"), 2); /* FULL */
-	ck_assert_int_eq(sqlite3_prepare_v2(store_db(st),
-	    "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(store_db(st), "PRAGMA journal_mode",
+					    -1, &s, NULL),
+			 SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
 	ck_assert_str_eq((const char *)sqlite3_column_text(s, 0), "wal");
 	sqlite3_finalize(s);
@@ -85,7 +86,7 @@ END_TEST
 
 START_TEST(test_sync_normal_option)
 {
-	struct store_opts opts = { .sync_normal = 1 };
+	struct store_opts opts = {.sync_normal = 1};
 	char *err = NULL;
 	struct store *st = store_open(path, &opts, &err);
 
@@ -102,15 +103,17 @@ START_TEST(test_migrates_old_version_zero_file)
 
 	/* An empty database at version 0 gets the whole layout. */
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE unrelated (x)", NULL,
-	    NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_exec(db, "CREATE TABLE unrelated (x)", NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(db);
 	st = open_ok();
 	ck_assert_int_eq(query_int(st, "PRAGMA user_version"),
-	    store_schema_version());
+			 store_schema_version());
 	ck_assert_int_eq(query_int(st, "SELECT count(*) FROM sqlite_master "
-	    "WHERE name IN ('attrs', 'outbox', 'queries', 'kv', 'triples')"),
-	    5);
+				       "WHERE name IN ('attrs', 'outbox', "
+				       "'queries', 'kv', 'triples')"),
+			 5);
 	store_free(st);
 }
 END_TEST
@@ -121,8 +124,9 @@ START_TEST(test_newer_version_is_refused)
 	sqlite3 *db;
 
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL,
-	    NULL), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_ptr_null(store_open(path, NULL, &err));
 	ck_assert_ptr_nonnull(strstr(err, "newer than this program"));
@@ -181,9 +185,9 @@ outbox_cb(void *arg, const struct store_tx *tx)
 	size_t len = strlen(r->buf);
 
 	snprintf(r->buf + len, sizeof r->buf - len, "%s:%s:%lld:%s:%s\n",
-	    tx->tx, store_tx_status_name(tx->status), (long long)tx->tx_id,
-	    tx->client != NULL ? tx->client : "-",
-	    tx->error != NULL ? tx->error : "-");
+		 tx->tx, store_tx_status_name(tx->status), (long long)tx->tx_id,
+		 tx->client != NULL ? tx->client : "-",
+		 tx->error != NULL ? tx->error : "-");
 	r->n++;
 	return 0;
 }
@@ -191,38 +195,41 @@ outbox_cb(void *arg, const struct store_tx *tx)
 START_TEST(test_outbox_lifecycle)
 {
 	struct store *st = open_ok();
-	json_t *steps = json_loads("[[\"update\",\"todos\",\"x\",{}]]", 0,
-	    NULL);
-	json_t *tx_steps = json_loads("[[\"add-triple\",\"x\",\"a\",1]]", 0,
-	    NULL);
+	json_t *steps =
+	    json_loads("[[\"update\",\"todos\",\"x\",{}]]", 0, NULL);
+	json_t *tx_steps =
+	    json_loads("[[\"add-triple\",\"x\",\"a\",1]]", 0, NULL);
 	json_t *err = json_pack("{s:s}", "message", "no");
-	struct rows r = { "", 0 };
+	struct rows r = {"", 0};
 	int64_t seq1, seq2, n;
 
 	ck_assert_int_eq(store_begin(st), 0);
-	ck_assert_int_eq(store_outbox_append(st, "t1", steps, tx_steps, "cli",
-	    1000, &seq1), 0);
-	ck_assert_int_eq(store_outbox_append(st, "t2", steps, tx_steps, NULL,
-	    1001, &seq2), 0);
+	ck_assert_int_eq(
+	    store_outbox_append(st, "t1", steps, tx_steps, "cli", 1000, &seq1),
+	    0);
+	ck_assert_int_eq(
+	    store_outbox_append(st, "t2", steps, tx_steps, NULL, 1001, &seq2),
+	    0);
 	ck_assert_int_eq(store_commit(st), 0);
 	ck_assert_int_lt(seq1, seq2);
 	/* The same client-event-id twice is refused. */
-	ck_assert_int_eq(store_outbox_append(st, "t1", steps, tx_steps, NULL,
-	    1002, NULL), -1);
+	ck_assert_int_eq(
+	    store_outbox_append(st, "t1", steps, tx_steps, NULL, 1002, NULL),
+	    -1);
 	ck_assert_int_eq(store_outbox_unsynced(st, &n), 0);
 	ck_assert_int_eq(n, 2);
 
-	ck_assert_int_eq(store_outbox_set_status(st, "t1", STORE_TX_PENDING,
-	    -1, NULL), 0);
-	ck_assert_int_eq(store_outbox_set_status(st, "t1", STORE_TX_SYNCED, 42,
-	    NULL), 0);
-	ck_assert_int_eq(store_outbox_set_status(st, "t2", STORE_TX_ERROR, -1,
-	    err), 0);
-	ck_assert_int_eq(store_outbox_set_status(st, "nope", STORE_TX_SYNCED,
-	    1, NULL), 1);
+	ck_assert_int_eq(
+	    store_outbox_set_status(st, "t1", STORE_TX_PENDING, -1, NULL), 0);
+	ck_assert_int_eq(
+	    store_outbox_set_status(st, "t1", STORE_TX_SYNCED, 42, NULL), 0);
+	ck_assert_int_eq(
+	    store_outbox_set_status(st, "t2", STORE_TX_ERROR, -1, err), 0);
+	ck_assert_int_eq(
+	    store_outbox_set_status(st, "nope", STORE_TX_SYNCED, 1, NULL), 1);
 	ck_assert_int_eq(store_outbox_scan(st, outbox_cb, &r), 0);
 	ck_assert_str_eq(r.buf, "t1:synced:42:cli:-\n"
-	    "t2:error:-1:-:{\"message\":\"no\"}\n");
+				"t2:error:-1:-:{\"message\":\"no\"}\n");
 	ck_assert_int_eq(store_outbox_unsynced(st, &n), 0);
 	ck_assert_int_eq(n, 0);
 
@@ -245,8 +252,8 @@ START_TEST(test_rollback_drops_group)
 	int64_t n;
 
 	ck_assert_int_eq(store_begin(st), 0);
-	ck_assert_int_eq(store_outbox_append(st, "t1", steps, steps, NULL, 1,
-	    NULL), 0);
+	ck_assert_int_eq(
+	    store_outbox_append(st, "t1", steps, steps, NULL, 1, NULL), 0);
 	ck_assert_int_eq(tstore_add(store_view(st), "e", "a", "1", 5), 0);
 	ck_assert_int_eq(store_rollback(st), 0);
 	ck_assert_int_eq(store_outbox_unsynced(st, &n), 0);
@@ -266,8 +273,8 @@ query_cb(void *arg, const struct store_query *q)
 	size_t len = strlen(buf);
 
 	snprintf(buf + len, 512 - len, "%s|%s|%s|%lld\n", q->q, q->result,
-	    q->page_info != NULL ? q->page_info : "-",
-	    (long long)q->processed_tx_id);
+		 q->page_info != NULL ? q->page_info : "-",
+		 (long long)q->processed_tx_id);
 	return 0;
 }
 
@@ -275,9 +282,11 @@ START_TEST(test_queries_keyed_by_canonical_json)
 {
 	struct store *st = open_ok();
 	json_t *q1 = json_loads("{\"todos\":{\"$\":{\"limit\":1,\"where\":"
-	    "{\"a\":1}}}}", 0, NULL);
+				"{\"a\":1}}}}",
+				0, NULL);
 	json_t *q2 = json_loads("{\"todos\":{\"$\":{\"where\":{\"a\":1},"
-	    "\"limit\":1}}}", 0, NULL);
+				"\"limit\":1}}}",
+				0, NULL);
 	json_t *res = json_loads("[{\"data\":1}]", 0, NULL);
 	char buf[512] = "";
 	int found;
@@ -289,7 +298,8 @@ START_TEST(test_queries_keyed_by_canonical_json)
 	ck_assert_int_eq(store_query_put(st, q2, res, res, -1, 101), 0);
 	buf[0] = '\0';
 	ck_assert_int_eq(store_query_scan(st, query_cb, buf), 0);
-	ck_assert_ptr_nonnull(strstr(buf, "|[{\"data\":1}]|[{\"data\":1}]|-1\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(buf, "|[{\"data\":1}]|[{\"data\":1}]|-1\n"));
 	ck_assert_ptr_null(strchr(strchr(buf, '\n') + 1, '\n'));
 	ck_assert_int_eq(store_query_delete(st, q1), 0);
 	ck_assert_int_eq(store_query_get(st, q2, query_cb, buf, &found), 0);
@@ -322,29 +332,29 @@ END_TEST
 START_TEST(test_reopen_keeps_data)
 {
 	struct store *st = open_ok();
-	json_t *attr = json_loads("{\"id\":\"00000000-0000-4000-8000-"
+	json_t *attr = json_loads(
+	    "{\"id\":\"00000000-0000-4000-8000-"
 	    "000000000001\",\"forward-identity\":[\"00000000-0000-4000-8000-"
 	    "000000000002\",\"todos\",\"title\"],\"value-type\":\"blob\","
-	    "\"cardinality\":\"one\",\"unique?\":false,\"index?\":false}", 0,
-	    NULL);
+	    "\"cardinality\":\"one\",\"unique?\":false,\"index?\":false}",
+	    0, NULL);
 	json_t *steps = json_array();
-	struct rows r = { "", 0 };
+	struct rows r = {"", 0};
 	char *v = NULL;
 	int64_t n;
 
 	ck_assert_ptr_nonnull(attr);
 	ck_assert_int_eq(attrs_put(store_attrs(st), attr, NULL), 0);
 	ck_assert_int_eq(store_attrs_save(st), 0);
-	ck_assert_int_eq(store_outbox_append(st, "t1", steps, steps, "c", 5,
-	    NULL), 0);
+	ck_assert_int_eq(
+	    store_outbox_append(st, "t1", steps, steps, "c", 5, NULL), 0);
 	ck_assert_int_eq(store_kv_set(st, "user", "{}"), 0);
 	ck_assert_int_eq(tstore_add(store_view(st), "e", "a", "\"x\"", 9), 0);
 	store_free(st);
 
 	st = open_ok();
 	ck_assert_uint_eq(attrs_count(store_attrs(st)), 1);
-	ck_assert_ptr_nonnull(attrs_forward(store_attrs(st), "todos",
-	    "title"));
+	ck_assert_ptr_nonnull(attrs_forward(store_attrs(st), "todos", "title"));
 	ck_assert_int_eq(store_outbox_scan(st, outbox_cb, &r), 0);
 	ck_assert_int_eq(r.n, 1);
 	ck_assert_int_eq(store_kv_get(st, "user", &v), 0);

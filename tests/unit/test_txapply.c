@@ -80,26 +80,26 @@ setup(void)
 	ck_assert_ptr_nonnull(ts);
 	attrs = attrs_create();
 	attr("{'id':'" A_GID "','forward-identity':['f1','goals','id'],"
-	    "'value-type':'blob','cardinality':'one','unique?':true}");
+	     "'value-type':'blob','cardinality':'one','unique?':true}");
 	attr("{'id':'" A_GTITLE "','forward-identity':['f2','goals','title'],"
-	    "'value-type':'blob','cardinality':'one'}");
+	     "'value-type':'blob','cardinality':'one'}");
 	attr("{'id':'" A_GTODOS "','forward-identity':['f3','goals','todos'],"
-	    "'reverse-identity':['r3','todos','goals'],'value-type':'ref',"
-	    "'cardinality':'many','on-delete-reverse':'cascade'}");
+	     "'reverse-identity':['r3','todos','goals'],'value-type':'ref',"
+	     "'cardinality':'many','on-delete-reverse':'cascade'}");
 	attr("{'id':'" A_TID "','forward-identity':['f4','todos','id'],"
-	    "'value-type':'blob','cardinality':'one','unique?':true}");
+	     "'value-type':'blob','cardinality':'one','unique?':true}");
 	attr("{'id':'" A_TTITLE "','forward-identity':['f5','todos','title'],"
-	    "'value-type':'blob','cardinality':'one'}");
+	     "'value-type':'blob','cardinality':'one'}");
 	attr("{'id':'" A_TMETA "','forward-identity':['f6','todos','meta'],"
-	    "'value-type':'blob','cardinality':'one'}");
+	     "'value-type':'blob','cardinality':'one'}");
 	attr("{'id':'" A_TOWNER "','forward-identity':['f7','todos','owner'],"
-	    "'reverse-identity':['r7','profiles','todos'],'value-type':'ref',"
-	    "'cardinality':'one','on-delete':'cascade'}");
+	     "'reverse-identity':['r7','profiles','todos'],'value-type':'ref',"
+	     "'cardinality':'one','on-delete':'cascade'}");
 	attr("{'id':'" A_PID "','forward-identity':['f8','profiles','id'],"
-	    "'value-type':'blob','cardinality':'one','unique?':true}");
+	     "'value-type':'blob','cardinality':'one','unique?':true}");
 	attr("{'id':'" A_PEMAIL "','forward-identity':['f9','profiles',"
-	    "'email'],'value-type':'blob','cardinality':'one','unique?':true,"
-	    "'index?':true}");
+	     "'email'],'value-type':'blob','cardinality':'one','unique?':true,"
+	     "'index?':true}");
 	memset(&res, 0, sizeof res);
 }
 
@@ -134,8 +134,10 @@ server_ok(const char *steps)
 {
 	int r = apply(TXAPPLY_SERVER, steps);
 
-	ck_assert_msg(r == 0, "rejected: %s", res.error != NULL ?
-	    json_string_value(json_object_get(res.error, "message")) : "?");
+	ck_assert_msg(r == 0, "rejected: %s",
+		      res.error != NULL ? json_string_value(json_object_get(
+					      res.error, "message"))
+					: "?");
 }
 
 /* Scan callback: count and remember the last value and t. */
@@ -161,7 +163,7 @@ seen_cb(void *arg, const struct triple *t)
 static struct seen
 ea(const char *e, const char *a)
 {
-	struct seen s = { 0, "", 0 };
+	struct seen s = {0, "", 0};
 
 	ck_assert_int_eq(tstore_scan_ea(ts, e, a, seen_cb, &s), 0);
 	return s;
@@ -171,7 +173,7 @@ ea(const char *e, const char *a)
 static int
 count_e(const char *e)
 {
-	struct seen s = { 0, "", 0 };
+	struct seen s = {0, "", 0};
 
 	ck_assert_int_eq(tstore_scan_e(ts, e, seen_cb, &s), 0);
 	return s.n;
@@ -200,31 +202,35 @@ static void
 seed(void)
 {
 	server_ok("[['add-triple','" P1 "','" A_PID "','" P1 "'],"
-	    "['add-triple','" P1 "','" A_PEMAIL "','a@b.c'],"
-	    "['add-triple','" G1 "','" A_GID "','" G1 "'],"
-	    "['add-triple','" G1 "','" A_GTODOS "','" T1 "'],"
-	    "['add-triple','" T1 "','" A_TID "','" T1 "'],"
-	    "['add-triple','" T1 "','" A_TTITLE "','one'],"
-	    "['add-triple','" T1 "','" A_TOWNER "','" P1 "'],"
-	    "['add-triple','" T2 "','" A_TID "','" T2 "'],"
-	    "['add-triple','" T2 "','" A_TOWNER "','" P1 "']]");
+		  "['add-triple','" P1 "','" A_PEMAIL "','a@b.c'],"
+		  "['add-triple','" G1 "','" A_GID "','" G1 "'],"
+		  "['add-triple','" G1 "','" A_GTODOS "','" T1 "'],"
+		  "['add-triple','" T1 "','" A_TID "','" T1 "'],"
+		  "['add-triple','" T1 "','" A_TTITLE "','one'],"
+		  "['add-triple','" T1 "','" A_TOWNER "','" P1 "'],"
+		  "['add-triple','" T2 "','" A_TID "','" T2 "'],"
+		  "['add-triple','" T2 "','" A_TOWNER "','" P1 "']]");
 }
 
 START_TEST(test_create_existing_fails_whole_tx)
 {
 	seed();
 	ck_assert_int_eq(apply(TXAPPLY_SERVER,
-	    "[['add-triple','" T3 "','" A_TID "','" T3 "'],"
-	    "['add-triple','" T1 "','" A_TID "','" T1 "',{'mode':'create'}],"
-	    "['add-triple','" T1 "','" A_TTITLE "','x',{'mode':'create'}]]"),
-	    1);
-	ck_assert_int_eq(json_integer_value(json_object_get(res.error,
-	    "status")), 400);
+			       "[['add-triple','" T3 "','" A_TID "','" T3 "'],"
+			       "['add-triple','" T1 "','" A_TID "','" T1
+			       "',{'mode':'create'}],"
+			       "['add-triple','" T1 "','" A_TTITLE
+			       "','x',{'mode':'create'}]]"),
+			 1);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(res.error, "status")), 400);
 	ck_assert_str_eq(err_field("type"), "validation-failed");
-	ck_assert_str_eq(err_field("message"), "Validation failed for "
-	    "tx-step: Creating entities that exist: " T1 ", " T1);
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(
-	    res.error, "hint"), "data-type")), "tx-step");
+	ck_assert_str_eq(err_field("message"),
+			 "Validation failed for "
+			 "tx-step: Creating entities that exist: " T1 ", " T1);
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(res.error, "hint"), "data-type")),
+			 "tx-step");
 	ck_assert_int_eq(count_e(T3), 0);
 	ck_assert_str_eq(ea(T1, A_TTITLE).v, "\"one\"");
 }
@@ -234,20 +240,23 @@ START_TEST(test_update_missing_fails)
 {
 	seed();
 	ck_assert_int_eq(apply(TXAPPLY_SERVER,
-	    "[['add-triple','" T3 "','" A_TID "','" T3 "',{'mode':'update'}]]"),
-	    1);
-	ck_assert_str_eq(err_field("message"), "Validation failed for "
-	    "tx-step: Updating entities that don't exist: " T3);
+			       "[['add-triple','" T3 "','" A_TID "','" T3
+			       "',{'mode':'update'}]]"),
+			 1);
+	ck_assert_str_eq(err_field("message"),
+			 "Validation failed for "
+			 "tx-step: Updating entities that don't exist: " T3);
 	ck_assert_int_eq(count_e(T3), 0);
 	/* Existing for another etype does not count. */
 	ck_assert_int_eq(apply(TXAPPLY_SERVER,
-	    "[['add-triple','" P1 "','" A_TTITLE "','x',{'mode':'update'}]]"),
-	    1);
+			       "[['add-triple','" P1 "','" A_TTITLE
+			       "','x',{'mode':'update'}]]"),
+			 1);
 	/* Without a mode, update is an upsert. */
 	server_ok("[['add-triple','" T3 "','" A_TID "','" T3 "']]");
 	ck_assert_int_eq(count_e(T3), 1);
 	server_ok("[['add-triple','" T3 "','" A_TTITLE "','t',"
-	    "{'mode':'update'}]]");
+		  "{'mode':'update'}]]");
 	ck_assert_str_eq(ea(T3, A_TTITLE).v, "\"t\"");
 }
 END_TEST
@@ -260,15 +269,15 @@ START_TEST(test_card_one_last_wins_and_keeps_t)
 	s = ea(T1, A_TTITLE);
 	ck_assert_int_eq(s.t, NOW);
 	server_ok("[['add-triple','" T1 "','" A_TTITLE "','b'],"
-	    "['add-triple','" T1 "','" A_TTITLE "','c']]");
+		  "['add-triple','" T1 "','" A_TTITLE "','c']]");
 	s = ea(T1, A_TTITLE);
 	ck_assert_int_eq(s.n, 1);
 	ck_assert_str_eq(s.v, "\"c\"");
 	ck_assert_int_eq(s.t, NOW);
 	/* Ref many: a set. */
 	server_ok("[['add-triple','" G1 "','" A_GTODOS "','" T1 "'],"
-	    "['add-triple','" G1 "','" A_GTODOS "','" T2 "'],"
-	    "['add-triple','" G1 "','" A_GTODOS "','" T1 "']]");
+		  "['add-triple','" G1 "','" A_GTODOS "','" T2 "'],"
+		  "['add-triple','" G1 "','" A_GTODOS "','" T1 "']]");
 	ck_assert_int_eq(ea(G1, A_GTODOS).n, 2);
 }
 END_TEST
@@ -304,8 +313,8 @@ START_TEST(test_delete_only_touches_its_etype)
 	seed();
 	/* Without cascades: a plain link from T2 to P2. */
 	server_ok("[['add-triple','" P2 "','" A_PID "','" P2 "'],"
-	    "['add-triple','" T3 "','" A_TID "','" T3 "'],"
-	    "['add-triple','" T3 "','" A_GTITLE "','odd']]");
+		  "['add-triple','" T3 "','" A_TID "','" T3 "'],"
+		  "['add-triple','" T3 "','" A_GTITLE "','odd']]");
 	server_ok("[['delete-entity','" T3 "','todos']]");
 	ck_assert_int_eq(count_e(T3), 1);
 	ck_assert_str_eq(ea(T3, A_GTITLE).v, "\"odd\"");
@@ -318,22 +327,23 @@ END_TEST
 START_TEST(test_merge_rules)
 {
 	server_ok("[['add-triple','" T1 "','" A_TMETA "',"
-	    "{'a':{'b':1,'c':2},'d':3,'e':[1]}]]");
+		  "{'a':{'b':1,'c':2},'d':3,'e':[1]}]]");
 	server_ok("[['deep-merge-triple','" T1 "','" A_TMETA "',"
-	    "{'a':{'b':null,'x':{'y':null}},'d':null,'e':[2]}]]");
+		  "{'a':{'b':null,'x':{'y':null}},'d':null,'e':[2]}]]");
 	ck_assert_str_eq(ea(T1, A_TMETA).v,
-	    "{\"a\":{\"c\":2,\"x\":{\"y\":null}},\"e\":[2]}");
+			 "{\"a\":{\"c\":2,\"x\":{\"y\":null}},\"e\":[2]}");
 	/* Onto a missing value: the patch is stored, nulls and all. */
 	server_ok("[['deep-merge-triple','" T2 "','" A_TMETA "',"
-	    "{'k':null,'m':1}]]");
+		  "{'k':null,'m':1}]]");
 	ck_assert_str_eq(ea(T2, A_TMETA).v, "{\"k\":null,\"m\":1}");
 	/* Onto a non-object: the patch replaces it. */
 	server_ok("[['add-triple','" T3 "','" A_TMETA "',5],"
-	    "['deep-merge-triple','" T3 "','" A_TMETA "',{'z':null}]]");
+		  "['deep-merge-triple','" T3 "','" A_TMETA "',{'z':null}]]");
 	ck_assert_str_eq(ea(T3, A_TMETA).v, "{\"z\":null}");
 	/* On a link it is refused. */
 	ck_assert_int_eq(apply(TXAPPLY_SERVER, "[['deep-merge-triple','" G1
-	    "','" A_GTODOS "',{'a':1}]]"), 1);
+					       "','" A_GTODOS "',{'a':1}]]"),
+			 1);
 }
 END_TEST
 
@@ -343,19 +353,22 @@ START_TEST(test_unique_violation)
 
 	seed();
 	ck_assert_int_eq(apply(TXAPPLY_SERVER,
-	    "[['add-triple','" P2 "','" A_PID "','" P2 "'],"
-	    "['add-triple','" P2 "','" A_PEMAIL "','a@b.c']]"), 1);
+			       "[['add-triple','" P2 "','" A_PID "','" P2 "'],"
+			       "['add-triple','" P2 "','" A_PEMAIL
+			       "','a@b.c']]"),
+			 1);
 	ck_assert_str_eq(err_field("type"), "record-not-unique");
-	ck_assert_str_eq(err_field("message"), "`email` is a unique attribute "
-	    "on `profiles` and an entity already exists with "
-	    "`profiles.email` = \"a@b.c\"");
+	ck_assert_str_eq(err_field("message"),
+			 "`email` is a unique attribute "
+			 "on `profiles` and an entity already exists with "
+			 "`profiles.email` = \"a@b.c\"");
 	hint = json_object_get(res.error, "hint");
 	ck_assert_str_eq(json_string_value(json_object_get(hint, "attr-id")),
-	    A_PEMAIL);
+			 A_PEMAIL);
 	ck_assert_str_eq(json_string_value(json_object_get(hint, "etype")),
-	    "profiles");
+			 "profiles");
 	ck_assert_str_eq(json_string_value(json_object_get(hint, "label")),
-	    "email");
+			 "email");
 	ck_assert_int_eq(count_e(P2), 0); /* all or nothing */
 	/* The owner may rewrite its own value. */
 	server_ok("[['add-triple','" P1 "','" A_PEMAIL "','a@b.c']]");
@@ -367,14 +380,14 @@ START_TEST(test_lookup_upserts)
 	struct seen s;
 
 	/* Nothing has x@y.z: the lookup creates an entity. */
-	server_ok("[['add-triple',['" A_PEMAIL "','x@y.z'],'" A_PID "',['"
-	    A_PEMAIL "','x@y.z']]]");
+	server_ok("[['add-triple',['" A_PEMAIL "','x@y.z'],'" A_PID
+		  "',['" A_PEMAIL "','x@y.z']]]");
 	ck_assert_int_eq(count_all(), 2);
 	s = ea(P1, A_PID);
 	ck_assert_int_eq(s.n, 0);
 	/* A second lookup resolves to the same entity. */
 	server_ok("[['add-triple','" T1 "','" A_TOWNER "',['" A_PEMAIL
-	    "','x@y.z']]]");
+		  "','x@y.z']]]");
 	s = ea(T1, A_TOWNER);
 	ck_assert_int_eq(s.n, 1);
 	ck_assert_int_eq(count_all(), 3);
@@ -384,7 +397,8 @@ START_TEST(test_lookup_upserts)
 	ck_assert_str_eq(ea(T2, A_TID).v, "\"" T2 "\"");
 	/* A lookup on a non-unique attr is refused. */
 	ck_assert_int_eq(apply(TXAPPLY_SERVER, "[['add-triple',['" A_TTITLE
-	    "','z'],'" A_TTITLE "','y']]"), 1);
+					       "','z'],'" A_TTITLE "','y']]"),
+			 1);
 	ck_assert_str_eq(err_field("type"), "validation-failed");
 }
 END_TEST
@@ -398,7 +412,7 @@ START_TEST(test_indexed_nulls_for_new_entities)
 	ck_assert_str_eq(ea(P1, A_PEMAIL).v, "null");
 	/* A value in the same tx replaces the null. */
 	server_ok("[['add-triple','" T1 "','" A_TID "','" T1 "'],"
-	    "['add-triple','" T1 "','" A_TOWNER "','" P1 "']]");
+		  "['add-triple','" T1 "','" A_TOWNER "','" P1 "']]");
 	server_ok("[['add-triple','" P1 "','" A_PEMAIL "','p@q']]");
 	ck_assert_str_eq(ea(P1, A_PEMAIL).v, "\"p@q\"");
 	ck_assert_int_eq(ea(T1, A_TTITLE).n, 0); /* not indexed */
@@ -410,14 +424,17 @@ START_TEST(test_missing_value_lookup)
 	json_t *input;
 
 	seed();
-	ck_assert_int_eq(apply(TXAPPLY_SERVER, "[['add-triple','" T2 "','"
-	    A_TTITLE "','x'],['add-triple','" T2 "','" A_TOWNER "',['"
-	    A_PEMAIL "','ghost']]]"), 1);
-	ck_assert_str_eq(err_field("message"), "Validation failed for lookup: "
-	    "The entity for the lookup does not exist.");
+	ck_assert_int_eq(apply(TXAPPLY_SERVER,
+			       "[['add-triple','" T2 "','" A_TTITLE
+			       "','x'],['add-triple','" T2 "','" A_TOWNER
+			       "',['" A_PEMAIL "','ghost']]]"),
+			 1);
+	ck_assert_str_eq(err_field("message"),
+			 "Validation failed for lookup: "
+			 "The entity for the lookup does not exist.");
 	input = json_object_get(json_object_get(res.error, "hint"), "input");
 	ck_assert_str_eq(json_string_value(json_object_get(input, "label")),
-	    "email");
+			 "email");
 	ck_assert_int_eq(ea(T2, A_TTITLE).n, 0);
 }
 END_TEST
@@ -426,13 +443,13 @@ START_TEST(test_op_grouped_order)
 {
 	/* add-triple appears first: the delete group runs after it. */
 	server_ok("[['add-triple','" T1 "','" A_TID "','" T1 "'],"
-	    "['delete-entity','" T1 "','todos'],"
-	    "['add-triple','" T1 "','" A_TTITLE "','late']]");
+		  "['delete-entity','" T1 "','todos'],"
+		  "['add-triple','" T1 "','" A_TTITLE "','late']]");
 	ck_assert_int_eq(count_e(T1), 0);
 	/* delete-entity first: the adds run after it. */
 	server_ok("[['add-triple','" T2 "','" A_TID "','" T2 "']]");
 	server_ok("[['delete-entity','" T2 "','todos'],"
-	    "['add-triple','" T2 "','" A_TTITLE "','back']]");
+		  "['add-triple','" T2 "','" A_TTITLE "','back']]");
 	ck_assert_int_eq(count_e(T2), 1);
 	ck_assert_str_eq(ea(T2, A_TTITLE).v, "\"back\"");
 }
@@ -441,11 +458,13 @@ END_TEST
 START_TEST(test_add_attr_idempotent_and_unique)
 {
 	const char *a = "{'id':'" A_NEW "','forward-identity':['fx','todos',"
-	    "'done'],'value-type':'blob','cardinality':'one'}";
+			"'done'],'value-type':'blob','cardinality':'one'}";
 	char steps[512];
 
-	snprintf(steps, sizeof steps, "[['add-attr',%s],"
-	    "['add-triple','" T1 "','" A_NEW "',true]]", a);
+	snprintf(steps, sizeof steps,
+		 "[['add-attr',%s],"
+		 "['add-triple','" T1 "','" A_NEW "',true]]",
+		 a);
 	server_ok(steps);
 	ck_assert_uint_eq(json_array_size(res.new_attrs), 1);
 	ck_assert_str_eq(ea(T1, A_NEW).v, "true");
@@ -453,25 +472,34 @@ START_TEST(test_add_attr_idempotent_and_unique)
 	server_ok(steps);
 	ck_assert_uint_eq(json_array_size(res.new_attrs), 0);
 	/* Another attr for todos.title. */
-	ck_assert_int_eq(apply(TXAPPLY_SERVER, "[['add-attr',{'id':"
-	    "'a0000000-0000-4000-8000-0000000000ff','forward-identity':['fy',"
-	    "'todos','title'],'value-type':'blob','cardinality':'one'}]]"), 1);
+	ck_assert_int_eq(
+	    apply(
+		TXAPPLY_SERVER,
+		"[['add-attr',{'id':"
+		"'a0000000-0000-4000-8000-0000000000ff','forward-identity':['"
+		"fy',"
+		"'todos','title'],'value-type':'blob','cardinality':'one'}]]"),
+	    1);
 	ck_assert_str_eq(err_field("type"), "record-not-unique");
 	ck_assert_str_eq(err_field("message"), "`title` already exists on "
-	    "`todos`");
-	ck_assert_ptr_null(attrs_by_id(attrs,
-	    "a0000000-0000-4000-8000-0000000000ff"));
+					       "`todos`");
+	ck_assert_ptr_null(
+	    attrs_by_id(attrs, "a0000000-0000-4000-8000-0000000000ff"));
 }
 END_TEST
 
 START_TEST(test_failed_tx_unregisters_its_attrs)
 {
 	seed();
-	ck_assert_int_eq(apply(TXAPPLY_SERVER, "[['add-attr',{'id':'" A_NEW
-	    "','forward-identity':['fx','todos','done'],'value-type':'blob',"
-	    "'cardinality':'one'}],['add-triple','" T1 "','" A_NEW "',1],"
-	    "['add-triple','" T1 "','" A_TID "','" T1 "',{'mode':'create'}]]"),
-	    1);
+	ck_assert_int_eq(apply(TXAPPLY_SERVER,
+			       "[['add-attr',{'id':'" A_NEW
+			       "','forward-identity':['fx','todos','done'],'"
+			       "value-type':'blob',"
+			       "'cardinality':'one'}],['add-triple','" T1
+			       "','" A_NEW "',1],"
+			       "['add-triple','" T1 "','" A_TID "','" T1
+			       "',{'mode':'create'}]]"),
+			 1);
 	ck_assert_ptr_null(attrs_by_id(attrs, A_NEW));
 	ck_assert_int_eq(ea(T1, A_NEW).n, 0);
 	ck_assert_uint_eq(json_array_size(res.new_attrs), 0);
@@ -480,9 +508,12 @@ END_TEST
 
 START_TEST(test_bad_entity_id)
 {
-	ck_assert_int_eq(apply(TXAPPLY_SERVER, "[['add-triple','nope','" A_TID
-	    "','nope']]"), 1);
-	ck_assert_str_eq(err_field("message"), "Validation failed for "
+	ck_assert_int_eq(
+	    apply(TXAPPLY_SERVER, "[['add-triple','nope','" A_TID "','nope']]"),
+	    1);
+	ck_assert_str_eq(
+	    err_field("message"),
+	    "Validation failed for "
 	    "tx-steps: Invalid entity ID 'nope'. Entity IDs must be UUIDs. "
 	    "Use id() or lookup() to generate a valid UUID.");
 }
@@ -494,9 +525,9 @@ START_TEST(test_changes_reported)
 	server_ok("[['add-triple','" T1 "','" A_TTITLE "','x']]");
 	ck_assert_uint_eq(json_array_size(res.etypes), 1);
 	ck_assert_str_eq(json_string_value(json_array_get(res.etypes, 0)),
-	    "todos");
+			 "todos");
 	ck_assert_str_eq(json_string_value(json_array_get(res.attr_ids, 0)),
-	    A_TTITLE);
+			 A_TTITLE);
 	/* A link touches both ends. */
 	server_ok("[['add-triple','" T3 "','" A_TOWNER "','" P1 "']]");
 	ck_assert_uint_eq(json_array_size(res.etypes), 2);
@@ -509,22 +540,29 @@ START_TEST(test_client_mode_filters_and_drops)
 	/* create on an existing entity and update on a missing one are
 	 * silently dropped, the rest applies. */
 	ck_assert_int_eq(apply(TXAPPLY_CLIENT,
-	    "[['add-triple','" T1 "','" A_TTITLE "','no',{'mode':'create'}],"
-	    "['add-triple','" T3 "','" A_TTITLE "','no',{'mode':'update'}],"
-	    "['add-triple','" T2 "','" A_TTITLE "','yes',{'mode':'update'}]]"),
-	    0);
+			       "[['add-triple','" T1 "','" A_TTITLE
+			       "','no',{'mode':'create'}],"
+			       "['add-triple','" T3 "','" A_TTITLE
+			       "','no',{'mode':'update'}],"
+			       "['add-triple','" T2 "','" A_TTITLE
+			       "','yes',{'mode':'update'}]]"),
+			 0);
 	ck_assert_str_eq(ea(T1, A_TTITLE).v, "\"one\"");
 	ck_assert_int_eq(count_e(T3), 0);
 	ck_assert_str_eq(ea(T2, A_TTITLE).v, "\"yes\"");
 	ck_assert_int_gt(ea(T2, A_TTITLE).t, NOW * 10 - 1);
 	/* Merge onto a missing value does nothing locally. */
 	ck_assert_int_eq(apply(TXAPPLY_CLIENT, "[['deep-merge-triple','" T2
-	    "','" A_TMETA "',{'a':1}]]"), 0);
+					       "','" A_TMETA "',{'a':1}]]"),
+			 0);
 	ck_assert_int_eq(ea(T2, A_TMETA).n, 0);
 	/* An unknown lookup is dropped; a known one resolves. */
-	ck_assert_int_eq(apply(TXAPPLY_CLIENT, "[['add-triple','" T2 "','"
-	    A_TOWNER "',['" A_PEMAIL "','who@x']],['add-triple',['" A_PEMAIL
-	    "','a@b.c'],'" A_PEMAIL "','new@b.c']]"), 0);
+	ck_assert_int_eq(apply(TXAPPLY_CLIENT,
+			       "[['add-triple','" T2 "','" A_TOWNER
+			       "',['" A_PEMAIL
+			       "','who@x']],['add-triple',['" A_PEMAIL
+			       "','a@b.c'],'" A_PEMAIL "','new@b.c']]"),
+			 0);
 	ck_assert_str_eq(ea(T2, A_TOWNER).v, "\"" P1 "\"");
 	ck_assert_str_eq(ea(P1, A_PEMAIL).v, "\"new@b.c\"");
 }
@@ -533,8 +571,9 @@ END_TEST
 START_TEST(test_client_delete_cascades)
 {
 	seed();
-	ck_assert_int_eq(apply(TXAPPLY_CLIENT,
-	    "[['delete-entity','" P1 "','profiles']]"), 0);
+	ck_assert_int_eq(
+	    apply(TXAPPLY_CLIENT, "[['delete-entity','" P1 "','profiles']]"),
+	    0);
 	ck_assert_int_eq(count_e(P1), 0);
 	ck_assert_int_eq(count_e(T1), 0);
 	ck_assert_int_eq(count_e(T2), 0);
