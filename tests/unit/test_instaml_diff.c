@@ -10,7 +10,7 @@
  * UUIDs (new attrs) differ between the two, so both outputs are rewritten
  * with "#n" for each unknown UUID in order of first appearance (objects
  * walked in sorted key order) before comparing tx-steps, and the resulting
- * triples (without t) as sorted sets.
+ * triples (without t) and attrs as sorted sets.
  *
  * Usage: test_instaml_diff [cases [seed]].  NODE and top_srcdir come from
  * the make check environment.  Fails when node or the package is missing.
@@ -459,7 +459,8 @@ ours(const json_t *c)
 	}
 	triples = json_array();
 	tstore_scan_all(ts, collect_cb, triples);
-	out = json_pack("{s:O, s:o}", "tx_steps", tx, "triples", triples);
+	out = json_pack("{s:O, s:o, s:o}", "tx_steps", tx, "triples", triples,
+			"attrs", attrs_to_json(attrs));
 done:
 	txapply_result_clear(&res);
 	txapply_free(ta);
@@ -555,18 +556,22 @@ text_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Canonical text of a triple list: [e, a, v] renamed, sorted, one line
- * each (t is dropped). */
+/* Canonical text of a list taken as a set: items renamed, sorted, one
+ * line each; triples are cut to [e, a, v] (t is dropped). */
 static char *
-triples_text(const json_t *triples, const json_t *known, json_t *map)
+set_text(const json_t *list, int triples, const json_t *known, json_t *map)
 {
-	size_t n = json_array_size(triples), i, len = 1;
+	size_t n = json_array_size(list), i, len = 1;
 	char **lines = calloc(n + 1, sizeof *lines), *out;
 	json_t *t, *r;
 
-	json_array_foreach(triples, i, t) {
-		t = json_pack("[O,O,O]", json_array_get(t, 0),
-			      json_array_get(t, 1), json_array_get(t, 2));
+	json_array_foreach(list, i, t) {
+		if (triples)
+			t = json_pack("[O,O,O]", json_array_get(t, 0),
+				      json_array_get(t, 1),
+				      json_array_get(t, 2));
+		else
+			t = json_incref(t);
 		r = rename_uuids(t, known, map);
 		lines[i] = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
 		len += strlen(lines[i]) + 1;
@@ -590,7 +595,7 @@ compare(size_t idx, const json_t *c, const json_t *theirs, const json_t *mine)
 {
 	json_t *known = json_object(), *m1 = json_object(), *m2 = json_object(),
 	       *r1, *r2;
-	char *s1, *s2, *t1, *t2;
+	char *s1, *s2, *t1, *t2, *a1, *a2;
 	int ok;
 
 	if (json_object_get(theirs, "error") != NULL) {
@@ -609,18 +614,20 @@ compare(size_t idx, const json_t *c, const json_t *theirs, const json_t *mine)
 	r2 = rename_uuids(json_object_get(mine, "tx_steps"), known, m2);
 	s1 = json_dumps(r1, JSON_COMPACT | JSON_SORT_KEYS);
 	s2 = json_dumps(r2, JSON_COMPACT | JSON_SORT_KEYS);
-	t1 = triples_text(json_object_get(theirs, "triples"), known, m1);
-	t2 = triples_text(json_object_get(mine, "triples"), known, m2);
+	t1 = set_text(json_object_get(theirs, "triples"), 1, known, m1);
+	t2 = set_text(json_object_get(mine, "triples"), 1, known, m2);
+	a1 = set_text(json_object_get(theirs, "attrs"), 0, known, m1);
+	a2 = set_text(json_object_get(mine, "attrs"), 0, known, m2);
 	ok = s1 != NULL && s2 != NULL && strcmp(s1, s2) == 0 && t1 != NULL &&
-	     t2 != NULL && strcmp(t1, t2) == 0;
+	     t2 != NULL && strcmp(t1, t2) == 0 && strcmp(a1, a2) == 0;
 	if (!ok) {
 		char *in = json_dumps(c, JSON_COMPACT);
 		char *me = json_dumps(mine, JSON_COMPACT);
 
 		printf("case %zu differs\n  input:  %s\n  client: %s\n"
 		       "  ours:   %s\n  client triples:\n%s  our triples:\n%s"
-		       "  ours raw: %s\n",
-		       idx, in, s1, s2, t1, t2, me);
+		       "  client attrs:\n%s  our attrs:\n%s  ours raw: %s\n",
+		       idx, in, s1, s2, t1, t2, a1, a2, me);
 		free(in);
 		free(me);
 	}
@@ -628,6 +635,8 @@ compare(size_t idx, const json_t *c, const json_t *theirs, const json_t *mine)
 	free(s2);
 	free(t1);
 	free(t2);
+	free(a1);
+	free(a2);
 	json_decref(r1);
 	json_decref(r2);
 out1:
