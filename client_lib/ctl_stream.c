@@ -77,7 +77,7 @@ stream_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Print every event (raw). */
+/* Print an event (every event for raw, results for subscribe). */
 static void
 stream_event_cb(instantd_client *c, const char *name, json_t *event,
     void *arg)
@@ -188,20 +188,24 @@ stream_timeout(const struct stream *s)
 	return left < 0 ? 0 : left > 1000000 ? 1000000 : (int)left;
 }
 
-/* Wait for input with signals let through; -1 to go on, or exit code. */
+/*
+ * Wait for input with signals let through; -1 to go on, or exit code.
+ * stdin is read only while nothing waits to be written, so a daemon that
+ * stops reading (it caps unanswered requests) stops us reading too.
+ */
 static int
 stream_poll(struct stream *s, const sigset_t *orig, struct pollfd *pfd,
     nfds_t *nfds)
 {
-	int ms = stream_timeout(s);
+	int ms = stream_timeout(s), ww = instantd_want_write(s->ctl->c);
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	int n;
 
 	pfd[0].fd = instantd_fd(s->ctl->c);
-	pfd[0].events = POLLIN | (instantd_want_write(s->ctl->c) ? POLLOUT : 0);
+	pfd[0].events = POLLIN | (ww ? POLLOUT : 0);
 	pfd[1].fd = s->in_fd;
 	pfd[1].events = POLLIN;
-	*nfds = s->in_fd >= 0 ? 2 : 1;
+	*nfds = s->in_fd >= 0 && !ww ? 2 : 1;
 	pfd[0].revents = pfd[1].revents = 0;
 	n = ppoll(pfd, *nfds, ms < 0 ? NULL : &ts, orig);
 	if (n == -1 && errno == EINTR)
@@ -242,16 +246,6 @@ stream_loop(struct stream *s)
 	return s->status;
 }
 
-/* Print result events (subscribe). */
-static void
-stream_result_cb(instantd_client *c, const char *name, json_t *event,
-    void *arg)
-{
-	struct stream *s = arg;
-
-	ctl_print(s->ctl, event);
-}
-
 /*
  * subscribe: send req, wait for the reply (a signal meanwhile just ends us), then
  * print result events until a signal.
@@ -264,7 +258,7 @@ stream_subscribe(struct ctl *ctl, const json_t *req)
 	json_t *reply = NULL;
 	int r;
 
-	instantd_on_event(ctl->c, INSTANTD_EVENT_RESULT, stream_result_cb, &s);
+	instantd_on_event(ctl->c, INSTANTD_EVENT_RESULT, stream_event_cb, &s);
 	r = instantd_call(ctl->c, req, ctl->timeout_ms, &reply);
 	if (r != INSTANTD_OK)
 		return ctl_fail(ctl, r);
