@@ -524,8 +524,9 @@ txapply_run(struct txapply *ta, const json_t *tx_steps, int64_t now_ms,
 	run.attr_ids = json_object();
 	run.new_attrs = json_array();
 	run.undo = json_array();
+	run.upserted = json_object();
 	if (run.etypes == NULL || run.attr_ids == NULL ||
-	    run.new_attrs == NULL || run.undo == NULL)
+	    run.new_attrs == NULL || run.undo == NULL || run.upserted == NULL)
 		r = txapply_internal(&run, "out of memory");
 	else if (!json_is_array(tx_steps))
 		r = txapply_invalid(&run, "tx-steps", NULL,
@@ -556,5 +557,6 @@ txapply_run(struct txapply *ta, const json_t *tx_steps, int64_t now_ms,
 	json_decref(run.etypes);
 	json_decref(run.attr_ids);
 	json_decref(run.undo);
+	json_decref(run.upserted);
 	return r;
 }

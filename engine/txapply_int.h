@@ -44,6 +44,7 @@ struct txrun {
 	json_t *attr_ids;  /* set: attr id -> true */
 	json_t *new_attrs; /* attrs added */
 	json_t *undo;	   /* [[id, previous attr or null], ...] */
+	json_t *upserted;  /* server: "e\na" of lookups created in this run */
 	json_t *error;
 	int depth; /* client-mode cascade depth */
 };

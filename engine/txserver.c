@@ -210,91 +210,6 @@ txserver_add_attr(struct txrun *run, const json_t *attr)
 	return txapply_add_attr(run, attr);
 }
 
-/* Resolve a lookup entity, creating the entity when nothing has the value
- * (the value itself for id lookups).  *e receives the id. */
-static int
-txserver_upsert(struct txrun *run, const json_t *ref, char **e)
-{
-	const struct attr *a = attrs_by_id(
-	    run->ta->attrs, json_string_value(json_array_get(ref, 0)));
-	const json_t *v = json_array_get(ref, 1);
-	char id[UUID_STRLEN + 1], *text;
-	int r;
-
-	if ((r = txapply_find_av(run, a->id, v, e)) != 0 || *e != NULL)
-		return r;
-	if (strcmp(a->label, "id") == 0)
-		r = uuid_normalize(json_string_value(v), id);
-	else
-		r = uuid_v4(id);
-	if (r != 0 || (*e = strdup(id)) == NULL ||
-	    (text = tstore_value_text(v)) == NULL)
-		return txapply_internal(run, "cannot create the lookup entity");
-	r = txapply_put(run, *e, a, text);
-	free(text);
-	return r;
-}
-
-/* The entity of a server step; lookups resolve, upserting if asked.  *e is
- * NULL when a lookup does not resolve and upsert is 0. */
-static int
-txserver_entity(struct txrun *run, const json_t *ref, int upsert, char **e)
-{
-	char id[UUID_STRLEN + 1];
-
-	*e = NULL;
-	if (json_is_string(ref)) {
-		if (uuid_normalize(json_string_value(ref), id) != 0 ||
-		    (*e = strdup(id)) == NULL)
-			return txapply_internal(run, "out of memory");
-		return 0;
-	}
-	if (upsert)
-		return txserver_upsert(run, ref, e);
-	return txapply_find_av(run, json_string_value(json_array_get(ref, 0)),
-			       json_array_get(ref, 1), e);
-}
-
-/* The error for a value lookup that resolves to nothing. */
-static int
-txserver_missing_lookup(struct txrun *run, const json_t *v)
-{
-	const char *aid = json_string_value(json_array_get(v, 0));
-	const struct attr *la = attrs_by_id(run->ta->attrs, aid);
-
-	return txapply_invalid(run, "lookup",
-			       json_pack("{s:s, s:s, s:s, s:O}", "attribute-id",
-					 aid, "namespace", la->etype, "label",
-					 la->label, "value",
-					 json_array_get(v, 1)),
-			       "The entity for the lookup does not exist.");
-}
-
-/* The value text of a server step: lookups on ref and id attrs resolve to
- * the entity id, and must resolve. */
-static int
-txserver_value(struct txrun *run, const struct attr *a, const json_t *v,
-	       char **text)
-{
-	char *e = NULL;
-	int r;
-
-	*text = NULL;
-	if (txserver_is_lookup(v) &&
-	    (a->is_ref || strcmp(a->label, "id") == 0) &&
-	    attrs_by_id(run->ta->attrs,
-			json_string_value(json_array_get(v, 0))) != NULL) {
-		if ((r = txserver_entity(run, v, 0, &e)) != 0)
-			return r;
-		if (e == NULL)
-			return txserver_missing_lookup(run, v);
-		*text = txapply_id_text(e);
-		free(e);
-	} else
-		*text = tstore_value_text(v);
-	return *text == NULL ? txapply_internal(run, "out of memory") : 0;
-}
-
 /* Reject a write that would give two entities the same unique value. */
 static int
 txserver_unique(struct txrun *run, const char *e, const struct attr *a,
@@ -356,8 +271,16 @@ static int
 txserver_add(struct txrun *run, const char *e, const struct attr *a,
 	     const char *v)
 {
+	char key[512];
 	int had = 1, r;
 
+	snprintf(key, sizeof key, "%s\n%s", e, a->id);
+	if (json_object_get(run->upserted, key) != NULL)
+		return txapply_invalid(
+		    run, "lookup", json_pack("[ss]", e, a->id), "%s",
+		    "Updates with lookups can only update the lookup attribute "
+		    "if an entity with the unique attribute value already "
+		    "exists.");
 	if ((r = txserver_unique(run, e, a, v)) != 0)
 		return r;
 	if (strcmp(a->label, "id") == 0 &&
@@ -366,6 +289,97 @@ txserver_add(struct txrun *run, const char *e, const struct attr *a,
 	if ((r = txapply_put(run, e, a, v)) != 0 || had)
 		return r;
 	return txserver_index_nulls(run, e, a->etype);
+}
+
+/* Resolve a lookup entity, creating the entity when nothing has the value
+ * (the value itself for id lookups).  *e receives the id. */
+static int
+txserver_upsert(struct txrun *run, const json_t *ref, char **e)
+{
+	const struct attr *a = attrs_by_id(
+	    run->ta->attrs, json_string_value(json_array_get(ref, 0)));
+	const json_t *v = json_array_get(ref, 1);
+	char id[UUID_STRLEN + 1], key[512], *text;
+	int r;
+
+	if ((r = txapply_find_av(run, a->id, v, e)) != 0 || *e != NULL)
+		return r;
+	if (strcmp(a->label, "id") == 0)
+		r = uuid_normalize(json_string_value(v), id);
+	else
+		r = uuid_v4(id);
+	if (r != 0 || (*e = strdup(id)) == NULL ||
+	    (text = tstore_value_text(v)) == NULL)
+		return txapply_internal(run, "cannot create the lookup entity");
+	r = txserver_add(run, *e, a, text);
+	free(text);
+	/* The lookup attr of an entity created here is not writable again
+	 * in this transaction (the server's insert would hit it twice). */
+	snprintf(key, sizeof key, "%s\n%s", *e, a->id);
+	if (r == 0 && strcmp(a->label, "id") != 0 &&
+	    json_object_set_new(run->upserted, key, json_true()) != 0)
+		r = txapply_internal(run, "out of memory");
+	return r;
+}
+
+/* The entity of a server step; lookups resolve, upserting if asked.  *e is
+ * NULL when a lookup does not resolve and upsert is 0. */
+static int
+txserver_entity(struct txrun *run, const json_t *ref, int upsert, char **e)
+{
+	char id[UUID_STRLEN + 1];
+
+	*e = NULL;
+	if (json_is_string(ref)) {
+		if (uuid_normalize(json_string_value(ref), id) != 0 ||
+		    (*e = strdup(id)) == NULL)
+			return txapply_internal(run, "out of memory");
+		return 0;
+	}
+	if (upsert)
+		return txserver_upsert(run, ref, e);
+	return txapply_find_av(run, json_string_value(json_array_get(ref, 0)),
+			       json_array_get(ref, 1), e);
+}
+
+/* The error for a value lookup that resolves to nothing. */
+static int
+txserver_missing_lookup(struct txrun *run, const json_t *v)
+{
+	const char *aid = json_string_value(json_array_get(v, 0));
+	const struct attr *la = attrs_by_id(run->ta->attrs, aid);
+
+	return txapply_invalid(run, "lookup",
+			       json_pack("{s:s, s:s, s:s, s:O}", "attribute-id",
+					 aid, "namespace", la->etype, "label",
+					 la->label, "value",
+					 json_array_get(v, 1)),
+			       "The entity for the lookup does not exist.");
+}
+
+/* The value text of a server step: lookups on ref and id attrs resolve to
+ * the entity id, and must resolve. */
+static int
+txserver_value(struct txrun *run, const struct attr *a, const json_t *v,
+	       char **text)
+{
+	char *e = NULL;
+	int r;
+
+	*text = NULL;
+	if (txserver_is_lookup(v) &&
+	    (a->is_ref || strcmp(a->label, "id") == 0) &&
+	    attrs_by_id(run->ta->attrs,
+			json_string_value(json_array_get(v, 0))) != NULL) {
+		if ((r = txserver_entity(run, v, 0, &e)) != 0)
+			return r;
+		if (e == NULL)
+			return txserver_missing_lookup(run, v);
+		*text = txapply_id_text(e);
+		free(e);
+	} else
+		*text = tstore_value_text(v);
+	return *text == NULL ? txapply_internal(run, "out of memory") : 0;
 }
 
 /* Server add-triple, deep-merge-triple and retract-triple. */

@@ -395,6 +395,14 @@ START_TEST(test_lookup_upserts)
 	server_ok("[['add-triple',['" A_TID "','" T2 "'],'" A_TTITLE "','z']]");
 	ck_assert_str_eq(ea(T2, A_TTITLE).v, "\"z\"");
 	ck_assert_str_eq(ea(T2, A_TID).v, "\"" T2 "\"");
+	/* A lookup that creates its entity cannot also set its attr. */
+	ck_assert_int_eq(apply(TXAPPLY_SERVER,
+			       "[['add-triple',['" A_PEMAIL
+			       "','n@w'],'" A_PEMAIL "','other']]"),
+			 1);
+	ck_assert_ptr_nonnull(strstr(err_field("message"),
+				     "Updates with lookups can only update"));
+	ck_assert_int_eq(count_all(), 5);
 	/* A lookup on a non-unique attr is refused. */
 	ck_assert_int_eq(apply(TXAPPLY_SERVER, "[['add-triple',['" A_TTITLE
 					       "','z'],'" A_TTITLE "','y']]"),
