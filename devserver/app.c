@@ -440,27 +440,34 @@ out:
 	return r;
 }
 
+/* The etype an add-attr step declares for attr_id, or NULL. */
+static const char *
+app_step_declares(const json_t *step, const char *attr_id)
+{
+	const char *op = json_string_value(json_array_get(step, 0));
+	json_t *attr = json_array_get(step, 1);
+	const char *id = json_string_value(json_object_get(attr, "id"));
+
+	if (op == NULL || strcmp(op, "add-attr") != 0 || id == NULL ||
+	    strcmp(id, attr_id) != 0)
+		return NULL;
+	return json_string_value(json_array_get(json_object_get(attr,
+	    "forward-identity"), 1));
+}
+
 /* Find the etype of attr_id among the registry and add-attr steps. */
 const char *
 app_attr_etype(const struct app *a, const char *attr_id, const json_t *steps)
 {
 	const struct attr *at = attrs_by_id(a->attrs, attr_id);
-	json_t *step, *attr;
+	const char *etype;
+	json_t *step;
 	size_t i;
 
 	if (at != NULL)
 		return at->etype;
-	json_array_foreach(steps, i, step) {
-		attr = json_array_get(step, 1);
-		if (strcmp(json_string_value(json_array_get(step, 0)) != NULL ?
-		    json_string_value(json_array_get(step, 0)) : "",
-		    "add-attr") != 0 || !json_is_object(attr))
-			continue;
-		if (json_is_string(json_object_get(attr, "id")) &&
-		    strcmp(json_string_value(json_object_get(attr, "id")),
-		    attr_id) == 0)
-			return json_string_value(json_array_get(
-			    json_object_get(attr, "forward-identity"), 1));
-	}
+	json_array_foreach(steps, i, step)
+		if ((etype = app_step_declares(step, attr_id)) != NULL)
+			return etype;
 	return NULL;
 }

@@ -307,13 +307,15 @@ session_run_query(struct session *s, const json_t *q, json_t **result,
 static void
 session_add_query(struct session *s, const json_t *event)
 {
-	json_t *q = json_object_get(event, "q"), *result, *err;
+	json_t *q = json_object_get(event, "q"), *result, *err, *input;
 	struct session_query *sq;
 	char *key;
 
 	if (q == NULL || json_is_null(q)) {
-		session_error(s, error_validation("add-query",
-		    json_pack("{s:n}", "q"), "Query can not be null."), event);
+		input = json_pack("{s:n}", "q");
+		session_error(s, error_validation("add-query", input,
+		    "Query can not be null."), event);
+		json_decref(input);
 		return;
 	}
 	key = proto_canonical(q);
@@ -507,15 +509,17 @@ static void
 session_dispatch(struct session *s, const json_t *event)
 {
 	const char *op = json_string_value(json_object_get(event, "op"));
+	json_t *input;
 
 	if (op != NULL && strcmp(op, "init") == 0) {
 		session_init(s, event);
 		return;
 	}
 	if (s->state != SESSION_READY) {
-		session_error(s, error_validation("init",
-		    json_pack("{s:s}", "sess-id", s->id),
+		input = json_pack("{s:s}", "sess-id", s->id);
+		session_error(s, error_validation("init", input,
 		    "`init` has not run for this session."), event);
+		json_decref(input);
 		return;
 	}
 	if (op != NULL && strcmp(op, "add-query") == 0)

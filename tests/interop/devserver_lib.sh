@@ -1,11 +1,12 @@
 # Shell helpers for the devserver interop tests (sourced).
 # devserver_start [args]: start instant-devserver on port 0 with a temp
 # --data dir and one app; sets DS_PORT, DS_CONTROL, DS_APP, DS_DATA,
-# DS_PID; everything is cleaned up on exit.
+# DS_PID; everything is cleaned up on exit.  DEVSERVER may name another
+# command to run instead of the built binary (e.g. a valgrind wrapper).
 set -eu
 
 : "${top_builddir:=.}" "${top_srcdir:=.}"
-DEVSERVER="$top_builddir/instant-devserver"
+DEVSERVER=${DEVSERVER:-$top_builddir/instant-devserver}
 DS_NODE_DIR="$top_srcdir/tests/node"
 DS_APP=6f1c1f4e-5b7a-4c43-9e55-1d2a3b4c5d6e
 DS_TMP=$(mktemp -d "${TMPDIR:-/tmp}/devserver-test.XXXXXX")
