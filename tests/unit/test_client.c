@@ -11,6 +11,7 @@
 
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 #include <check.h>
 #include <errno.h>
@@ -545,6 +546,40 @@ START_TEST(test_want_write)
 }
 END_TEST
 
+START_TEST(test_big_reply)
+{
+	size_t size = 5 * 1024 * 1024, n = 0;
+	json_t *req = json_pack("{s:s}", "op", "query"), *reply = NULL;
+	char *line = malloc(size + 64);
+	pid_t pid;
+	int status;
+
+	ck_assert_ptr_nonnull(line);
+	n = (size_t)sprintf(line, "{\"id\":1,\"ok\":true,\"data\":\"");
+	memset(line + n, 'y', size);
+	n += size;
+	n += (size_t)sprintf(line + n, "\"}\n");
+	/* A writer process, since the socket holds far less than 5 MiB. */
+	if ((pid = fork()) == 0) {
+		status = write(peer, line, n) == (ssize_t)n ? 0 : 1;
+		free(line); /* for leak checkers watching the child too */
+		json_decref(req);
+		instantd_free(client);
+		_exit(status);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(instantd_call(client, req, 10000, &reply),
+	    INSTANTD_OK);
+	ck_assert_uint_eq(json_string_length(json_object_get(reply, "data")),
+	    size);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	json_decref(reply);
+	json_decref(req);
+	free(line);
+}
+END_TEST
+
 START_TEST(test_free_null)
 {
 	instantd_free(NULL);
@@ -581,6 +616,7 @@ client_suite(void)
 	tcase_add_test(tc, test_call_from_callback);
 	tcase_add_test(tc, test_free_in_callback);
 	tcase_add_test(tc, test_want_write);
+	tcase_add_test(tc, test_big_reply);
 	tcase_add_test(tc, test_free_null);
 	suite_add_tcase(s, tc);
 	return s;

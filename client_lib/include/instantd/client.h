@@ -12,7 +12,25 @@
  * instantd_want_write() is true (instantd_on_want_write() reports each
  * change); call instantd_dispatch() whenever the fd is ready.  This fits
  * poll(2), GLib (g_unix_fd_add) and libevent (event_new with EV_PERSIST);
- * the fd is level-triggered: do not use edge-triggered epoll.
+ * the fd is level-triggered: do not use edge-triggered epoll.  With poll:
+ *
+ *	instantd_client *c = instantd_create();
+ *
+ *	if (c == NULL || instantd_connect(c, NULL) != INSTANTD_OK)
+ *		(report instantd_errmsg(c); instantd_free(c))
+ *	instantd_on_event(c, INSTANTD_EVENT_RESULT, on_result, state);
+ *	instantd_send(c, subscribe_request, on_reply, state);
+ *	for (;;) {
+ *		struct pollfd p = { instantd_fd(c), POLLIN, 0 };
+ *
+ *		if (instantd_want_write(c))
+ *			p.events |= POLLOUT;
+ *		if (poll(&p, 1, -1) == -1 && errno != EINTR)
+ *			break;
+ *		if (instantd_dispatch(c) != INSTANTD_OK)
+ *			break;	(the daemon went away: reconnect or give up)
+ *	}
+ *	instantd_free(c);
  *
  * Errors.  Nothing aborts or exits.  Functions returning int return
  * INSTANTD_OK (0) or a negative enum instantd_status; instantd_errmsg()
