@@ -94,11 +94,25 @@ ctl_print(const struct ctl *ctl, const json_t *value)
 	fflush(stdout);
 }
 
+/*
+ * Write text from the daemon (which may quote the Instant server) to
+ * stderr with control characters shown as '?', so that it cannot drive
+ * the terminal.
+ */
+static void
+ctl_put_safe(const char *s)
+{
+	for (; *s != '\0'; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, stderr);
+}
+
 /* Describe a library failure; 69 if the daemon is not there (any more). */
 int
 ctl_fail(const struct ctl *ctl, int status)
 {
-	fprintf(stderr, "instantctl: %s\n", instantd_errmsg(ctl->c));
+	fputs("instantctl: ", stderr);
+	ctl_put_safe(instantd_errmsg(ctl->c));
+	fputc('\n', stderr);
 	switch (status) {
 	case INSTANTD_ERR_UNAVAILABLE:
 	case INSTANTD_ERR_CLOSED:
@@ -117,8 +131,11 @@ ctl_check_reply(const json_t *reply)
 
 	if (instantd_reply_ok(reply))
 		return CTL_EXIT_OK;
-	fprintf(stderr, "instantctl: %s: %s\n", code ? code : "error",
-	    message ? message : "the daemon gave no message");
+	fputs("instantctl: ", stderr);
+	ctl_put_safe(code != NULL ? code : "error");
+	fputs(": ", stderr);
+	ctl_put_safe(message != NULL ? message : "the daemon gave no message");
+	fputc('\n', stderr);
 	return CTL_EXIT_ERROR;
 }
 
