@@ -23,6 +23,7 @@ struct attrs {
 	json_t *by_id;  /* id -> slot */
 	json_t *by_fwd; /* identity key -> slot */
 	json_t *by_rev; /* identity key -> slot (ref attrs only) */
+	json_t *by_pk;  /* etype -> slot of its "primary?" attr */
 };
 
 /* Create an empty registry. */
@@ -36,7 +37,9 @@ attrs_create(void)
 	as->by_id = json_object();
 	as->by_fwd = json_object();
 	as->by_rev = json_object();
-	if (as->by_id == NULL || as->by_fwd == NULL || as->by_rev == NULL) {
+	as->by_pk = json_object();
+	if (as->by_id == NULL || as->by_fwd == NULL || as->by_rev == NULL ||
+	    as->by_pk == NULL) {
 		attrs_free(as);
 		return NULL;
 	}
@@ -65,6 +68,7 @@ attrs_reset(struct attrs *as)
 	json_object_clear(as->by_id);
 	json_object_clear(as->by_fwd);
 	json_object_clear(as->by_rev);
+	json_object_clear(as->by_pk);
 }
 
 /* Free the registry. */
@@ -79,6 +83,7 @@ attrs_free(struct attrs *as)
 	json_decref(as->by_id);
 	json_decref(as->by_fwd);
 	json_decref(as->by_rev);
+	json_decref(as->by_pk);
 	free(as);
 }
 
@@ -204,6 +209,10 @@ attrs_index(struct attrs *as, size_t i)
 	if (a->rev_etype != NULL &&
 	    attrs_index_ident(as->by_rev, a->rev_etype, a->rev_label, i) != 0)
 		return -1;
+	if (json_is_true(json_object_get(a->json, "primary?")) &&
+	    json_object_set_new(as->by_pk, a->etype,
+		json_integer((json_int_t)i)) != 0)
+		return -1;
 	return 0;
 }
 
@@ -216,6 +225,7 @@ attrs_reindex(struct attrs *as)
 	json_object_clear(as->by_id);
 	json_object_clear(as->by_fwd);
 	json_object_clear(as->by_rev);
+	json_object_clear(as->by_pk);
 	for (i = 0; i < as->n; i++)
 		if (attrs_index(as, i) != 0)
 			return -1;
@@ -360,6 +370,19 @@ const struct attr *
 attrs_reverse(const struct attrs *as, const char *etype, const char *label)
 {
 	return attrs_by_ident(as, as->by_rev, etype, label);
+}
+
+/* The primary-key attr of etype. */
+const struct attr *
+attrs_primary(const struct attrs *as, const char *etype)
+{
+	const json_t *j;
+
+	if (etype == NULL)
+		return NULL;
+	if ((j = json_object_get(as->by_pk, etype)) != NULL)
+		return as->v[json_integer_value(j)];
+	return attrs_forward(as, etype, "id");
 }
 
 /* The number of attrs. */

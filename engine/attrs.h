@@ -53,6 +53,10 @@ const struct attr *attrs_forward(const struct attrs *, const char *etype,
 const struct attr *attrs_reverse(const struct attrs *, const char *etype,
     const char *label);
 
+/* The primary-key attr of etype: the one flagged "primary?", else the
+ * forward identity (etype, "id"), as the client's getPrimaryKeyAttr. */
+const struct attr *attrs_primary(const struct attrs *, const char *etype);
+
 size_t attrs_count(const struct attrs *);
 const struct attr *attrs_at(const struct attrs *, size_t i);
 

@@ -1,0 +1,147 @@
+/*
+ * iq.h: internals of the InstaQL evaluator, shared by instaql.c (levels,
+ * objects, order, pages), iqwhere.c (where clauses to triple patterns) and
+ * iqjoin.c (pattern matching over the tstore).
+ *
+ * A query level compiles, as in the client, to a list of triple patterns
+ * [e, a, v] over named variables: the join with the parent entity, the
+ * where clauses, and the entity's own id triple [?x, id, ?x].  Variables
+ * are named exactly as the client names them ("?etype-level", with a
+ * suffix per or/and branch), because two clauses that reach the same
+ * name must bind the same entity.  An entity is in the level's result
+ * when at least one binding satisfies every pattern.
+ */
+#ifndef ENGINE_IQ_H
+#define ENGINE_IQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+struct attr;
+struct attrs;
+struct tstore;
+struct jsval_like;
+struct strmap;
+
+enum iq_term_kind {
+	IQ_T_WILD,   /* matches anything, binds nothing */
+	IQ_T_VAR,    /* a variable */
+	IQ_T_CONST,  /* e position: a raw entity id; v position: value text */
+	IQ_T_ARGS,   /* v position: an operator map */
+	IQ_T_NEVER,  /* matches nothing */
+	IQ_T_PARENT, /* the parent entity of a nested level */
+};
+
+enum iq_args_kind {
+	IQ_A_NOT,    /* candidates !== value */
+	IQ_A_ISNULL, /* the candidate entity has (no) value for an attr */
+	IQ_A_IN,     /* candidates in a list */
+	IQ_A_CMP,    /* $gt $gte $lt $lte */
+	IQ_A_LIKE,   /* $like $ilike */
+};
+
+enum iq_cmp_op { IQ_GT, IQ_GTE, IQ_LT, IQ_LTE };
+
+struct iq_args {
+	enum iq_args_kind kind;
+	char *not_text;      /* NOT: text of a primitive $not, or NULL */
+	char **in;           /* IN: texts of the primitive items */
+	size_t nin;
+	enum iq_cmp_op op;   /* CMP */
+	json_t *operand;     /* CMP */
+	int is_date;         /* CMP: compare as new Date(x) */
+	struct jsval_like *like; /* LIKE: NULL if the pattern is no string */
+	const struct attr *null_attr; /* ISNULL */
+	int want_null;                /* ISNULL */
+	int reverse;                  /* ISNULL: through the reverse label */
+};
+
+struct iq_term {
+	enum iq_term_kind kind;
+	int var;
+	char *text;
+	struct iq_args *args;
+};
+
+enum iq_pat_kind { IQ_P_TRIPLE, IQ_P_OR };
+
+struct iq_plist;
+
+struct iq_pat {
+	enum iq_pat_kind kind;
+	const struct attr *attr; /* TRIPLE */
+	struct iq_term e, v;     /* TRIPLE */
+	int is_eid;              /* TRIPLE: the level's own id triple */
+	struct iq_plist *branches; /* OR */
+	size_t nbranches;          /* OR */
+};
+
+struct iq_plist {
+	struct iq_pat *v;
+	size_t n, cap;
+};
+
+/* One compiled query level. */
+struct iq_plan {
+	char **vars;
+	size_t nvars, capvars;
+	struct iq_plist pats;
+	int main_var;
+	int notfound; /* an attr is missing: the level is empty */
+};
+
+/* How a nested level hangs off its parent. */
+struct iq_join {
+	const struct attr *attr;
+	int forward;              /* parent --attr--> child */
+	const char *parent_etype;
+	int parent_level;
+};
+
+/* Compile a level's where clause (may be NULL) and join (NULL at the top)
+ * into plan.  path names the level in error messages.  0 (plan->notfound
+ * may be set), or -1 with *errmsg. */
+int iqwhere_plan(struct iq_plan *, const struct attrs *, const char *etype,
+    int level, const json_t *where, const struct iq_join *, const char *path,
+    char **errmsg);
+void iqwhere_plan_clear(struct iq_plan *);
+
+/* A deduplicated set of [e, a, v, t] triples. */
+struct iq_tset {
+	struct strmap *seen;
+	json_t *arr;
+};
+
+int iq_tset_init(struct iq_tset *);
+void iq_tset_clear(struct iq_tset *);
+int iq_tset_add(struct iq_tset *, const char *e, const char *a,
+    const char *vtext, int64_t t);
+
+/* An entity accepted by a level, with the t of its id triple. */
+struct iq_hit {
+	char *e;
+	int64_t t;
+	json_t *witness; /* [[e, a, value text, t]...] or NULL */
+};
+
+struct iq_hits {
+	struct iq_hit *v;
+	size_t n, cap;
+};
+
+void iq_hits_clear(struct iq_hits *);
+
+/* Run plan for the parent entity (NULL at the top): the accepted
+ * entities in discovery order.  With witness, each hit keeps the triples
+ * of one satisfying binding.  0, or -1 with *errmsg. */
+int iqjoin_run(struct tstore *, const struct iq_plan *, const char *parent,
+    struct iq_hits *out, int witness, char **errmsg);
+
+/* A JSON value from canonical value text (NULL if unparsable). */
+json_t *iq_value_parse(const char *text);
+
+/* The JSON text of a string (caller frees). */
+char *iq_quote(const char *s);
+
+#endif

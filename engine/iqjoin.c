@@ -1,0 +1,629 @@
+/*
+ * iqjoin.c: matching a level's triple patterns against the tstore.
+ *
+ * A depth-first search over the pattern list: each pattern is looked up
+ * with the terms known so far (entity and attr: the primary key; attr and
+ * value: the (a, v, e) index; attr alone: an index range), its rows are
+ * copied (so that no statement stays open across the recursion), and each
+ * row that agrees with the bindings extends them.  An or pattern runs each
+ * branch followed by the rest of the list.  When the list is exhausted the
+ * level's entity is accepted; once accepted, an entity is not searched
+ * again.  Only the set of accepted entities matters (the client
+ * deduplicates its bindings by entity), so one satisfying binding per
+ * entity is enough, and that binding's triples are its witness.
+ *
+ * Bindings are value texts (canonical JSON); a binding made from an
+ * entity position is the JSON string of the id.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/attrs.h"
+#include "engine/iq.h"
+#include "engine/jsval.h"
+#include "engine/strmap.h"
+#include "engine/tstore.h"
+
+/* One copied row. */
+struct iqj_row {
+	char *e, *v; /* raw entity id, value text */
+	int64_t t;
+};
+
+struct iqj_rows {
+	struct iqj_row *v;
+	size_t n, cap;
+};
+
+/* A frame of the search: the rest of a pattern list, then next. */
+struct iqj_frame {
+	const struct iq_plist *list;
+	size_t i;
+	const struct iqj_frame *next;
+};
+
+/* A triple on the current path, for witnesses. */
+struct iqj_step {
+	const struct attr *attr;
+	const struct iqj_row *row;
+};
+
+struct iqj {
+	struct tstore *ts;
+	const struct iq_plan *plan;
+	const char *parent;
+	char *parent_text;
+	const char **vals; /* per variable: bound text or NULL */
+	struct iq_hits *out;
+	struct strmap *accepted;
+	int64_t eid_t;
+	int witness;
+	struct iqj_step *trail;
+	size_t ntrail, captrail;
+	int err;
+	char **errmsg;
+};
+
+/* Record a failure (the first message wins). */
+static int
+iqj_fail(struct iqj *x, const char *msg)
+{
+	x->err = 1;
+	if (x->errmsg != NULL && *x->errmsg == NULL)
+		*x->errmsg = strdup(msg);
+	return -1;
+}
+
+/* The JSON text of a string (caller frees). */
+char *
+iq_quote(const char *s)
+{
+	json_t *j = json_string(s);
+	char *t = j != NULL ? tstore_value_text(j) : NULL;
+
+	json_decref(j);
+	return t;
+}
+
+/* Free the copied rows. */
+static void
+iqj_rows_clear(struct iqj_rows *rs)
+{
+	size_t i;
+
+	for (i = 0; i < rs->n; i++) {
+		free(rs->v[i].e);
+		free(rs->v[i].v);
+	}
+	free(rs->v);
+	memset(rs, 0, sizeof *rs);
+}
+
+/* Copy a row. */
+static int
+iqj_rows_add(struct iqj_rows *rs, const struct triple *tr)
+{
+	struct iqj_row *v;
+
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? rs->cap * 2 : 16;
+		if ((v = realloc(rs->v, rs->cap * sizeof *v)) == NULL)
+			return -1;
+		rs->v = v;
+	}
+	v = &rs->v[rs->n];
+	v->e = strdup(tr->e);
+	v->v = strdup(tr->v);
+	v->t = tr->t;
+	if (v->e == NULL || v->v == NULL) {
+		free(v->e);
+		free(v->v);
+		return -1;
+	}
+	rs->n++;
+	return 0;
+}
+
+/* The raw string of a JSON string text (caller frees), or NULL if the
+ * text is not a string. */
+static char *
+iqj_unquote(const char *text)
+{
+	size_t n = strlen(text);
+	json_t *j;
+	char *s;
+
+	if (n < 2 || text[0] != '"')
+		return NULL;
+	if (strchr(text, '\\') == NULL) {
+		if ((s = malloc(n - 1)) != NULL) {
+			memcpy(s, text + 1, n - 2);
+			s[n - 2] = '\0';
+		}
+		return s;
+	}
+	j = json_loads(text, JSON_DECODE_ANY, NULL);
+	s = json_is_string(j) ? strdup(json_string_value(j)) : NULL;
+	json_decref(j);
+	return s;
+}
+
+/* A JSON value from canonical value text. */
+json_t *
+iq_value_parse(const char *text)
+{
+	size_t n = strlen(text);
+
+	if (n >= 2 && text[0] == '"' && strchr(text, '\\') == NULL)
+		return json_stringn(text + 1, n - 2);
+	if (strcmp(text, "true") == 0)
+		return json_true();
+	if (strcmp(text, "false") == 0)
+		return json_false();
+	if (strcmp(text, "null") == 0)
+		return json_null();
+	return json_loads(text, JSON_DECODE_ANY, NULL);
+}
+
+/* Compare with a comparator operator. */
+static int
+iqj_cmp(const struct iq_args *a, const char *vtext)
+{
+	json_t *v = iq_value_parse(vtext);
+	enum jsval_order o;
+	double x, y;
+	int r = 0;
+
+	if (v == NULL)
+		return 0;
+	if (a->is_date) {
+		x = jsval_date_ms(v);
+		y = jsval_date_ms(a->operand);
+		o = isnan(x) || isnan(y) ? JSVAL_UNORDERED :
+		    x < y ? JSVAL_LT : x > y ? JSVAL_GT : JSVAL_EQ;
+	} else
+		o = jsval_relcmp(v, a->operand);
+	if (o != JSVAL_UNORDERED) {
+		switch (a->op) {
+		case IQ_GT:
+			r = o == JSVAL_GT;
+			break;
+		case IQ_GTE:
+			r = o != JSVAL_LT;
+			break;
+		case IQ_LT:
+			r = o == JSVAL_LT;
+			break;
+		case IQ_LTE:
+			r = o != JSVAL_GT;
+			break;
+		}
+	}
+	json_decref(v);
+	return r;
+}
+
+/* Whether a value text passes an operator map (all but $isNull). */
+static int
+iqj_args_match(const struct iq_args *a, const char *vtext)
+{
+	char *s;
+	size_t i;
+	int r;
+
+	switch (a->kind) {
+	case IQ_A_NOT:
+		return a->not_text == NULL || strcmp(a->not_text, vtext) != 0;
+	case IQ_A_IN:
+		for (i = 0; i < a->nin; i++)
+			if (strcmp(a->in[i], vtext) == 0)
+				return 1;
+		return 0;
+	case IQ_A_CMP:
+		return iqj_cmp(a, vtext);
+	case IQ_A_LIKE:
+		if (a->like == NULL || (s = iqj_unquote(vtext)) == NULL)
+			return 0;
+		r = jsval_like_match(a->like, s);
+		free(s);
+		return r;
+	default:
+		return 1;
+	}
+}
+
+/* Lookup context of one pattern. */
+struct iqj_fetch {
+	struct iqj *x;
+	const char *vtext;         /* the known value, or NULL */
+	const struct iq_args *args; /* an operator map, or NULL */
+	struct iqj_rows *rows;
+};
+
+/* Scan callback: keep rows that agree with the known value or args. */
+static int
+iqj_fetch_cb(void *arg, const struct triple *tr)
+{
+	struct iqj_fetch *f = arg;
+
+	if (f->vtext != NULL && strcmp(f->vtext, tr->v) != 0)
+		return 0;
+	if (f->args != NULL && !iqj_args_match(f->args, tr->v))
+		return 0;
+	return iqj_rows_add(f->rows, tr) == 0 ? 0 : -1;
+}
+
+/* Whether candidate entity (value text c) has no value for the attr, as
+ * the client's $isNull test. */
+static int
+iqj_is_null(struct iqj *x, const struct iq_args *a, const char *c, int *null)
+{
+	struct iqj_rows rs = { NULL, 0, 0 };
+	struct iqj_fetch f = { x, NULL, NULL, &rs };
+	char *e = iqj_unquote(c);
+	size_t i;
+	int r = 0;
+
+	*null = 1;
+	if (e == NULL)
+		return 0;
+	if (a->reverse)
+		r = tstore_scan_av(x->ts, a->null_attr->id, c, iqj_fetch_cb, &f);
+	else
+		r = tstore_scan_ea(x->ts, e, a->null_attr->id, iqj_fetch_cb,
+		    &f);
+	if (r == 0 && rs.n > 0) {
+		*null = 0;
+		for (i = 0; i < rs.n && !a->reverse; i++)
+			if (strcmp(rs.v[i].v, "null") == 0)
+				*null = 1;
+	}
+	free(e);
+	iqj_rows_clear(&rs);
+	return r == 0 ? 0 : -1;
+}
+
+/* Drop rows whose value fails an $isNull test. */
+static int
+iqj_filter_null(struct iqj *x, const struct iq_args *a, struct iqj_rows *rs)
+{
+	size_t i, k = 0;
+	int null;
+
+	for (i = 0; i < rs->n; i++) {
+		if (iqj_is_null(x, a, rs->v[i].v, &null) != 0)
+			return -1;
+		if (null == a->want_null) {
+			rs->v[k++] = rs->v[i];
+			continue;
+		}
+		free(rs->v[i].e);
+		free(rs->v[i].v);
+	}
+	rs->n = k;
+	return 0;
+}
+
+/* The raw entity id an e term stands for, or NULL if unknown; *never
+ * when it cannot match anything.  *tmp receives what must be freed. */
+static const char *
+iqj_e_known(struct iqj *x, const struct iq_term *t, int *never, char **tmp)
+{
+	const char *b;
+
+	*tmp = NULL;
+	switch (t->kind) {
+	case IQ_T_CONST:
+		return t->text;
+	case IQ_T_PARENT:
+		return x->parent;
+	case IQ_T_NEVER:
+		*never = 1;
+		return NULL;
+	case IQ_T_VAR:
+		if ((b = x->vals[t->var]) == NULL)
+			return NULL;
+		if ((*tmp = iqj_unquote(b)) == NULL)
+			*never = 1;
+		return *tmp;
+	default:
+		return NULL;
+	}
+}
+
+/* The value text a v term stands for, or NULL if unknown. */
+static const char *
+iqj_v_known(struct iqj *x, const struct iq_term *t, int *never)
+{
+	switch (t->kind) {
+	case IQ_T_CONST:
+		return t->text;
+	case IQ_T_PARENT:
+		return x->parent_text;
+	case IQ_T_NEVER:
+		*never = 1;
+		return NULL;
+	case IQ_T_VAR:
+		return x->vals[t->var];
+	default:
+		return NULL;
+	}
+}
+
+/* Look up the rows of a pattern under the current bindings. */
+static int
+iqj_fetch(struct iqj *x, const struct iq_pat *p, struct iqj_rows *rows)
+{
+	struct iqj_fetch f = { x, NULL, NULL, rows };
+	const char *a = p->attr->id, *e;
+	int never = 0, r = 0;
+	char *tmp;
+	size_t i;
+
+	e = iqj_e_known(x, &p->e, &never, &tmp);
+	f.vtext = iqj_v_known(x, &p->v, &never);
+	if (p->v.kind == IQ_T_ARGS)
+		f.args = p->v.args;
+	if (never)
+		goto out;
+	if (e != NULL)
+		r = tstore_scan_ea(x->ts, e, a, iqj_fetch_cb, &f);
+	else if (f.vtext != NULL)
+		r = tstore_scan_av(x->ts, a, f.vtext, iqj_fetch_cb, &f);
+	else if (f.args != NULL && f.args->kind == IQ_A_IN) {
+		for (i = 0; i < f.args->nin && r == 0; i++)
+			r = tstore_scan_av(x->ts, a, f.args->in[i],
+			    iqj_fetch_cb, &f);
+	} else
+		r = tstore_scan_a(x->ts, a, iqj_fetch_cb, &f);
+	if (r == 0 && f.args != NULL && f.args->kind == IQ_A_ISNULL)
+		r = iqj_filter_null(x, f.args, rows);
+out:
+	free(tmp);
+	if (r != 0)
+		return iqj_fail(x, tstore_errmsg(x->ts));
+	return 0;
+}
+
+static int iqj_run(struct iqj *, const struct iqj_frame *);
+
+/* Push a witness step. */
+static int
+iqj_trail_push(struct iqj *x, const struct attr *a, const struct iqj_row *r)
+{
+	struct iqj_step *v;
+
+	if (x->ntrail == x->captrail) {
+		x->captrail = x->captrail ? x->captrail * 2 : 16;
+		if ((v = realloc(x->trail, x->captrail * sizeof *v)) == NULL)
+			return iqj_fail(x, "out of memory");
+		x->trail = v;
+	}
+	x->trail[x->ntrail].attr = a;
+	x->trail[x->ntrail].row = r;
+	x->ntrail++;
+	return 0;
+}
+
+/* The entity text of a row (its id as a JSON string; caller frees). */
+static char *
+iqj_e_text(const struct iqj_row *r)
+{
+	return iq_quote(r->e);
+}
+
+/* Bind the variables of p to row (or check them): 1 if it agrees, 0 if
+ * not, -1 on error.  bound[0..1] receive the variables newly bound. */
+static int
+iqj_bind(struct iqj *x, const struct iq_pat *p, const struct iqj_row *row,
+    char **etext, int bound[2])
+{
+	const char *cur;
+
+	bound[0] = bound[1] = -1;
+	if (p->e.kind == IQ_T_VAR && x->vals[p->e.var] == NULL) {
+		if (*etext == NULL && (*etext = iqj_e_text(row)) == NULL)
+			return iqj_fail(x, "out of memory");
+		x->vals[p->e.var] = *etext;
+		bound[0] = p->e.var;
+	}
+	if (p->v.kind != IQ_T_VAR)
+		return 1;
+	if ((cur = x->vals[p->v.var]) == NULL) {
+		x->vals[p->v.var] = row->v;
+		bound[1] = p->v.var;
+		return 1;
+	}
+	return strcmp(cur, row->v) == 0;
+}
+
+/* Undo iqj_bind. */
+static void
+iqj_unbind(struct iqj *x, const int bound[2])
+{
+	if (bound[0] >= 0)
+		x->vals[bound[0]] = NULL;
+	if (bound[1] >= 0)
+		x->vals[bound[1]] = NULL;
+}
+
+/* Try each row of a triple pattern, then the rest. */
+static int
+iqj_triple(struct iqj *x, const struct iq_pat *p, const struct iqj_frame *nf)
+{
+	struct iqj_rows rows = { NULL, 0, 0 };
+	char *etext;
+	int bound[2], ok;
+	size_t i;
+
+	if (iqj_fetch(x, p, &rows) != 0)
+		goto out;
+	for (i = 0; i < rows.n && !x->err; i++) {
+		etext = NULL;
+		ok = iqj_bind(x, p, &rows.v[i], &etext, bound);
+		if (ok > 0) {
+			if (p->is_eid)
+				x->eid_t = rows.v[i].t;
+			if (!x->witness ||
+			    iqj_trail_push(x, p->attr, &rows.v[i]) == 0) {
+				iqj_run(x, nf);
+				if (x->witness)
+					x->ntrail--;
+			}
+		}
+		iqj_unbind(x, bound);
+		free(etext);
+	}
+out:
+	iqj_rows_clear(&rows);
+	return x->err ? -1 : 0;
+}
+
+/* The triples of the current path: [[e, a, value text, t]...]. */
+static json_t *
+iqj_witness(struct iqj *x)
+{
+	json_t *w = json_array(), *tr;
+	size_t i;
+
+	for (i = 0; w != NULL && i < x->ntrail; i++) {
+		tr = json_pack("[s,s,s,I]", x->trail[i].row->e,
+		    x->trail[i].attr->id, x->trail[i].row->v,
+		    (json_int_t)x->trail[i].row->t);
+		if (tr == NULL || json_array_append_new(w, tr) != 0) {
+			json_decref(w);
+			return NULL;
+		}
+	}
+	return w;
+}
+
+/* Accept the level's entity under the current bindings. */
+static int
+iqj_accept(struct iqj *x)
+{
+	const char *m = x->vals[x->plan->main_var];
+	struct iq_hit *v;
+	char *e;
+
+	if (m == NULL || (e = iqj_unquote(m)) == NULL)
+		return 0;
+	if (strmap_get(x->accepted, e, NULL)) {
+		free(e);
+		return 0;
+	}
+	if (x->out->n == x->out->cap) {
+		x->out->cap = x->out->cap ? x->out->cap * 2 : 16;
+		v = realloc(x->out->v, x->out->cap * sizeof *v);
+		if (v == NULL) {
+			free(e);
+			return iqj_fail(x, "out of memory");
+		}
+		x->out->v = v;
+	}
+	v = &x->out->v[x->out->n];
+	v->e = e;
+	v->t = x->eid_t;
+	v->witness = NULL;
+	if (strmap_put(x->accepted, e, x->out->n++) != 0)
+		return iqj_fail(x, "out of memory");
+	if (x->witness && (v->witness = iqj_witness(x)) == NULL)
+		return iqj_fail(x, "out of memory");
+	return 0;
+}
+
+/* Whether the level's entity is bound and already accepted. */
+static int
+iqj_done(struct iqj *x)
+{
+	const char *m = x->vals[x->plan->main_var];
+	char *e;
+	int r;
+
+	if (m == NULL || (e = iqj_unquote(m)) == NULL)
+		return 0;
+	r = strmap_get(x->accepted, e, NULL);
+	free(e);
+	return r;
+}
+
+/* The search. */
+static int
+iqj_run(struct iqj *x, const struct iqj_frame *f)
+{
+	struct iqj_frame nf, bf;
+	const struct iq_pat *p;
+	size_t b;
+
+	while (f != NULL && f->i == f->list->n)
+		f = f->next;
+	if (f == NULL)
+		return iqj_accept(x);
+	if (x->err || iqj_done(x))
+		return 0;
+	p = &f->list->v[f->i];
+	nf.list = f->list;
+	nf.i = f->i + 1;
+	nf.next = f->next;
+	if (p->kind == IQ_P_TRIPLE)
+		return iqj_triple(x, p, &nf);
+	for (b = 0; b < p->nbranches && !x->err; b++) {
+		bf.list = &p->branches[b];
+		bf.i = 0;
+		bf.next = &nf;
+		iqj_run(x, &bf);
+	}
+	return x->err ? -1 : 0;
+}
+
+/* Free a hit list. */
+void
+iq_hits_clear(struct iq_hits *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++) {
+		free(h->v[i].e);
+		json_decref(h->v[i].witness);
+	}
+	free(h->v);
+	memset(h, 0, sizeof *h);
+}
+
+/* Run a plan for one parent. */
+int
+iqjoin_run(struct tstore *ts, const struct iq_plan *plan, const char *parent,
+    struct iq_hits *out, int witness, char **errmsg)
+{
+	struct iqj x;
+	struct iqj_frame f = { &plan->pats, 0, NULL };
+	int r = -1;
+
+	memset(&x, 0, sizeof x);
+	memset(out, 0, sizeof *out);
+	if (plan->notfound)
+		return 0;
+	x.ts = ts;
+	x.plan = plan;
+	x.parent = parent;
+	x.out = out;
+	x.witness = witness;
+	x.errmsg = errmsg;
+	x.vals = calloc(plan->nvars + 1, sizeof *x.vals);
+	x.accepted = strmap_create();
+	if (x.vals == NULL || x.accepted == NULL ||
+	    (parent != NULL && (x.parent_text = iq_quote(parent)) == NULL)) {
+		iqj_fail(&x, "out of memory");
+		goto out;
+	}
+	r = iqj_run(&x, &f);
+out:
+	free(x.vals);
+	free(x.parent_text);
+	free(x.trail);
+	strmap_free(x.accepted);
+	return x.err ? -1 : r;
+}

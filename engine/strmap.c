@@ -1,0 +1,140 @@
+/*
+ * strmap.c: a string-keyed hash map with linear probing (FNV-1a hashes,
+ * load factor at most 1/2).  No removal: the evaluator only adds.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/strmap.h"
+
+struct strmap_slot {
+	char *key;
+	size_t value;
+	uint64_t hash;
+};
+
+struct strmap {
+	struct strmap_slot *slots;
+	size_t cap; /* a power of two */
+	size_t n;
+};
+
+/* FNV-1a of a string. */
+static uint64_t
+strmap_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* Create an empty map. */
+struct strmap *
+strmap_create(void)
+{
+	struct strmap *m = calloc(1, sizeof *m);
+
+	if (m == NULL)
+		return NULL;
+	m->cap = 16;
+	if ((m->slots = calloc(m->cap, sizeof *m->slots)) == NULL) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* Free the map and its keys. */
+void
+strmap_free(struct strmap *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->cap; i++)
+		free(m->slots[i].key);
+	free(m->slots);
+	free(m);
+}
+
+/* The slot holding key, or the empty slot where it belongs. */
+static struct strmap_slot *
+strmap_find(const struct strmap *m, const char *key, uint64_t h)
+{
+	size_t i = (size_t)h & (m->cap - 1);
+
+	while (m->slots[i].key != NULL &&
+	    (m->slots[i].hash != h || strcmp(m->slots[i].key, key) != 0))
+		i = (i + 1) & (m->cap - 1);
+	return &m->slots[i];
+}
+
+/* Double the table. */
+static int
+strmap_grow(struct strmap *m)
+{
+	struct strmap_slot *old = m->slots, *s;
+	size_t oldcap = m->cap, i;
+
+	if ((m->slots = calloc(oldcap * 2, sizeof *m->slots)) == NULL) {
+		m->slots = old;
+		return -1;
+	}
+	m->cap = oldcap * 2;
+	for (i = 0; i < oldcap; i++) {
+		if (old[i].key == NULL)
+			continue;
+		s = strmap_find(m, old[i].key, old[i].hash);
+		*s = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+/* Set key to value. */
+int
+strmap_put(struct strmap *m, const char *key, size_t value)
+{
+	uint64_t h = strmap_hash(key);
+	struct strmap_slot *s;
+
+	if ((m->n + 1) * 2 > m->cap && strmap_grow(m) != 0)
+		return -1;
+	s = strmap_find(m, key, h);
+	if (s->key == NULL) {
+		if ((s->key = strdup(key)) == NULL)
+			return -1;
+		s->hash = h;
+		m->n++;
+	}
+	s->value = value;
+	return 0;
+}
+
+/* Look key up. */
+int
+strmap_get(const struct strmap *m, const char *key, size_t *value)
+{
+	struct strmap_slot *s = strmap_find(m, key, strmap_hash(key));
+
+	if (s->key == NULL)
+		return 0;
+	if (value != NULL)
+		*value = s->value;
+	return 1;
+}
+
+/* The number of keys. */
+size_t
+strmap_count(const struct strmap *m)
+{
+	return m->n;
+}

@@ -1,0 +1,290 @@
+/*
+ * test_query_oracle.c: instaql_eval against the official client's
+ * evaluator (tests/node/oracle-query.mjs under $NODE).
+ *
+ * Cases: the zeneca and movies fixtures of the installed @instantdb/core
+ * package with the hand-written queries of
+ * tests/vectors/instaql/fixture-queries.json, and stores and queries from a
+ * seeded generator (gen_query.c; the seed is printed and can be set with
+ * IQ_SEED, the count with IQ_CASES).  All cases go to one node process;
+ * each result is compared as parsed JSON (object key order ignored, array
+ * order significant).  Prints "N passed, M failed"; any mismatch, a
+ * missing node or a missing package fails the test.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/attrs.h"
+#include "engine/instaql.h"
+#include "engine/tstore.h"
+#include "tests/interop/oracle_cases.h"
+
+/* A fresh :memory: store loaded with attrs and triples. */
+struct ostore {
+	sqlite3 *db;
+	struct tstore *ts;
+	struct attrs *as;
+};
+
+/* Free a store. */
+static void
+ostore_clear(struct ostore *s)
+{
+	tstore_free(s->ts);
+	attrs_free(s->as);
+	if (s->db != NULL)
+		sqlite3_close(s->db);
+	memset(s, 0, sizeof *s);
+}
+
+/* Load attrs (array or object of attrs) and triples into s. */
+static int
+ostore_load(struct ostore *s, const json_t *attrs, const json_t *triples)
+{
+	const json_t *tr, *a;
+	const char *k, *err = NULL;
+	char *v;
+	size_t i;
+
+	if (sqlite3_open(":memory:", &s->db) != SQLITE_OK ||
+	    (s->ts = tstore_create(s->db, "triples", NULL)) == NULL ||
+	    (s->as = attrs_create()) == NULL)
+		return -1;
+	if (json_is_array(attrs) && attrs_load(s->as, attrs, &err) != 0)
+		return -1;
+	json_object_foreach((json_t *)attrs, k, a)
+		if (attrs_put(s->as, a, &err) != 0)
+			return -1;
+	sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+	json_array_foreach(triples, i, tr) {
+		if ((v = tstore_value_text(json_array_get(tr, 2))) == NULL)
+			return -1;
+		tstore_add(s->ts, json_string_value(json_array_get(tr, 0)),
+		    json_string_value(json_array_get(tr, 1)), v,
+		    json_integer_value(json_array_get(tr, 3)));
+		free(v);
+	}
+	sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	return 0;
+}
+
+/* Numbers equal by value; otherwise json_equal's rules, recursively. */
+static int
+same_json(const json_t *a, const json_t *b)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_number(a) && json_is_number(b))
+		return json_number_value(a) == json_number_value(b);
+	if (json_typeof(a) != json_typeof(b))
+		return 0;
+	if (json_is_array(a)) {
+		if (json_array_size(a) != json_array_size(b))
+			return 0;
+		for (i = 0; i < json_array_size(a); i++)
+			if (!same_json(json_array_get(a, i),
+				json_array_get(b, i)))
+				return 0;
+		return 1;
+	}
+	if (json_is_object(a)) {
+		if (json_object_size(a) != json_object_size(b))
+			return 0;
+		json_object_foreach((json_t *)a, k, v)
+			if (json_object_get(b, k) == NULL ||
+			    !same_json(v, json_object_get(b, k)))
+				return 0;
+		return 1;
+	}
+	return json_equal(a, b);
+}
+
+/* Evaluate one case with instaql_eval: {"data", "pageInfo"?} or
+ * {"error"}. */
+static json_t *
+ours(struct ostore *s, const json_t *c)
+{
+	struct instaql_opts opts = { 0, NULL, 0 };
+	struct instaql_result res;
+	char *err = NULL;
+	json_t *out;
+
+	opts.cardinality_inference = json_is_true(json_object_get(c,
+	    "cardinalityInference"));
+	opts.page_info = json_object_get(c, "pageInfo");
+	if (instaql_eval(s->ts, s->as, json_object_get(c, "q"), &opts, &res,
+		&err) != 0) {
+		out = json_pack("{s:s}", "error", err ? err : "?");
+		free(err);
+		return out;
+	}
+	out = json_pack("{s:O}", "data", res.data);
+	if (res.page_info != NULL)
+		json_object_set(out, "pageInfo", res.page_info);
+	instaql_result_clear(&res);
+	return out;
+}
+
+/* Whether our answer agrees with the oracle's. */
+static int
+agree(const json_t *mine, const json_t *theirs)
+{
+	if (json_object_get(theirs, "error") != NULL)
+		return json_object_get(mine, "error") != NULL;
+	return same_json(mine, theirs);
+}
+
+/* Run the oracle over the cases file: its output lines as an array. */
+static json_t *
+oracle_run(const char *casefile)
+{
+	const char *node = getenv("NODE"), *src = getenv("top_srcdir");
+	char cmd[4096], *line = NULL;
+	size_t cap = 0;
+	json_t *out = json_array(), *j;
+	FILE *p;
+
+	if (node == NULL || *node == '\0' || src == NULL) {
+		fprintf(stderr, "NODE and top_srcdir must be set\n");
+		return NULL;
+	}
+	snprintf(cmd, sizeof cmd,
+	    "TZ=UTC '%s' '%s/tests/node/oracle-query.mjs' < '%s'", node, src,
+	    casefile);
+	if ((p = popen(cmd, "r")) == NULL)
+		return NULL;
+	while (getline(&line, &cap, p) > 0) {
+		if ((j = json_loads(line, 0, NULL)) == NULL)
+			break;
+		json_array_append_new(out, j);
+	}
+	free(line);
+	if (pclose(p) != 0) {
+		fprintf(stderr, "oracle failed: %s\n", cmd);
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Write the cases, one per line; a case whose store equals the previous
+ * one's is sent with "same" and without its store. */
+static int
+write_cases(const json_t *cases, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	const json_t *c, *prev = NULL;
+	json_t *w;
+	size_t i;
+	char *s;
+
+	if (f == NULL)
+		return -1;
+	json_array_foreach(cases, i, c) {
+		w = json_deep_copy(c);
+		if (prev != NULL && json_object_get(prev, "triples") ==
+		    json_object_get(c, "triples")) {
+			json_object_del(w, "attrs");
+			json_object_del(w, "triples");
+			json_object_set_new(w, "same", json_true());
+		}
+		json_object_del(w, "name");
+		s = json_dumps(w, JSON_COMPACT);
+		fprintf(f, "%s\n", s);
+		free(s);
+		json_decref(w);
+		prev = c;
+	}
+	return fclose(f);
+}
+
+/* Report one mismatch. */
+static void
+report(const json_t *c, const json_t *mine, const json_t *theirs)
+{
+	char *q = json_dumps(json_object_get(c, "q"), JSON_COMPACT);
+	char *m = json_dumps(mine, JSON_COMPACT);
+	char *t = json_dumps(theirs, JSON_COMPACT);
+
+	fprintf(stderr, "MISMATCH %s\n  q: %s\n  ours:   %.2000s\n"
+	    "  oracle: %.2000s\n", json_string_value(json_object_get(c,
+	    "name")), q, m, t);
+	free(q);
+	free(m);
+	free(t);
+}
+
+/* Compare every case. */
+static int
+compare_all(const json_t *cases, const json_t *answers, int *failed)
+{
+	struct ostore st = { NULL, NULL, NULL };
+	const json_t *c, *triples = NULL;
+	json_t *mine;
+	size_t i;
+	int passed = 0;
+
+	json_array_foreach(cases, i, c) {
+		if (json_object_get(c, "triples") != triples) {
+			ostore_clear(&st);
+			triples = json_object_get(c, "triples");
+			if (ostore_load(&st, json_object_get(c, "attrs"),
+				triples) != 0) {
+				fprintf(stderr, "cannot load store\n");
+				return -1;
+			}
+		}
+		mine = ours(&st, c);
+		if (agree(mine, json_array_get(answers, i)))
+			passed++;
+		else if ((*failed)++ < 15)
+			report(c, mine, json_array_get(answers, i));
+		json_decref(mine);
+	}
+	ostore_clear(&st);
+	return passed;
+}
+
+/* Build the cases, ask the oracle, compare. */
+int
+main(void)
+{
+	char path[] = "/tmp/iqoracleXXXXXX";
+	json_t *cases = json_array(), *answers;
+	unsigned long seed = 20261125;
+	int fd, failed = 0, passed, ncases = 400;
+
+	if (getenv("IQ_SEED") != NULL)
+		seed = strtoul(getenv("IQ_SEED"), NULL, 10);
+	if (getenv("IQ_CASES") != NULL)
+		ncases = atoi(getenv("IQ_CASES"));
+	if (oracle_fixture_cases(cases) != 0) {
+		fprintf(stderr, "cannot read the fixtures\n");
+		return 1;
+	}
+	gen_cases(cases, seed, ncases);
+	printf("seed %lu, %zu cases\n", seed, json_array_size(cases));
+	if ((fd = mkstemp(path)) < 0)
+		return 1;
+	close(fd);
+	if (write_cases(cases, path) != 0)
+		return 1;
+	answers = oracle_run(path);
+	unlink(path);
+	if (answers == NULL || json_array_size(answers) !=
+	    json_array_size(cases)) {
+		fprintf(stderr, "the oracle gave no full answer\n");
+		return 1;
+	}
+	passed = compare_all(cases, answers, &failed);
+	printf("%d passed, %d failed\n", passed, failed);
+	json_decref(answers);
+	json_decref(cases);
+	return passed > 0 && failed == 0 ? 0 : 1;
+}

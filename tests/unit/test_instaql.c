@@ -1,0 +1,267 @@
+/* test_instaql.c: the InstaQL evaluator on a small store (the oracle test
+ * in tests/interop compares it with the official client at large). */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/attrs.h"
+#include "engine/instaql.h"
+#include "engine/tstore.h"
+
+static sqlite3 *db;
+static struct tstore *ts;
+static struct attrs *as;
+
+#define G1 "00000000-0000-4000-8000-000000000001"
+#define G2 "00000000-0000-4000-8000-000000000002"
+#define T1 "00000000-0000-4000-8000-000000000011"
+#define T2 "00000000-0000-4000-8000-000000000012"
+#define U1 "00000000-0000-4000-8000-000000000021"
+
+/* Parse a JSON literal of the test. */
+static json_t *
+J(const char *text)
+{
+	json_error_t err;
+	json_t *v = json_loads(text, JSON_DECODE_ANY, &err);
+
+	ck_assert_msg(v != NULL, "bad test JSON: %s", err.text);
+	return v;
+}
+
+/* Register an attr. */
+static void
+attr(const char *id, const char *etype, const char *label, const char *vt,
+    const char *card, const char *rev_etype, const char *rev_label)
+{
+	json_t *a = json_pack("{s:s,s:[s,s,s],s:s,s:s,s:b}", "id", id,
+	    "forward-identity", "f", etype, label, "value-type", vt,
+	    "cardinality", card, "unique?", strcmp(label, "id") == 0);
+
+	if (rev_etype != NULL)
+		json_object_set_new(a, "reverse-identity",
+		    json_pack("[s,s,s]", "r", rev_etype, rev_label));
+	ck_assert_int_eq(attrs_put(as, a, NULL), 0);
+	json_decref(a);
+}
+
+/* Add a triple with a JSON value literal. */
+static void
+add(const char *e, const char *a, const char *vjson, int64_t t)
+{
+	json_t *v = J(vjson);
+	char *text = tstore_value_text(v);
+
+	ck_assert_int_eq(tstore_add(ts, e, a, text, t), 0);
+	free(text);
+	json_decref(v);
+}
+
+/* Add an entity's id triple. */
+static void
+ent(const char *id_attr, const char *e, int64_t t)
+{
+	char v[64];
+
+	snprintf(v, sizeof v, "\"%s\"", e);
+	add(e, id_attr, v, t);
+}
+
+/* A store of goals, todos and users. */
+static void
+setup(void)
+{
+	ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+	ts = tstore_create(db, "t", NULL);
+	as = attrs_create();
+	attr("gid", "goals", "id", "blob", "one", NULL, NULL);
+	attr("gtitle", "goals", "title", "blob", "one", NULL, NULL);
+	attr("tid", "todos", "id", "blob", "one", NULL, NULL);
+	attr("ttitle", "todos", "title", "blob", "one", NULL, NULL);
+	attr("uid", "users", "id", "blob", "one", NULL, NULL);
+	attr("gtodos", "goals", "todos", "ref", "many", "todos", "goals");
+	attr("towner", "todos", "owner", "ref", "one", "users", "todos");
+	ent("gid", G1, 10);
+	ent("gid", G2, 5);
+	add(G1, "gtitle", "\"Get fit\"", 10);
+	add(G2, "gtitle", "\"Ship\"", 5);
+	ent("tid", T1, 1);
+	ent("tid", T2, 2);
+	add(T1, "ttitle", "\"run\"", 1);
+	add(T2, "ttitle", "\"lift\"", 2);
+	ent("uid", U1, 1);
+	add(G1, "gtodos", "\"" T1 "\"", 3);
+	add(G1, "gtodos", "\"" T2 "\"", 3);
+	add(T1, "towner", "\"" U1 "\"", 3);
+}
+
+/* Free the store. */
+static void
+teardown(void)
+{
+	attrs_free(as);
+	tstore_free(ts);
+	sqlite3_close(db);
+}
+
+/* Evaluate q and compare its data with want (both JSON literals). */
+static void
+check_eval(const char *q, const struct instaql_opts *opts, const char *want)
+{
+	struct instaql_result res;
+	json_t *jq = J(q), *jw = J(want);
+	char *err = NULL, *got;
+
+	ck_assert_msg(instaql_eval(ts, as, jq, opts, &res, &err) == 0,
+	    "eval failed: %s", err ? err : "?");
+	got = json_dumps(res.data, JSON_COMPACT | JSON_SORT_KEYS);
+	ck_assert_msg(json_equal(res.data, jw), "got %s", got);
+	free(got);
+	instaql_result_clear(&res);
+	json_decref(jq);
+	json_decref(jw);
+}
+
+/* Evaluate q and expect an error message containing want. */
+static void
+check_error(const char *q, const char *want)
+{
+	struct instaql_result res;
+	json_t *jq = J(q);
+	char *err = NULL;
+
+	ck_assert_int_eq(instaql_eval(ts, as, jq, NULL, &res, &err), -1);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(strstr(err, want) != NULL, "error: %s", err);
+	ck_assert_ptr_null(res.data);
+	free(err);
+	json_decref(jq);
+}
+
+START_TEST(test_default_order_and_nesting)
+{
+	check_eval("{\"goals\":{\"todos\":{\"$\":{\"fields\":[\"title\"]}}}}",
+	    NULL,
+	    "{\"goals\":[{\"id\":\"" G2 "\",\"title\":\"Ship\",\"todos\":[]},"
+	    "{\"id\":\"" G1 "\",\"title\":\"Get fit\",\"todos\":["
+	    "{\"id\":\"" T1 "\",\"title\":\"run\"},"
+	    "{\"id\":\"" T2 "\",\"title\":\"lift\"}]}]}");
+}
+END_TEST
+
+START_TEST(test_where_paths)
+{
+	check_eval("{\"goals\":{\"$\":{\"where\":{\"todos.owner\":\"" U1
+		   "\"},\"fields\":[\"title\"]}}}",
+	    NULL, "{\"goals\":[{\"id\":\"" G1 "\",\"title\":\"Get fit\"}]}");
+	check_eval("{\"todos\":{\"$\":{\"where\":{\"owner\":{\"$isNull\":true}},"
+		   "\"fields\":[\"id\"]}}}",
+	    NULL, "{\"todos\":[{\"id\":\"" T2 "\"}]}");
+	check_eval("{\"todos\":{\"$\":{\"where\":{\"title\":{\"$ne\":\"run\"}}}}}",
+	    NULL, "{\"todos\":[{\"id\":\"" T2 "\",\"title\":\"lift\"}]}");
+	check_eval("{\"goals\":{\"$\":{\"where\":{\"nope\":1}}},\"nope\":{}}",
+	    NULL, "{\"goals\":[],\"nope\":[]}");
+}
+END_TEST
+
+START_TEST(test_has_one_inference)
+{
+	struct instaql_opts ci = { 1, NULL, 0 };
+
+	check_eval("{\"todos\":{\"$\":{\"fields\":[\"id\"]},\"owner\":{}}}",
+	    &ci,
+	    "{\"todos\":[{\"id\":\"" T1 "\",\"owner\":{\"id\":\"" U1 "\"}},"
+	    "{\"id\":\"" T2 "\"}]}");
+	check_eval("{\"todos\":{\"$\":{\"fields\":[\"id\"]},\"owner\":{}}}",
+	    NULL,
+	    "{\"todos\":[{\"id\":\"" T1 "\",\"owner\":[{\"id\":\"" U1 "\"}]},"
+	    "{\"id\":\"" T2 "\",\"owner\":[]}]}");
+}
+END_TEST
+
+START_TEST(test_order_limit)
+{
+	check_eval("{\"todos\":{\"$\":{\"order\":{\"title\":\"asc\"},"
+		   "\"limit\":1,\"fields\":[\"title\"]}}}",
+	    NULL, "{\"todos\":[{\"id\":\"" T2 "\",\"title\":\"lift\"}]}");
+	check_eval("{\"goals\":{\"$\":{\"order\":{\"serverCreatedAt\":"
+		   "\"desc\"},\"fields\":[\"id\"]}}}",
+	    NULL, "{\"goals\":[{\"id\":\"" G1 "\"},{\"id\":\"" G2 "\"}]}");
+	/* offset without page-info: nothing until the server answers */
+	check_eval("{\"goals\":{\"$\":{\"offset\":1}}}", NULL,
+	    "{\"goals\":[]}");
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+	check_error("[]", "query: must be an object");
+	check_error("{\"goals\":5}", "goals: must be an object");
+	check_error("{\"goals\":{\"$\":{\"where\":{\"title\":null}}}}",
+	    "goals.$.where.title: null");
+	check_error("{\"goals\":{\"$\":{\"where\":{\"title.x\":1}}}}",
+	    "goals.$.where.title.x: not a link");
+	check_error("{\"goals\":{\"title\":{}}}", "goals.title: not a link");
+	check_error("{\"goals\":{\"todos\":{\"$\":{\"where\":{\"or\":{}}}}}}",
+	    "goals.todos.$.where.or: must be an array");
+	check_error("{\"goals\":{\"$\":{\"where\":{\"title\":{\"$in\":5}}}}}",
+	    "goals.$.where.title: $in needs an array");
+	check_error("{\"goals\":{\"$\":{\"limit\":\"x\"}}}",
+	    "goals.$.limit: must be a number");
+}
+END_TEST
+
+START_TEST(test_topics_and_validate)
+{
+	struct instaql_result res;
+	json_t *q = J("{\"goals\":{\"$\":{\"where\":{\"todos.owner\":\"x\"}}}}");
+	json_t *want = J("[\"goals\",\"todos\",\"users\"]");
+	char *err = NULL;
+
+	ck_assert_int_eq(instaql_eval(ts, as, q, NULL, &res, &err), 0);
+	ck_assert(json_equal(res.topics, want));
+	instaql_result_clear(&res);
+	instaql_result_clear(&res);
+	ck_assert_int_eq(instaql_validate(q, &err), 0);
+	json_decref(q);
+	q = J("{\"goals\":{\"$\":7}}");
+	ck_assert_int_eq(instaql_validate(q, &err), -1);
+	ck_assert_ptr_nonnull(err);
+	free(err);
+	json_decref(q);
+	json_decref(want);
+}
+END_TEST
+
+/* The suite. */
+static Suite *
+instaql_suite(void)
+{
+	Suite *s = suite_create("instaql");
+	TCase *tc = tcase_create("client");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_default_order_and_nesting);
+	tcase_add_test(tc, test_where_paths);
+	tcase_add_test(tc, test_has_one_inference);
+	tcase_add_test(tc, test_order_limit);
+	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_topics_and_validate);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* Run the suite. */
+int
+main(void)
+{
+	SRunner *sr = srunner_create(instaql_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
