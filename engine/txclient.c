@@ -163,15 +163,40 @@ out:
 static int txclient_delete(struct txrun *, const json_t *ref,
 			   const char *etype);
 
-/* Client delete, forward part: cascade along on-delete-reverse, then drop
- * the entity's triples on attrs of etype (all of them without etype). */
+/* Delete the targets of id's triples on a, an on-delete-reverse attr. */
+static int
+txclient_cascade_targets(struct txrun *run, const char *id,
+			 const struct attr *a)
+{
+	json_t *vals = txapply_triples_ea(run, id, a->id), *v, *ref;
+	size_t i;
+	int r = 0;
+
+	if (vals == NULL)
+		return txapply_internal(run, NULL);
+	json_array_foreach(vals, i, v) {
+		ref = json_loads(json_string_value(json_array_get(v, 2)),
+				 JSON_DECODE_ANY, NULL);
+		if (ref != NULL)
+			r = txclient_delete(run, ref, a->rev_etype);
+		json_decref(ref);
+		if (r != 0)
+			break;
+	}
+	json_decref(vals);
+	return r;
+}
+
+/* Client delete, forward part: for each attr of the entity, cascade along
+ * on-delete-reverse, then drop its values if the attr is of etype (every
+ * attr without etype, and attrs the registry does not know). */
 static int
 txclient_delete_forward(struct txrun *run, const char *id, const char *etype)
 {
-	json_t *list = txapply_triples_e(run, id), *t, *vals = NULL, *v;
-	const struct attr *a;
+	json_t *list = txapply_triples_e(run, id), *t;
 	const char *aid, *prev = "";
-	size_t i, j;
+	const struct attr *a;
+	size_t i;
 	int r = 0;
 
 	if (list == NULL)
@@ -182,26 +207,14 @@ txclient_delete_forward(struct txrun *run, const char *id, const char *etype)
 			continue;
 		prev = aid;
 		a = attrs_by_id(run->ta->attrs, aid);
-		if (a != NULL && a->on_delete_reverse_cascade) {
-			if ((vals = txapply_triples_ea(run, id, aid)) == NULL)
-				r = txapply_internal(run, NULL);
-			json_array_foreach(vals, j, v) {
-				json_t *ref = json_loads(
-				    json_string_value(json_array_get(v, 2)),
-				    JSON_DECODE_ANY, NULL);
-				if (r == 0 && ref != NULL)
-					r = txclient_delete(run, ref,
-							    a->rev_etype);
-				json_decref(ref);
-			}
-			json_decref(vals);
-		}
-		if (r == 0 &&
-		    (etype == NULL || a == NULL ||
-		     strcmp(a->etype, etype) == 0) &&
-		    tstore_retract_ea(run->ta->ts, id, aid) != 0)
+		if (a != NULL && a->on_delete_reverse_cascade &&
+		    (r = txclient_cascade_targets(run, id, a)) != 0)
+			break;
+		if (etype != NULL && a != NULL && strcmp(a->etype, etype) != 0)
+			continue;
+		if (tstore_retract_ea(run->ta->ts, id, aid) != 0)
 			r = txapply_internal(run, NULL);
-		if (r == 0 && a != NULL)
+		else if (a != NULL)
 			r = txapply_touch(run, a);
 		if (r != 0)
 			break;

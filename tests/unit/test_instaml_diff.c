@@ -122,7 +122,7 @@ world_blob(int i, const char *etype, const char *label, int unique)
 /* One ref attr of the starting schema. */
 static json_t *
 world_ref(int i, const char *etype, const char *label, const char *retype,
-	  const char *rlabel, int cascade)
+	  const char *rlabel, int cascade /* 1: on-delete, 2: -reverse */)
 {
 	json_t *a =
 	    json_pack("{s:s, s:[s,s,s], s:[s,s,s], s:s, s:s, s:b, "
@@ -132,8 +132,11 @@ world_ref(int i, const char *etype, const char *label, const char *retype,
 		      retype, rlabel, "value-type", "ref", "cardinality",
 		      "many", "unique?", 0, "index?", 0);
 
-	if (cascade)
+	if (cascade & 1)
 		json_object_set_new(a, "on-delete", json_string("cascade"));
+	if (cascade & 2)
+		json_object_set_new(a, "on-delete-reverse",
+				    json_string("cascade"));
 	return a;
 }
 
@@ -160,8 +163,9 @@ world_attrs(int schemaless)
 			      world_blob(A_PEMAIL, "profiles", "email", 1));
 	json_array_append_new(attrs,
 			      world_blob(A_PNAME, "profiles", "name", 0));
-	json_array_append_new(
-	    attrs, world_ref(A_GTODOS, "goals", "todos", "todos", "goals", 0));
+	json_array_append_new(attrs,
+			      world_ref(A_GTODOS, "goals", "todos", "todos",
+					"goals", pick(2) ? 2 : 0));
 	json_array_append_new(attrs, world_ref(A_TOWNER, "todos", "owner",
 					       "profiles", "todos", 1));
 	json_array_foreach(attrs, i, a) {
@@ -556,8 +560,9 @@ text_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Canonical text of a list taken as a set: items renamed, sorted, one
- * line each; triples are cut to [e, a, v] (t is dropped). */
+/* Canonical text of a list taken as a set: items renamed, sorted,
+ * deduplicated, one line each; triples are cut to [e, a, v] (t is
+ * dropped). */
 static char *
 set_text(const json_t *list, int triples, const json_t *known, json_t *map)
 {
@@ -581,10 +586,15 @@ set_text(const json_t *list, int triples, const json_t *known, json_t *map)
 	qsort(lines, n, sizeof *lines, text_cmp);
 	out = calloc(1, len);
 	for (i = 0; i < n; i++) {
-		strcat(out, lines[i]);
-		strcat(out, "\n");
-		free(lines[i]);
+		/* The client's maps key object values by identity, so the same
+		 * array value added twice is two entries there, one here. */
+		if (i == 0 || strcmp(lines[i], lines[i - 1]) != 0) {
+			strcat(out, lines[i]);
+			strcat(out, "\n");
+		}
 	}
+	for (i = 0; i < n; i++)
+		free(lines[i]);
 	free(lines);
 	return out;
 }
