@@ -19,7 +19,9 @@
  *
  * {"$increment": N} as a field value of update/merge is resolved against
  * the current value in view (and earlier steps of the same compile); a
- * missing value counts as 0 and the step carries the plain sum.
+ * missing value counts as 0 and the step carries the plain sum.  Only a
+ * whole field value is an increment; inside a merge patch the object is
+ * sent as it is.
  */
 #ifndef ENGINE_INSTAML_H
 #define ENGINE_INSTAML_H

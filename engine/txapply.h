@@ -20,7 +20,9 @@
  * and the attrs untouched and reports Instant's error envelope.
  *
  * Both modes run inside a SAVEPOINT on db, so they also work inside a
- * caller's open transaction (group commit).
+ * caller's open transaction (group commit).  The attr registry is memory:
+ * a caller that rolls back its own transaction after a successful run
+ * must also drop result->new_attrs from the registry (or reload it).
  */
 #ifndef ENGINE_TXAPPLY_H
 #define ENGINE_TXAPPLY_H
