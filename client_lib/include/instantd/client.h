@@ -7,7 +7,8 @@
  * matches every reply to the callback given with its request, and hands
  * events to per-kind callbacks.
  *
- * Main loops.  The library never blocks except in instantd_call().  Watch
+ * Main loops.  The library never blocks, except in instantd_call() and
+ * briefly in instantd_connect() (connect(2) to a local socket).  Watch
  * instantd_fd() for reading always, and for writing while
  * instantd_want_write() is true (instantd_on_want_write() reports each
  * change); call instantd_dispatch() whenever the fd is ready.  This fits
@@ -44,10 +45,12 @@
  * borrowed for the duration of the call (json_incref() it to keep it).
  * json_t ** results are new references owned by the caller.
  *
- * Callbacks may send requests and change callbacks.  They may call
- * instantd_free(): the client is then released once the library returns
- * from the callback, and the caller of instantd_dispatch() or
- * instantd_call() must not use it afterwards.  They may not call
+ * Callbacks run only inside instantd_dispatch(), instantd_call(),
+ * instantd_connect(), instantd_connect_fd(), instantd_free() and (the
+ * want-write callback) instantd_send*().  They may send requests and
+ * change callbacks.  They may call instantd_free(): the client is then
+ * released when the library function that ran the callback returns, and
+ * its caller must not use the client afterwards.  They may not call
  * instantd_call() (it returns INSTANTD_ERR_BUSY).
  *
  * Threads: a client is used by one thread at a time; distinct clients are
@@ -141,9 +144,9 @@ int instantd_set_max_line(instantd_client *c, size_t max_line);
 char *instantd_socket_path(const char *path);
 
 /*
- * Connect to the daemon at instantd_socket_path(path).  Blocks only for
- * connect(2) on a local socket, which does not wait for the daemon to
- * answer.  For the /tmp fallback, the directory must belong to the user
+ * Connect to the daemon at instantd_socket_path(path).  Blocks only in
+ * connect(2), which on a local socket returns at once unless the daemon's
+ * listen backlog is full.  For the /tmp fallback, the directory must belong to the user
  * and be closed to others.  On success a connection already open is
  * replaced (its waiting callbacks get NULL); on failure it is kept.
  * INSTANTD_ERR_UNAVAILABLE when no daemon listens there.
