@@ -40,6 +40,19 @@ grep -q "$none" "$T/err" || fail "no daemon: stderr does not name the path"
 [ ! -s "$T/out" ] || fail "no daemon: output on stdout"
 pass "no daemon exits 69"
 
+# A peer that reads requests and never answers: --timeout gives up (1).
+"$SOCAT" -u "UNIX-LISTEN:$T/mute.sock" OPEN:/dev/null &
+mute=$!
+n=200
+while [ ! -S "$T/mute.sock" ] && [ "$n" -gt 0 ]; do
+	sleep 0.05
+	n=$((n - 1))
+done
+expect_exit 1 --socket "$T/mute.sock" --timeout 200 status
+grep -q "in time" "$T/err" || fail "timeout: $(cat "$T/err")"
+wait "$mute" || true
+pass "--timeout exits 1 when no reply comes"
+
 start_daemon errs
 expect_exit 1 --socket "$SOCK" --app not-an-app-id status
 grep -q "bad-request" "$T/err" || fail "error reply not on stderr"
