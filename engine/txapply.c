@@ -429,15 +429,16 @@ txapply_update_attr(struct txrun *run, const json_t *partial)
 int
 txapply_add_attr(struct txrun *run, const json_t *attr)
 {
+	const char *id = json_string_value(json_object_get(attr, "id"));
+	int known = id != NULL && attrs_by_id(run->ta->attrs, id) != NULL;
 	const struct attr *a;
 	int r;
 
 	if ((r = txapply_attr_put(run, attr)) != 0)
 		return r;
-	if (json_array_append(run->new_attrs, (json_t *)attr) != 0)
+	if (!known && json_array_append(run->new_attrs, (json_t *)attr) != 0)
 		return txapply_internal(run, "out of memory");
-	a = attrs_by_id(run->ta->attrs,
-			json_string_value(json_object_get(attr, "id")));
+	a = attrs_by_id(run->ta->attrs, id);
 	return a != NULL ? txapply_touch(run, a) : 0;
 }
 

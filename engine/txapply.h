@@ -44,7 +44,8 @@ enum txapply_mode {
 struct txapply_result {
 	json_t *etypes;	   /* array of etype names whose triples changed */
 	json_t *attr_ids;  /* array of attr ids whose triples changed */
-	json_t *new_attrs; /* array of attrs added by add-attr steps */
+	json_t *new_attrs; /* attrs add-attr steps put in the registry (not
+			    * counting ones it already held) */
 	/* Set when the run failed: {status, type, message, hint} as in
 	 * Instant's error message (status 400 for a rejected transaction,
 	 * 500 for an internal failure). */

@@ -222,6 +222,12 @@ START_TEST(test_new_attrs_and_unsynced)
 	/* Reverse label: written from the forward side. */
 	ck_assert_ptr_nonnull(
 	    strstr(step(2), "[\"retract-triple\",\"" T1 "\""));
+	/* Applying it registers only the attr that is new. */
+	ta = txapply_create(db, ts, attrs, TXAPPLY_CLIENT);
+	ck_assert_int_eq(txapply_run(ta, tx, 1001, &res), 0);
+	ck_assert_uint_eq(json_array_size(res.new_attrs), 1);
+	txapply_result_clear(&res);
+	txapply_free(ta);
 	/* Once synced, it is no longer re-emitted. */
 	ck_assert_int_eq(instaml_attrs_synced(attrs, again), 0);
 	json_decref(again);
