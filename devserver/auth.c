@@ -135,7 +135,8 @@ auth_verify_code(struct app *a, const json_t *body, struct evbuffer *out)
 		auth_error(out, error_not_found("app-email-magic-code"));
 		return;
 	}
-	if ((user = users_by_email(app_users(a), email, &created)) == NULL) {
+	if ((user = users_sign_in_email(app_users(a), email, &created)) ==
+	    NULL) {
 		auth_error(out, error_new(500, "sql-exception",
 		    "Database error", NULL));
 		return;
@@ -162,11 +163,29 @@ auth_verify_token(struct app *a, const json_t *body, struct evbuffer *out)
 	auth_reply(out, 200, json_pack("{s:o}", "user", user));
 }
 
-/* Parse the body and find the app: the app, or NULL after an error
- * response. */
+/* POST /runtime/signout: forget the refresh token. */
+static void
+auth_sign_out(struct app *a, const json_t *body, struct evbuffer *out)
+{
+	const char *token = auth_field(body, "refresh_token");
+
+	if (token == NULL) {
+		auth_error(out, error_param_missing("refresh_token"));
+		return;
+	}
+	if (users_sign_out(app_users(a), token) != 0) {
+		auth_error(out, error_new(500, "sql-exception",
+		    "Database error", NULL));
+		return;
+	}
+	auth_reply(out, 200, json_object());
+}
+
+/* Parse the body and find the app named by its app_key field: the app, or
+ * NULL after an error response. */
 static struct app *
-auth_app(struct server *sv, const struct http_request *req, json_t **body,
-    struct evbuffer *out)
+auth_app(struct server *sv, const struct http_request *req,
+    const char *app_key, json_t **body, struct evbuffer *out)
 {
 	json_t *err = NULL;
 	const char *id;
@@ -179,8 +198,8 @@ auth_app(struct server *sv, const struct http_request *req, json_t **body,
 		    "Body must be a JSON object", NULL));
 		return NULL;
 	}
-	if ((id = auth_field(*body, "app-id")) == NULL) {
-		auth_error(out, error_param_missing("app-id"));
+	if ((id = auth_field(*body, app_key)) == NULL) {
+		auth_error(out, error_param_missing(app_key));
 		return NULL;
 	}
 	if ((a = server_app(sv, id, &err)) == NULL)
@@ -195,12 +214,16 @@ auth_handle(struct server *sv, const struct http_request *req,
 {
 	static const struct {
 		const char *path;
+		const char *app_key;
 		void (*fn)(struct app *, const json_t *, struct evbuffer *);
 	} routes[] = {
-		{ "/runtime/auth/sign_in_guest", auth_guest },
-		{ "/runtime/auth/send_magic_code", auth_send_code },
-		{ "/runtime/auth/verify_magic_code", auth_verify_code },
-		{ "/runtime/auth/verify_refresh_token", auth_verify_token },
+		{ "/runtime/auth/sign_in_guest", "app-id", auth_guest },
+		{ "/runtime/auth/send_magic_code", "app-id", auth_send_code },
+		{ "/runtime/auth/verify_magic_code", "app-id",
+		    auth_verify_code },
+		{ "/runtime/auth/verify_refresh_token", "app-id",
+		    auth_verify_token },
+		{ "/runtime/signout", "app_id", auth_sign_out },
 	};
 	json_t *body = NULL;
 	struct app *a;
@@ -213,7 +236,8 @@ auth_handle(struct server *sv, const struct http_request *req,
 			    "Method not allowed"));
 			return 0;
 		}
-		if ((a = auth_app(sv, req, &body, out)) != NULL)
+		if ((a = auth_app(sv, req, routes[i].app_key, &body,
+		    out)) != NULL)
 			routes[i].fn(a, body, out);
 		json_decref(body);
 		return 0;

@@ -7,6 +7,7 @@
  *                                         written to the log
  *   /runtime/auth/verify_magic_code    -> {"user": {...}, "created": bool}
  *   /runtime/auth/verify_refresh_token -> {"user": {...}}
+ *   /runtime/signout                   -> {} (body: app_id, refresh_token)
  *
  * Failures answer 400 with Instant's {type, message, hint}.
  */

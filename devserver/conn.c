@@ -166,6 +166,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		conn_respond(c, c->req.status, "{\"message\":\"Bad request\"}");
 		return;
 	}
+	log_debug("%s %s", c->req.method, log_escape(c->req.path,
+	    strlen(c->req.path), 200));
 	if (c->kind == CONN_MAIN)
 		conn_route_main(c);
 	else

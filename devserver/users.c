@@ -1,10 +1,11 @@
 /*
- * users.c: app users and magic codes in SQLite.
+ * users.c: app users, their refresh tokens and magic codes in SQLite.
  *
  * Refresh tokens are random UUIDs; they are never logged.
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -18,6 +19,8 @@ struct users {
 	sqlite3_stmt *by_token;
 	sqlite3_stmt *by_email;
 	sqlite3_stmt *insert;
+	sqlite3_stmt *new_token;
+	sqlite3_stmt *del_token;
 	sqlite3_stmt *set_code;
 	sqlite3_stmt *get_code;
 	sqlite3_stmt *del_code;
@@ -25,12 +28,15 @@ struct users {
 
 static const char users_schema[] =
     "CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY,"
-    " email TEXT UNIQUE, refresh_token TEXT NOT NULL UNIQUE,"
-    " created_at INTEGER NOT NULL, is_guest INTEGER NOT NULL);"
+    " email TEXT UNIQUE, created_at INTEGER NOT NULL,"
+    " is_guest INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS refresh_tokens (token TEXT PRIMARY KEY,"
+    " user_id TEXT NOT NULL REFERENCES users (id));"
     "CREATE TABLE IF NOT EXISTS magic_codes (email TEXT PRIMARY KEY,"
     " code TEXT NOT NULL);";
 
-#define USERS_COLS "id, email, refresh_token, created_at, is_guest"
+/* Columns of a user row, its refresh token last. */
+#define USERS_COLS "u.id, u.email, u.created_at, u.is_guest"
 
 /* Milliseconds since the epoch. */
 static int64_t
@@ -53,6 +59,36 @@ users_prepare(struct users *u, const char *sql, sqlite3_stmt **st,
 	return -1;
 }
 
+/* Prepare every statement. */
+static int
+users_prepare_all(struct users *u, char **errmsg)
+{
+	const struct {
+		sqlite3_stmt **st;
+		const char *sql;
+	} stmts[] = {
+		{ &u->by_token, "SELECT " USERS_COLS ", t.token FROM"
+		    " refresh_tokens t JOIN users u ON u.id = t.user_id"
+		    " WHERE t.token = ?" },
+		{ &u->by_email, "SELECT " USERS_COLS " FROM users u"
+		    " WHERE u.email = ?" },
+		{ &u->insert, "INSERT INTO users (id, email, created_at,"
+		    " is_guest) VALUES (?, ?, ?, ?)" },
+		{ &u->new_token, "INSERT INTO refresh_tokens (token, user_id)"
+		    " VALUES (?, ?)" },
+		{ &u->del_token, "DELETE FROM refresh_tokens WHERE token = ?" },
+		{ &u->set_code, "INSERT OR REPLACE INTO magic_codes (email,"
+		    " code) VALUES (?, ?)" },
+		{ &u->get_code, "SELECT code FROM magic_codes WHERE email = ?" },
+		{ &u->del_code, "DELETE FROM magic_codes WHERE email = ?" },
+	};
+
+	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
+		if (users_prepare(u, stmts[i].sql, stmts[i].st, errmsg) != 0)
+			return -1;
+	return 0;
+}
+
 /* Create the tables and statements. */
 struct users *
 users_create(sqlite3 *db, char **errmsg)
@@ -66,18 +102,7 @@ users_create(sqlite3 *db, char **errmsg)
 		sqlite3_free(err);
 		goto fail;
 	}
-	if (users_prepare(u, "SELECT " USERS_COLS " FROM users WHERE"
-	    " refresh_token = ?", &u->by_token, errmsg) != 0 ||
-	    users_prepare(u, "SELECT " USERS_COLS " FROM users WHERE"
-	    " email = ?", &u->by_email, errmsg) != 0 ||
-	    users_prepare(u, "INSERT INTO users (" USERS_COLS ") VALUES"
-	    " (?, ?, ?, ?, ?)", &u->insert, errmsg) != 0 ||
-	    users_prepare(u, "INSERT OR REPLACE INTO magic_codes (email, code)"
-	    " VALUES (?, ?)", &u->set_code, errmsg) != 0 ||
-	    users_prepare(u, "SELECT code FROM magic_codes WHERE email = ?",
-	    &u->get_code, errmsg) != 0 ||
-	    users_prepare(u, "DELETE FROM magic_codes WHERE email = ?",
-	    &u->del_code, errmsg) != 0)
+	if (users_prepare_all(u, errmsg) != 0)
 		goto fail;
 	return u;
 fail:
@@ -94,108 +119,146 @@ users_free(struct users *u)
 	sqlite3_finalize(u->by_token);
 	sqlite3_finalize(u->by_email);
 	sqlite3_finalize(u->insert);
+	sqlite3_finalize(u->new_token);
+	sqlite3_finalize(u->del_token);
 	sqlite3_finalize(u->set_code);
 	sqlite3_finalize(u->get_code);
 	sqlite3_finalize(u->del_code);
 	free(u);
 }
 
-/* The user object of the current row of st. */
+/* The user object of the current row of st with refresh token token. */
 static json_t *
-users_row(sqlite3_stmt *st)
+users_row(sqlite3_stmt *st, const char *token)
 {
-	const char *email = (const char *)sqlite3_column_text(st, 1);
-	int guest = sqlite3_column_int(st, 4);
+	int guest = sqlite3_column_int(st, 3);
 
-	return json_pack("{s:s,s:s?,s:s,s:I,s:s,s:b}",
+	return json_pack("{s:s,s:s?,s:s?,s:I,s:s,s:b}",
 	    "id", (const char *)sqlite3_column_text(st, 0),
-	    "email", email,
-	    "refresh_token", (const char *)sqlite3_column_text(st, 2),
-	    "created_at", (json_int_t)sqlite3_column_int64(st, 3),
+	    "email", (const char *)sqlite3_column_text(st, 1),
+	    "refresh_token", token,
+	    "created_at", (json_int_t)sqlite3_column_int64(st, 2),
 	    "type", guest ? "guest" : "user", "isGuest", guest);
 }
 
-/* Run a one-text-parameter user lookup. */
-static json_t *
-users_lookup(sqlite3_stmt *st, const char *key)
+/* Finish a statement: reset it and drop its bindings. */
+static void
+users_done(sqlite3_stmt *st)
 {
-	json_t *user = NULL;
-
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		user = users_row(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	return user;
 }
 
 /* Look a user up by refresh token. */
 json_t *
 users_by_token(struct users *u, const char *token)
 {
-	return users_lookup(u->by_token, token);
+	json_t *user = NULL;
+
+	sqlite3_bind_text(u->by_token, 1, token, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(u->by_token) == SQLITE_ROW)
+		user = users_row(u->by_token, (const char *)
+		    sqlite3_column_text(u->by_token, 4));
+	users_done(u->by_token);
+	return user;
 }
 
-/* Insert a user and return it. */
+/* Mint a refresh token for user_id and return the user with it. */
 static json_t *
-users_insert(struct users *u, const char *email)
+users_new_token(struct users *u, const char *user_id)
 {
-	char id[UUID_STRLEN + 1], token[UUID_STRLEN + 1];
-	sqlite3_stmt *st = u->insert;
-	int64_t now = users_now_ms();
+	char token[UUID_STRLEN + 1];
 	int rc;
 
-	if (uuid_v4(id) != 0 || uuid_v4(token) != 0)
+	if (uuid_v4(token) != 0)
 		return NULL;
+	sqlite3_bind_text(u->new_token, 1, token, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(u->new_token, 2, user_id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(u->new_token);
+	users_done(u->new_token);
+	return rc == SQLITE_DONE ? users_by_token(u, token) : NULL;
+}
+
+/* Insert a user (email NULL: a guest) into *id: 0 or -1. */
+static int
+users_insert(struct users *u, const char *email, char id[UUID_STRLEN + 1])
+{
+	sqlite3_stmt *st = u->insert;
+	int rc;
+
+	if (uuid_v4(id) != 0)
+		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	if (email != NULL)
 		sqlite3_bind_text(st, 2, email, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, 2);
-	sqlite3_bind_text(st, 3, token, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, now);
-	sqlite3_bind_int(st, 5, email == NULL);
+	sqlite3_bind_int64(st, 3, users_now_ms());
+	sqlite3_bind_int(st, 4, email == NULL);
 	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE)
-		return NULL;
-	return users_by_token(u, token);
+	users_done(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Create a guest. */
 json_t *
 users_new_guest(struct users *u)
 {
-	return users_insert(u, NULL);
+	char id[UUID_STRLEN + 1];
+
+	if (users_insert(u, NULL, id) != 0)
+		return NULL;
+	return users_new_token(u, id);
 }
 
-/* Find or create by email. */
-json_t *
-users_by_email(struct users *u, const char *email, int *created)
-{
-	json_t *user = users_lookup(u->by_email, email);
-
-	*created = 0;
-	if (user != NULL)
-		return user;
-	*created = 1;
-	return users_insert(u, email);
-}
-
-/* Bind email (and code) and run st to completion. */
+/* The id of the user with email into id: 1 found, 0 not, -1 failure. */
 static int
-users_exec(sqlite3_stmt *st, const char *email, const char *code)
+users_find_email(struct users *u, const char *email, char id[UUID_STRLEN + 1])
+{
+	int rc, found = 0;
+
+	sqlite3_bind_text(u->by_email, 1, email, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(u->by_email);
+	if (rc == SQLITE_ROW) {
+		snprintf(id, UUID_STRLEN + 1, "%s",
+		    (const char *)sqlite3_column_text(u->by_email, 0));
+		found = 1;
+	} else if (rc != SQLITE_DONE)
+		found = -1;
+	users_done(u->by_email);
+	return found;
+}
+
+/* Find or create by email, then mint a token. */
+json_t *
+users_sign_in_email(struct users *u, const char *email, int *created)
+{
+	char id[UUID_STRLEN + 1];
+	int found = users_find_email(u, email, id);
+
+	*created = found == 0;
+	if (found < 0 || (found == 0 && users_insert(u, email, id) != 0))
+		return NULL;
+	return users_new_token(u, id);
+}
+
+/* Run st with text parameters a (and b) to completion. */
+static int
+users_exec(sqlite3_stmt *st, const char *a, const char *b)
 {
 	int rc;
 
-	sqlite3_bind_text(st, 1, email, -1, SQLITE_TRANSIENT);
-	if (code != NULL)
-		sqlite3_bind_text(st, 2, code, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
+	if (b != NULL)
+		sqlite3_bind_text(st, 2, b, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	users_done(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Forget a token. */
+int
+users_sign_out(struct users *u, const char *token)
+{
+	return users_exec(u->del_token, token, NULL);
 }
 
 /* Remember a magic code. */
@@ -216,8 +279,7 @@ users_check_code(struct users *u, const char *email, const char *code)
 	if (sqlite3_step(st) == SQLITE_ROW)
 		match = strcmp((const char *)sqlite3_column_text(st, 0),
 		    code) == 0;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	users_done(st);
 	if (match && users_exec(u->del_code, email, NULL) != 0)
 		return -1;
 	return match;

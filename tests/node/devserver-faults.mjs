@@ -196,15 +196,34 @@ async function auth(srv) {
   check(bad, 'a wrong code is rejected');
   const res = await db.auth.signInWithMagicCode({ email, code });
   check(res.user.email === email, 'the magic code signs in');
-  db.shutdown();
+  const token = res.user.refresh_token;
 
   const r = raw(srv.port);
   await r.open();
-  r.send({ op: 'init', 'app-id': appId, 'refresh-token': res.user.refresh_token });
+  r.send({ op: 'init', 'app-id': appId, 'refresh-token': token });
   const ok = await r.next('init-ok');
   check(ok && ok.auth.user && ok.auth.user.email === email,
     'init with a refresh token carries the user');
   r.ws.close();
+
+  // The client sends /runtime/signout without waiting for it.
+  await db.auth.signOut();
+  let body = {};
+  let status = 0;
+  for (let i = 0; i < 40 && status !== 400; i++) {
+    const gone = await fetch(`${base}/runtime/auth/verify_refresh_token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ 'app-id': appId, 'refresh-token': token }),
+    });
+    status = gone.status;
+    body = await gone.json();
+    if (status !== 400) await sleep(50);
+  }
+  check(status === 400 && body.type === 'record-not-found' &&
+    body.hint['record-type'] === 'app-user',
+    `sign-out forgets the token: ${status} ${JSON.stringify(body)}`);
+  db.shutdown();
 }
 
 run('devserver-faults', async () => {
