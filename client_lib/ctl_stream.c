@@ -87,6 +87,15 @@ stream_event_cb(instantd_client *c, const char *name, json_t *event,
 	ctl_print(s->ctl, event);
 }
 
+/* The daemon gave up on a subscriber that fell behind; it closes next. */
+static void
+stream_overflow_cb(instantd_client *c, const char *name, json_t *event,
+    void *arg)
+{
+	fputs("instantctl: output fell behind and the daemon dropped the "
+	    "connection (overflow)\n", stderr);
+}
+
 /* Print a reply (raw); an error reply makes the exit code 1. */
 static void
 stream_reply_cb(instantd_client *c, json_t *reply, void *arg)
@@ -259,6 +268,8 @@ stream_subscribe(struct ctl *ctl, const json_t *req)
 	int r;
 
 	instantd_on_event(ctl->c, INSTANTD_EVENT_RESULT, stream_event_cb, &s);
+	instantd_on_event(ctl->c, INSTANTD_EVENT_OVERFLOW, stream_overflow_cb,
+	    NULL);
 	r = instantd_call(ctl->c, req, ctl->timeout_ms, &reply);
 	if (r != INSTANTD_OK)
 		return ctl_fail(ctl, r);

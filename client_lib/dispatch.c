@@ -111,9 +111,14 @@ dispatch_line(struct instantd_client *c, const char *line, size_t len)
 	json_t *msg, *event;
 	int r = INSTANTD_OK;
 
-	if (proto_decode_object(line, len, &c->limits, &msg, &err) != 0)
+	if (proto_decode(line, len, &c->limits, &msg, &err) != 0)
 		return client_fail(c, INSTANTD_ERR_PROTOCOL,
 		    "invalid line from the daemon: %s", err.message);
+	if (!json_is_object(msg)) {
+		json_decref(msg);
+		return client_fail(c, INSTANTD_ERR_PROTOCOL,
+		    "line from the daemon is not a JSON object");
+	}
 	event = json_object_get(msg, "event");
 	if (json_is_string(event) && json_object_get(msg, "ok") == NULL)
 		dispatch_event(c, json_string_value(event), msg);

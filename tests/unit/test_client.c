@@ -242,7 +242,6 @@ END_TEST
 
 START_TEST(test_replies_in_order)
 {
-
 	send_op("status", &tag_a);
 	send_op("pending", &tag_b);
 	send_op("uuid", &tag_c);
@@ -266,7 +265,6 @@ END_TEST
 
 START_TEST(test_null_id_reply)
 {
-
 	ck_assert_int_eq(instantd_send_line(client, "nonsense", 8, reply_cb,
 	    &tag_a), INSTANTD_OK);
 	peer_write("{\"id\":null,\"ok\":false,\"error\":{\"code\":\"bad-json\","
@@ -279,7 +277,6 @@ END_TEST
 
 START_TEST(test_id_mismatch)
 {
-
 	send_op("status", &tag_a);
 	send_op("status", &tag_b);
 	peer_write("{\"id\":2,\"ok\":true}\n");
@@ -382,9 +379,27 @@ END_TEST
 
 START_TEST(test_invalid_line)
 {
-
 	send_op("status", &tag_a);
 	peer_write("[1,2]\n");
+	ck_assert_int_eq(instantd_dispatch(client), INSTANTD_ERR_PROTOCOL);
+	ck_assert_int_eq(seen.nulls, 1);
+	ck_assert_ptr_nonnull(strstr(instantd_errmsg(client), "object"));
+}
+END_TEST
+
+START_TEST(test_bad_json_line)
+{
+	send_op("status", &tag_a);
+	peer_write("{\"id\":1,\"ok\":tru\n");
+	ck_assert_int_eq(instantd_dispatch(client), INSTANTD_ERR_PROTOCOL);
+	ck_assert_int_eq(seen.nulls, 1);
+}
+END_TEST
+
+START_TEST(test_neither_reply_nor_event)
+{
+	send_op("status", &tag_a);
+	peer_write("{\"id\":1}\n");
 	ck_assert_int_eq(instantd_dispatch(client), INSTANTD_ERR_PROTOCOL);
 	ck_assert_int_eq(seen.nulls, 1);
 }
@@ -401,7 +416,6 @@ END_TEST
 
 START_TEST(test_peer_close)
 {
-
 	send_op("status", &tag_a);
 	send_op("status", &tag_b);
 	peer_write("{\"id\":1,\"ok\":true}\n{\"id\":2,");
@@ -608,6 +622,8 @@ client_suite(void)
 	tcase_add_test(tc, test_oversized_line);
 	tcase_add_test(tc, test_oversized_complete_line);
 	tcase_add_test(tc, test_invalid_line);
+	tcase_add_test(tc, test_bad_json_line);
+	tcase_add_test(tc, test_neither_reply_nor_event);
 	tcase_add_test(tc, test_unsolicited_error);
 	tcase_add_test(tc, test_peer_close);
 	tcase_add_test(tc, test_call);
