@@ -196,6 +196,20 @@ START_TEST(test_connect_path)
 }
 END_TEST
 
+START_TEST(test_connect_path_too_long)
+{
+	char path[200];
+
+	memset(path, 'a', sizeof path - 1);
+	path[0] = '/';
+	path[sizeof path - 1] = '\0';
+	ck_assert_int_eq(instantd_connect(client, path), INSTANTD_ERR_INVALID);
+	ck_assert_ptr_nonnull(strstr(instantd_errmsg(client), "too long"));
+	ck_assert_int_eq(instantd_connect_fd(client, -1), INSTANTD_ERR_INVALID);
+	ck_assert_int_ne(instantd_fd(client), -1);
+}
+END_TEST
+
 START_TEST(test_ids)
 {
 	json_t *req;
@@ -612,6 +626,7 @@ client_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_socket_path);
 	tcase_add_test(tc, test_connect_path);
+	tcase_add_test(tc, test_connect_path_too_long);
 	tcase_add_test(tc, test_ids);
 	tcase_add_test(tc, test_bad_arguments);
 	tcase_add_test(tc, test_replies_in_order);
