@@ -4,8 +4,9 @@
  *	instantctl [--socket PATH] [--app APP] [--timeout MS] [--pretty] COMMAND
  *
  * Each request/reply command builds one request, waits for its reply
- * (instantd_call) and prints the reply as one JSON line.  With --app the
- * connection is first bound to that app with a hello.  Exit codes: 0 ok,
+ * (instantd_call) and prints the reply as one JSON line.  Commands that
+ * use an app first say hello as "instantctl" (to --app, if given), so the
+ * daemon's logs and pending list name us.  Exit codes: 0 ok,
  * 1 error reply (also described on stderr) or other failure, 2 usage,
  * 69 daemon unavailable.
  */
@@ -31,11 +32,16 @@ enum ctl_arg {
 	CTL_ARG_COUNT,  /* a positive integer, optional */
 };
 
-/* A command: its name, its argument and the request member holding it. */
+/*
+ * A command: its name, its argument and the request member holding it,
+ * and whether to say hello first even without --app (so that the daemon
+ * logs and attributes the command's transactions to "instantctl").
+ */
 struct ctl_cmd {
 	const char *name;
 	enum ctl_arg arg;
 	const char *member;
+	int hello;
 	int (*run)(struct ctl *, const struct ctl_cmd *);
 };
 
@@ -301,16 +307,16 @@ ctl_cmd_raw(struct ctl *ctl, const struct ctl_cmd *cmd)
 }
 
 static const struct ctl_cmd ctl_cmds[] = {
-	{ "status", CTL_ARG_NONE, NULL, ctl_cmd_request },
-	{ "hello", CTL_ARG_NONE, NULL, ctl_cmd_hello },
-	{ "query", CTL_ARG_OBJECT, "q", ctl_cmd_request },
-	{ "subscribe", CTL_ARG_OBJECT, "q", ctl_cmd_subscribe },
-	{ "transact", CTL_ARG_ARRAY, "steps", ctl_cmd_request },
-	{ "pending", CTL_ARG_NONE, NULL, ctl_cmd_request },
-	{ "connect", CTL_ARG_NONE, NULL, ctl_cmd_request },
-	{ "disconnect", CTL_ARG_NONE, NULL, ctl_cmd_request },
-	{ "uuid", CTL_ARG_COUNT, "count", ctl_cmd_request },
-	{ "raw", CTL_ARG_NONE, NULL, ctl_cmd_raw },
+	{ "status", CTL_ARG_NONE, NULL, 1, ctl_cmd_request },
+	{ "hello", CTL_ARG_NONE, NULL, 0, ctl_cmd_hello },
+	{ "query", CTL_ARG_OBJECT, "q", 1, ctl_cmd_request },
+	{ "subscribe", CTL_ARG_OBJECT, "q", 1, ctl_cmd_subscribe },
+	{ "transact", CTL_ARG_ARRAY, "steps", 1, ctl_cmd_request },
+	{ "pending", CTL_ARG_NONE, NULL, 1, ctl_cmd_request },
+	{ "connect", CTL_ARG_NONE, NULL, 1, ctl_cmd_request },
+	{ "disconnect", CTL_ARG_NONE, NULL, 1, ctl_cmd_request },
+	{ "uuid", CTL_ARG_COUNT, "count", 0, ctl_cmd_request },
+	{ "raw", CTL_ARG_NONE, NULL, 0, ctl_cmd_raw },
 };
 
 /* The command called name, or NULL. */
@@ -426,13 +432,16 @@ ctl_parse_command(struct ctl *ctl, int argc, char **argv,
 	return -1;
 }
 
-/* Bind the connection to --app first (hello does it itself), then run. */
+/*
+ * Say hello first if the command wants it or --app must bind the
+ * connection (the hello command does it itself), then run the command.
+ */
 static int
 ctl_bind_and_run(struct ctl *ctl, const struct ctl_cmd *cmd)
 {
 	int r;
 
-	if (ctl->app != NULL && cmd->run != ctl_cmd_hello &&
+	if ((cmd->hello || ctl->app != NULL) && cmd->run != ctl_cmd_hello &&
 	    (r = ctl_hello(ctl, 0)) != CTL_EXIT_OK)
 		return r;
 	return cmd->run(ctl, cmd);

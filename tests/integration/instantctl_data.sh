@@ -28,6 +28,7 @@ out=$("$INSTANTCTL" --socket "$SOCK" query '{"todos":{}}') ||
 assert_eq "$(jqr "$out" '.data.todos[0].title')" milk "query"
 out=$("$INSTANTCTL" --socket "$SOCK" pending) || fail "pending exited $?"
 assert_eq "$(jqr "$out" '.txs | length')" 1 "pending count"
+assert_eq "$(jqr "$out" '.txs[0].client')" instantctl "pending client"
 pass "query and pending"
 
 kill -INT "$sub1"
