@@ -12,7 +12,8 @@
  * "Updating entities that don't exist"); finally the steps grouped by op,
  * the groups in the order each op first appears.  Entity lookups upsert
  * (a fresh id, or the value for id lookups); value lookups must resolve.
- * Unique attrs reject a value another entity holds.  A new entity gets a
+ * Unique attrs reject a value another entity holds; attrs with a
+ * checked-data-type reject values of another type.  A new entity gets a
  * null value for each indexed blob attr of its etype it lacks.
  */
 #include "config.h"
@@ -244,6 +245,58 @@ txserver_unique(struct txrun *run, const char *e, const struct attr *a,
 				       a->label, "value", v));
 }
 
+/* The JSON type name of a value's canonical text. */
+static const char *
+txserver_json_type(const char *v)
+{
+	switch (v[0]) {
+	case '"':
+		return "string";
+	case 't':
+	case 'f':
+		return "boolean";
+	case 'n':
+		return "null";
+	case '{':
+		return "object";
+	case '[':
+		return "array";
+	default:
+		return "number";
+	}
+}
+
+/* Reject a value whose type the attr's checked-data-type does not allow
+ * (dates are numbers or strings; null is always allowed). */
+static int
+txserver_check_type(struct txrun *run, const char *e, const struct attr *a,
+		    const char *v)
+{
+	const char *want = a->checked_type, *type = txserver_json_type(v);
+	char msg[512];
+	json_t *hint;
+
+	if (want == NULL || a->is_ref || strcmp(type, "null") == 0 ||
+	    strcmp(want, type) == 0)
+		return 0;
+	if (strcmp(want, "date") == 0 &&
+	    (strcmp(type, "number") == 0 || strcmp(type, "string") == 0))
+		return 0;
+	if (strcmp(want, "string") != 0 && strcmp(want, "number") != 0 &&
+	    strcmp(want, "boolean") != 0 && strcmp(want, "date") != 0)
+		return 0;
+	snprintf(msg, sizeof msg,
+		 "Invalid value type for %s.%s. Value must be a %s but the "
+		 "provided value type is %s.",
+		 a->etype, a->label, want, type);
+	hint =
+	    json_pack("{s:s, s:s, s:o, s:s, s:s, s:s}", "namespace", a->etype,
+		      "attribute", a->label, "value",
+		      json_loads(v, JSON_DECODE_ANY, NULL), "checked-data-type",
+		      want, "attr-id", a->id, "entity-id", e);
+	return txapply_error(run, 400, "validation-failed", msg, hint);
+}
+
 /* A new entity gets a null value for every indexed blob attr of its etype
  * that it has no value for (the server inserts them with the id triple). */
 static int
@@ -281,7 +334,8 @@ txserver_add(struct txrun *run, const char *e, const struct attr *a,
 		    "Updates with lookups can only update the lookup attribute "
 		    "if an entity with the unique attribute value already "
 		    "exists.");
-	if ((r = txserver_unique(run, e, a, v)) != 0)
+	if ((r = txserver_check_type(run, e, a, v)) != 0 ||
+	    (r = txserver_unique(run, e, a, v)) != 0)
 		return r;
 	if (strcmp(a->label, "id") == 0 &&
 	    tstore_has_ea(run->ta->ts, e, a->id, &had) != 0)

@@ -447,6 +447,23 @@ START_TEST(test_missing_value_lookup)
 }
 END_TEST
 
+START_TEST(test_checked_data_type)
+{
+	attr("{'id':'" A_NEW "','forward-identity':['fx','todos','due'],"
+	     "'value-type':'blob','cardinality':'one',"
+	     "'checked-data-type':'number'}");
+	server_ok("[['add-triple','" T1 "','" A_NEW "',5],"
+		  "['add-triple','" T2 "','" A_NEW "',null]]");
+	ck_assert_int_eq(apply(TXAPPLY_SERVER,
+			       "[['add-triple','" T1 "','" A_NEW "','soon']]"),
+			 1);
+	ck_assert_str_eq(err_field("message"),
+			 "Invalid value type for todos.due. Value must be a "
+			 "number but the provided value type is string.");
+	ck_assert_str_eq(ea(T1, A_NEW).v, "5");
+}
+END_TEST
+
 START_TEST(test_op_grouped_order)
 {
 	/* add-triple appears first: the delete group runs after it. */
@@ -608,6 +625,7 @@ txapply_suite(void)
 	tcase_add_test(tc, test_lookup_upserts);
 	tcase_add_test(tc, test_indexed_nulls_for_new_entities);
 	tcase_add_test(tc, test_missing_value_lookup);
+	tcase_add_test(tc, test_checked_data_type);
 	tcase_add_test(tc, test_op_grouped_order);
 	tcase_add_test(tc, test_add_attr_idempotent_and_unique);
 	tcase_add_test(tc, test_failed_tx_unregisters_its_attrs);
