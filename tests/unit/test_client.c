@@ -104,7 +104,9 @@ reply_cb(instantd_client *c, json_t *reply, void *arg)
 	struct tag *t = arg;
 	struct seen *s = t->seen;
 
-	s->order[s->replies++] = t->name;
+	if (s->replies < (int)sizeof s->order - 1)
+		s->order[s->replies] = t->name;
+	s->replies++;
 	if (reply == NULL)
 		s->nulls++;
 	json_decref(s->last);
@@ -608,6 +610,41 @@ START_TEST(test_big_reply)
 }
 END_TEST
 
+/* A small deterministic generator (xorshift32). */
+static unsigned int
+next_random(unsigned int *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 17;
+	*state ^= *state << 5;
+	return *state;
+}
+
+START_TEST(test_garbage)
+{
+	static const char alphabet[] = "{}[]\":,\\\n\r 0a-tnul\x80\xff";
+	unsigned int state = 2463534242u;
+	char buf[512];
+	int round, i, sv[2], r;
+
+	for (round = 0; round < 300; round++) {
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		ck_assert_int_eq(instantd_connect_fd(client, sv[0]),
+		    INSTANTD_OK);
+		close(peer);
+		peer = sv[1];
+		send_op("status", &tag_a);
+		for (i = 0; i < (int)sizeof buf; i++)
+			buf[i] = alphabet[next_random(&state) %
+			    (sizeof alphabet - 1)];
+		ck_assert_int_eq(write(peer, buf, sizeof buf),
+		    (ssize_t)sizeof buf);
+		r = instantd_dispatch(client);
+		ck_assert(r == INSTANTD_OK || r == INSTANTD_ERR_PROTOCOL);
+	}
+}
+END_TEST
+
 START_TEST(test_free_null)
 {
 	instantd_free(NULL);
@@ -648,6 +685,7 @@ client_suite(void)
 	tcase_add_test(tc, test_free_in_callback);
 	tcase_add_test(tc, test_want_write);
 	tcase_add_test(tc, test_big_reply);
+	tcase_add_test(tc, test_garbage);
 	tcase_add_test(tc, test_free_null);
 	suite_add_tcase(s, tc);
 	return s;
