@@ -165,33 +165,96 @@ txserver_order(const json_t *steps, size_t *n)
 	return order;
 }
 
-/* Server add-attr: idempotent for an identical attr; another attr with the
- * same (etype, label) is a uniqueness error. */
-static int
-txserver_add_attr(struct txrun *run, const json_t *attr)
+/* The attr as the server stores it: its known properties only (the
+ * client's "isUnsynced" and other extras are dropped), with defaults for
+ * the flags.  New reference. */
+static json_t *
+txserver_attr_row(const json_t *attr)
 {
-	const json_t *fwd = json_object_get(attr, "forward-identity");
+	static const char *const keys[] = {
+	    "id",
+	    "forward-identity",
+	    "reverse-identity",
+	    "value-type",
+	    "cardinality",
+	    "unique?",
+	    "index?",
+	    "required?",
+	    "on-delete",
+	    "on-delete-reverse",
+	    "checked-data-type",
+	    "inferred-types",
+	    "catalog",
+	    "metadata",
+	};
+	json_t *row = json_object(), *v;
+	size_t i;
+
+	for (i = 0; row != NULL && i < sizeof keys / sizeof keys[0]; i++)
+		if ((v = json_object_get(attr, keys[i])) != NULL &&
+		    !json_is_null(v))
+			json_object_set(row, keys[i], v);
+	if (row != NULL && json_object_get(row, "unique?") == NULL)
+		json_object_set_new(row, "unique?", json_false());
+	if (row != NULL && json_object_get(row, "index?") == NULL)
+		json_object_set_new(row, "index?", json_false());
+	if (row != NULL && json_object_get(row, "required?") == NULL)
+		json_object_set_new(row, "required?", json_false());
+	if (row != NULL && json_object_get(row, "catalog") == NULL)
+		json_object_set_new(row, "catalog", json_string("user"));
+	return row;
+}
+
+/* Whether two identities name the same (etype, label); both absent too. */
+static int
+txserver_same_ident(const json_t *x, const json_t *y)
+{
+	if (x == NULL || y == NULL)
+		return x == y;
+	return json_equal(json_array_get(x, 1), json_array_get(y, 1)) &&
+	       json_equal(json_array_get(x, 2), json_array_get(y, 2));
+}
+
+/* Whether two attrs agree on the properties that define them (a missing
+ * flag counts as false). */
+static int
+txserver_attr_same(const json_t *a, const json_t *b)
+{
+	static const char *const strs[] = {"value-type", "cardinality"};
+	static const char *const flags[] = {"unique?", "index?"};
+	size_t i;
+
+	if (!txserver_same_ident(json_object_get(a, "forward-identity"),
+				 json_object_get(b, "forward-identity")) ||
+	    !txserver_same_ident(json_object_get(a, "reverse-identity"),
+				 json_object_get(b, "reverse-identity")))
+		return 0;
+	for (i = 0; i < sizeof strs / sizeof strs[0]; i++)
+		if (!json_equal(json_object_get(a, strs[i]),
+				json_object_get(b, strs[i])))
+			return 0;
+	for (i = 0; i < sizeof flags / sizeof flags[0]; i++)
+		if (json_is_true(json_object_get(a, flags[i])) !=
+		    json_is_true(json_object_get(b, flags[i])))
+			return 0;
+	return 1;
+}
+
+/* Whether attr clashes with the registry: 0 (new), 2 (already there,
+ * identical: nothing to do), or a record-not-unique rejection. */
+static int
+txserver_attr_clash(struct txrun *run, const json_t *attr, const char *etype,
+		    const char *label)
+{
 	const char *id = json_string_value(json_object_get(attr, "id"));
-	const char *etype = json_string_value(json_array_get(fwd, 1));
-	const char *label = json_string_value(json_array_get(fwd, 2));
-	const struct attr *same, *other;
+	const struct attr *same = attrs_by_id(run->ta->attrs, id);
+	const struct attr *other = attrs_forward(run->ta->attrs, etype, label);
 	char msg[512];
 
-	if (id == NULL || etype == NULL || label == NULL)
-		return txapply_invalid(
-		    run, "add-attr", json_deep_copy(attr),
-		    "attr needs an id and a forward-identity");
-	if (etype[0] == '$')
-		return txapply_invalid(
-		    run, "tx-steps", json_deep_copy(attr),
-		    "You can't create or modify attributes in the %s "
-		    "namespace.",
-		    etype);
-	same = attrs_by_id(run->ta->attrs, id);
-	other = attrs_forward(run->ta->attrs, etype, label);
-	if (same != NULL && other == same)
-		return 0;
-	if (other != NULL) {
+	if (same != NULL && other == same &&
+	    txserver_attr_same(same->json, attr))
+		return 2;
+	if (other != NULL && other != same) {
 		snprintf(msg, sizeof msg, "`%s` already exists on `%s`", label,
 			 etype);
 		return txapply_error(run, 400, "record-not-unique", msg,
@@ -199,16 +262,47 @@ txserver_add_attr(struct txrun *run, const json_t *attr)
 					       "ident", "etype", etype, "label",
 					       label));
 	}
-	if (same != NULL) {
-		snprintf(msg, sizeof msg,
-			 "Another attribute for %s.%s exists "
-			 "with different properties.",
-			 same->etype, same->label);
-		return txapply_error(run, 400, "record-not-unique", msg,
-				     json_pack("{s:s, s:s}", "record-type",
-					       "attr", "attr-id", id));
-	}
-	return txapply_add_attr(run, attr);
+	if (same == NULL)
+		return 0;
+	snprintf(msg, sizeof msg,
+		 "Another attribute for %s.%s exists with different "
+		 "properties.",
+		 same->etype, same->label);
+	return txapply_error(
+	    run, 400, "record-not-unique", msg,
+	    json_pack("{s:s, s:s}", "record-type", "attr", "attr-id", id));
+}
+
+/* Server add-attr: idempotent for an identical attr; another attr with the
+ * same (etype, label), or the same id with other properties, is a
+ * uniqueness error. */
+static int
+txserver_add_attr(struct txrun *run, const json_t *attr)
+{
+	const json_t *fwd = json_object_get(attr, "forward-identity");
+	const char *id = json_string_value(json_object_get(attr, "id"));
+	const char *etype = json_string_value(json_array_get(fwd, 1));
+	const char *label = json_string_value(json_array_get(fwd, 2));
+	json_t *row;
+	int r;
+
+	if (!uuid_valid(id) || etype == NULL || label == NULL)
+		return txapply_invalid(
+		    run, "add-attr", json_deep_copy(attr),
+		    "attr needs a UUID id and a forward-identity");
+	if (etype[0] == '$')
+		return txapply_invalid(
+		    run, "tx-steps", json_deep_copy(attr),
+		    "You can't create or modify attributes in the %s "
+		    "namespace.",
+		    etype);
+	if ((row = txserver_attr_row(attr)) == NULL)
+		return txapply_internal(run, "out of memory");
+	r = txserver_attr_clash(run, row, etype, label);
+	if (r == 0)
+		r = txapply_add_attr(run, row);
+	json_decref(row);
+	return r == 2 ? 0 : r;
 }
 
 /* Reject a write that would give two entities the same unique value. */

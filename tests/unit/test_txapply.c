@@ -483,7 +483,8 @@ END_TEST
 START_TEST(test_add_attr_idempotent_and_unique)
 {
 	const char *a = "{'id':'" A_NEW "','forward-identity':['fx','todos',"
-			"'done'],'value-type':'blob','cardinality':'one'}";
+			"'done'],'value-type':'blob','cardinality':'one',"
+			"'isUnsynced':true}";
 	char steps[512];
 
 	snprintf(steps, sizeof steps,
@@ -496,6 +497,20 @@ START_TEST(test_add_attr_idempotent_and_unique)
 	snprintf(steps, sizeof steps, "[['add-attr',%s]]", a);
 	server_ok(steps);
 	ck_assert_uint_eq(json_array_size(res.new_attrs), 0);
+	/* Stored as the server stores it: no client-only keys. */
+	ck_assert_ptr_null(
+	    json_object_get(attrs_by_id(attrs, A_NEW)->json, "isUnsynced"));
+	ck_assert_ptr_nonnull(
+	    json_object_get(attrs_by_id(attrs, A_NEW)->json, "unique?"));
+	/* The same id with other properties. */
+	ck_assert_int_eq(apply(TXAPPLY_SERVER,
+			       "[['add-attr',{'id':'" A_NEW
+			       "','forward-identity':['fx','todos','done'],"
+			       "'value-type':'blob','cardinality':'many'}]]"),
+			 1);
+	ck_assert_str_eq(err_field("message"),
+			 "Another attribute for todos.done exists with "
+			 "different properties.");
 	/* Another attr for todos.title. */
 	ck_assert_int_eq(
 	    apply(
