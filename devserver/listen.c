@@ -113,6 +113,13 @@ listen_parse_addr(const char *addr, struct sockaddr_in *sin)
 	return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -1;
 }
 
+/* Whether sin is in 127.0.0.0/8. */
+static int
+listen_is_loopback(const struct sockaddr_in *sin)
+{
+	return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+}
+
 /* Read back the port the kernel bound. */
 static int
 listen_bound_port(struct evconnlistener *lev)
@@ -140,6 +147,15 @@ listen_create(struct server *server, const char *addr, enum conn_kind kind,
 	if (listen_parse_addr(addr, &sin) != 0) {
 		xasprintf(errmsg, "bad address %s (want IPv4:PORT)", addr);
 		goto fail;
+	}
+	if (!listen_is_loopback(&sin)) {
+		if (kind == CONN_CONTROL) {
+			xasprintf(errmsg, "the control endpoint must be on "
+			    "loopback, not %s", addr);
+			goto fail;
+		}
+		log_warn("listening on %s: instant-devserver is meant for "
+		    "loopback", addr);
 	}
 	l->lev = evconnlistener_new_bind(server_base(server), listen_accept_cb,
 	    l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |

@@ -13,6 +13,11 @@
  * connection is closed when the last frame from the client (data, ping,
  * pong or close) is older than idle_ms at a check.  The check runs every
  * min(ping_ms, idle_ms).
+ *
+ * Back-pressure: the client is read only while the output buffer holds
+ * less than WS_MAX_OUTPUT, so a client that does not read stops being
+ * served; one whose queue of unsent messages (refreshes caused by other
+ * sessions) passes WS_MAX_QUEUED is disconnected.
  */
 #include "config.h"
 
@@ -36,6 +41,7 @@
 #include "devserver/ws.h"
 
 #define WS_MAX_OUTPUT (16 * 1024 * 1024)
+#define WS_MAX_QUEUED (64 * 1024 * 1024)
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 struct ws {
@@ -128,19 +134,35 @@ ws_msg_cb(wslay_event_context_ptr ctx,
 		session_receive(w->session, (const char *)m->msg, m->msg_length);
 }
 
+/* Read from the client only while its output has room. */
+static void
+ws_throttle(struct ws *w, size_t pending)
+{
+	if (pending >= WS_MAX_OUTPUT)
+		bufferevent_disable(w->bev, EV_READ);
+	else
+		bufferevent_enable(w->bev, EV_READ);
+}
+
 /* Push what wslay has queued; finish when both directions are done. */
 static void
 ws_flush(struct ws *w)
 {
+	size_t pending;
+
 	if (w->finished)
 		return;
 	if (wslay_event_send(w->ctx) != 0) {
 		ws_finish(w);
 		return;
 	}
+	pending = evbuffer_get_length(bufferevent_get_output(w->bev));
 	if (!wslay_event_want_read(w->ctx) && !wslay_event_want_write(w->ctx) &&
-	    evbuffer_get_length(bufferevent_get_output(w->bev)) == 0)
+	    pending == 0) {
 		ws_finish(w);
+		return;
+	}
+	ws_throttle(w, pending);
 }
 
 /* Bytes arrived. */
@@ -182,6 +204,12 @@ ws_session_send(void *arg, const char *text, size_t len)
 
 	if (w->finished)
 		return;
+	if (wslay_event_get_queued_msg_length(w->ctx) > WS_MAX_QUEUED) {
+		log_warn("closing session %s: the client does not read",
+		    session_id(w->session));
+		ws_finish(w);
+		return;
+	}
 	if (wslay_event_queue_msg(w->ctx, &msg) != 0) {
 		ws_finish(w);
 		return;
