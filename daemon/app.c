@@ -3,16 +3,21 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/stat.h>
 
 #include "daemon/app.h"
 #include "daemon/conf.h"
 #include "daemon/log.h"
+#include "daemon/outbox.h"
 #include "daemon/server.h"
 #include "daemon/session.h"
+#include "daemon/subs.h"
 #include "daemon/xmalloc.h"
+#include "engine/store.h"
 #include "proto/proto.h"
 #include "proto/uuid.h"
 
@@ -25,7 +30,10 @@ struct app {
 	char *reason;
 	struct session **sessions;
 	size_t nsessions, sessions_cap;
-	size_t nsubs;
+	struct store *store;
+	char *store_err;  /* why the store could not be opened */
+	struct subs *subs;
+	struct outbox *outbox;
 	int held_offline; /* disconnect was asked */
 	TAILQ_ENTRY(app) entry;
 };
@@ -53,6 +61,74 @@ app_id(const struct app *a)
 	return a->id;
 }
 
+/* Open $data_dir/apps/<id>.db; on failure keep the reason. */
+static void
+app_open_store(struct app *a)
+{
+	struct store_opts opts = { 0 };
+	char *dir, *path, *err = NULL;
+
+	opts.sync_normal = !a->server->cfg->synchronous_full;
+	xasprintf(&dir, "%s/apps", a->server->cfg->data_dir);
+	xasprintf(&path, "%s/%s.db", dir, a->id);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		xasprintf(&a->store_err, "cannot create %s: %s", dir,
+		    strerror(errno));
+	else if ((a->store = store_open(path, &opts, &err)) == NULL) {
+		xasprintf(&a->store_err, "cannot open the store %s: %s", path,
+		    err != NULL ? err : "unknown error");
+		free(err);
+	}
+	if (a->store_err != NULL)
+		log_error("app %s: %s", a->id, a->store_err);
+	else
+		a->outbox = outbox_create(a);
+	free(dir);
+	free(path);
+}
+
+/* The store, or NULL. */
+struct store *
+app_store(struct app *a)
+{
+	return a->store;
+}
+
+/* Why there is no store. */
+const char *
+app_store_error(const struct app *a)
+{
+	return a->store_err != NULL ? a->store_err : "no store";
+}
+
+/* The server. */
+struct server *
+app_server(const struct app *a)
+{
+	return a->server;
+}
+
+/* The subscriptions. */
+struct subs *
+app_subs(struct app *a)
+{
+	return a->subs;
+}
+
+/* The write path. */
+struct outbox *
+app_outbox(struct app *a)
+{
+	return a->outbox;
+}
+
+/* Unsynced transactions. */
+int64_t
+app_unsynced(const struct app *a)
+{
+	return a->outbox != NULL ? outbox_unsynced(a->outbox) : 0;
+}
+
 /* Find or create the app for id. */
 struct app *
 app_get(struct server *srv, const char *id)
@@ -72,6 +148,8 @@ app_get(struct server *srv, const char *id)
 	if (a->cfg == NULL || a->cfg->ws_uri == NULL)
 		a->reason = xstrdup("no upstream configured");
 	TAILQ_INSERT_TAIL(&srv->apps, a, entry);
+	a->subs = subs_create(a);
+	app_open_store(a);
 	log_info("app %s: %s", a->id,
 	    a->cfg != NULL && a->cfg->ws_uri != NULL ? a->cfg->ws_uri :
 	    "local-only");
@@ -85,6 +163,10 @@ app_free(struct app *a)
 	if (a == NULL)
 		return;
 	TAILQ_REMOVE(&a->server->apps, a, entry);
+	outbox_free(a->outbox);
+	subs_free(a->subs);
+	store_free(a->store);
+	free(a->store_err);
 	free(a->sessions);
 	free(a->reason);
 	free(a);
@@ -135,6 +217,7 @@ app_detach(struct app *a, struct session *s)
 {
 	size_t i;
 
+	subs_remove_session(a->subs, s);
 	for (i = 0; i < a->nsessions; i++) {
 		if (a->sessions[i] == s) {
 			a->sessions[i] = a->sessions[--a->nsessions];
@@ -149,10 +232,10 @@ app_status_json(struct app *a)
 {
 	const char *up = app_upstream_uri(a);
 
-	return json_pack("{s:s, s:s?, s:o, s:i, s:I, s:I, s:n}", "app", a->id,
-	    "upstream", up, "connection", app_connection_json(a), "pending", 0,
-	    "clients", (json_int_t)a->nsessions, "subscriptions",
-	    (json_int_t)a->nsubs, "user");
+	return json_pack("{s:s, s:s?, s:o, s:I, s:I, s:I, s:n}", "app", a->id,
+	    "upstream", up, "connection", app_connection_json(a), "pending",
+	    (json_int_t)app_unsynced(a), "clients", (json_int_t)a->nsessions,
+	    "subscriptions", (json_int_t)subs_count(a->subs), "user");
 }
 
 /* Change state and broadcast a connection event. */

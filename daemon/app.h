@@ -46,6 +46,18 @@ json_t *app_connection_json(const struct app *);
 /* Change the connection state and tell every session. */
 void app_set_state(struct app *, enum app_state, const char *reason);
 
+/* The app's store, or NULL if it could not be opened (see
+ * app_store_error). */
+struct store *app_store(struct app *);
+const char *app_store_error(const struct app *);
+
+struct server *app_server(const struct app *);
+struct subs *app_subs(struct app *);
+/* The write path, or NULL without a store. */
+struct outbox *app_outbox(struct app *);
+/* Unsynced local transactions. */
+int64_t app_unsynced(const struct app *);
+
 /* The upstream websocket URI, or NULL for a local-only app. */
 const char *app_upstream_uri(const struct app *);
 

@@ -51,7 +51,8 @@
 /* A result event waiting for output room, one per subscription. */
 struct held_result {
 	int64_t sub;
-	json_t *event;
+	char *line;
+	size_t len;
 	TAILQ_ENTRY(held_result) entry;
 };
 TAILQ_HEAD(held_result_list, held_result);
@@ -71,6 +72,7 @@ struct session {
 	int eof;                   /* the peer sent EOF */
 	int closing;               /* close once the output is flushed */
 	int discard;               /* closing: read and drop the rest */
+	int64_t last_sub_id;
 	TAILQ_ENTRY(session) entry;
 	TAILQ_ENTRY(session) app_entry;
 };
@@ -160,6 +162,7 @@ reply_unref(struct reply *r)
 		return;
 	json_decref(r->id);
 	json_decref(r->msg);
+	free(r->after);
 	free(r);
 }
 
@@ -176,6 +179,34 @@ int
 reply_live(const struct reply *r)
 {
 	return r->session != NULL && !r->session->dead;
+}
+
+/* Whether the reply has left its FIFO. */
+int
+reply_flushed(const struct reply *r)
+{
+	return r->session == NULL;
+}
+
+/* Queue a result event behind the reply. */
+void
+reply_set_after(struct reply *r, int64_t sub, char *line, size_t len)
+{
+	if (r->session == NULL) {
+		free(line);
+		return;
+	}
+	free(r->after);
+	r->after = line;
+	r->after_len = len;
+	r->after_sub = sub;
+}
+
+/* A fresh subscription id. */
+int64_t
+session_next_sub_id(struct session *s)
+{
+	return ++s->last_sub_id;
 }
 
 /* Store the finished message and write what is ready. */
@@ -266,20 +297,21 @@ session_line_free_cb(const void *data, size_t len, void *arg)
 	free((void *)(uintptr_t)data);
 }
 
-/* Encode and append a message; overflow past the hard limit. */
+/*
+ * Append an encoded line (owned); past the hard limit send one overflow
+ * event instead and close.
+ */
 static void
-session_write(struct session *s, const json_t *msg, int bypass_limit)
+session_write_line(struct session *s, char *line, size_t len,
+    int bypass_limit)
 {
 	struct evbuffer *out = bufferevent_get_output(s->bev);
 	json_t *ev;
-	size_t len;
-	char *line;
+	char *evline;
+	size_t evlen;
 
-	if (s->dead)
-		return;
-	if ((line = proto_encode(msg, &len)) == NULL) {
-		log_error("session %llu: cannot encode a message",
-		    (unsigned long long)s->id);
+	if (s->dead) {
+		free(line);
 		return;
 	}
 	if (!bypass_limit && !s->closing &&
@@ -290,7 +322,8 @@ session_write(struct session *s, const json_t *msg, int bypass_limit)
 		    json_integer((json_int_t)(1 + s->nheld)));
 		log_warn("session %llu: output over %zu bytes, closing",
 		    (unsigned long long)s->id, s->server->cfg->max_output);
-		session_write(s, ev, 1);
+		if ((evline = proto_encode(ev, &evlen)) != NULL)
+			session_write_line(s, evline, evlen, 1);
 		json_decref(ev);
 		session_close_after_flush(s);
 		return;
@@ -299,6 +332,23 @@ session_write(struct session *s, const json_t *msg, int bypass_limit)
 	    NULL) != 0)
 		free(line);
 	session_update_io(s);
+}
+
+/* Encode and append a message. */
+static void
+session_write(struct session *s, const json_t *msg, int bypass_limit)
+{
+	size_t len;
+	char *line;
+
+	if (s->dead)
+		return;
+	if ((line = proto_encode(msg, &len)) == NULL) {
+		log_error("session %llu: cannot encode a message",
+		    (unsigned long long)s->id);
+		return;
+	}
+	session_write_line(s, line, len, bypass_limit);
 }
 
 /* Write complete replies from the head of the FIFO. */
@@ -312,6 +362,11 @@ session_flush_replies(struct session *s)
 		s->nreplies--;
 		session_write(s, r->msg, 0);
 		r->session = NULL;
+		if (r->after != NULL) {
+			session_send_result(s, r->after_sub, r->after,
+			    r->after_len);
+			r->after = NULL;
+		}
 		reply_unref(r);
 		if (s->dead)
 			return;
@@ -332,30 +387,32 @@ session_send_event(struct session *s, json_t *event)
 
 /* Send or hold a result event for sub. */
 void
-session_send_result(struct session *s, int64_t sub, json_t *event)
+session_send_result(struct session *s, int64_t sub, char *line, size_t len)
 {
 	struct held_result *h;
 
 	if (s->dead) {
-		json_decref(event);
+		free(line);
 		return;
 	}
 	TAILQ_FOREACH(h, &s->held, entry) {
 		if (h->sub == sub) {
-			json_decref(h->event);
-			h->event = event;
+			free(h->line);
+			h->line = line;
+			h->len = len;
 			return;
 		}
 	}
 	if (TAILQ_EMPTY(&s->held) &&
 	    evbuffer_get_length(bufferevent_get_output(s->bev)) <
 	    SESSION_OUT_LOW) {
-		session_send_event(s, event);
+		session_write_line(s, line, len, 0);
 		return;
 	}
 	h = xcalloc(1, sizeof *h);
 	h->sub = sub;
-	h->event = event;
+	h->line = line;
+	h->len = len;
 	TAILQ_INSERT_TAIL(&s->held, h, entry);
 	s->nheld++;
 }
@@ -371,8 +428,7 @@ session_flush_held(struct session *s)
 	    SESSION_OUT_LOW) {
 		TAILQ_REMOVE(&s->held, h, entry);
 		s->nheld--;
-		session_write(s, h->event, 0);
-		json_decref(h->event);
+		session_write_line(s, h->line, h->len, 0);
 		free(h);
 	}
 }
@@ -574,7 +630,7 @@ session_free(struct session *s)
 		return;
 	while ((h = TAILQ_FIRST(&s->held)) != NULL) {
 		TAILQ_REMOVE(&s->held, h, entry);
-		json_decref(h->event);
+		free(h->line);
 		free(h);
 	}
 	if (s->close_ev != NULL)

@@ -32,6 +32,9 @@ struct reply {
 	struct session *session; /* NULL once the session is gone */
 	json_t *id;              /* the request id (or null) */
 	json_t *msg;             /* the finished reply, or NULL */
+	char *after;             /* a result event line to send right after */
+	size_t after_len;
+	int64_t after_sub;
 	int refs;
 	TAILQ_ENTRY(reply) entry;
 };
@@ -60,8 +63,10 @@ void session_set_app(struct session *, struct app *);
 /* Send an event (stolen). */
 void session_send_event(struct session *, json_t *event);
 
-/* Send a result event for subscription sub (stolen); coalesces. */
-void session_send_result(struct session *, int64_t sub, json_t *event);
+/* Send a result event line for subscription sub (the encoded event with
+ * its newline; stolen, malloc'd); coalesces. */
+void session_send_result(struct session *, int64_t sub, char *line,
+    size_t len);
 
 /* Take a reference to a reply slot for an answer that comes later. */
 struct reply *reply_ref(struct reply *);
@@ -77,5 +82,16 @@ void reply_error(struct reply *, enum proto_code, const json_t *hint,
 
 /* Whether the reply's session is still connected. */
 int reply_live(const struct reply *);
+
+/* Whether the reply has left its session's FIFO (written, or dropped with
+ * its session). */
+int reply_flushed(const struct reply *);
+
+/* Have the result event line (stolen) for sub written right after reply
+ * r, replacing one set before.  r must not have left yet. */
+void reply_set_after(struct reply *, int64_t sub, char *line, size_t len);
+
+/* A new subscription id, unique on this session. */
+int64_t session_next_sub_id(struct session *);
 
 #endif

@@ -1,0 +1,350 @@
+/*
+ * subs.c: deduplicated live queries and their listeners.
+ *
+ * A sub is one canonical query with its last evaluated data and the
+ * namespaces that evaluation read (its topics).  A listener is one
+ * session's subscription to it, with the session's own sub id.  A
+ * listener's first result must not overtake its subscribe reply (which
+ * can be held behind an earlier request on the session), so until that
+ * reply has been written every result for the listener is parked behind
+ * it with reply_set_after.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "daemon/app.h"
+#include "daemon/log.h"
+#include "daemon/session.h"
+#include "daemon/subs.h"
+#include "daemon/xmalloc.h"
+#include "engine/instaql.h"
+#include "engine/store.h"
+#include "proto/proto.h"
+
+struct sub;
+
+struct listener {
+	struct session *session;
+	int64_t sub_id;
+	struct reply *first; /* the subscribe reply, until it is written */
+	struct sub *sub;
+	TAILQ_ENTRY(listener) entry;
+};
+TAILQ_HEAD(listener_list, listener);
+
+struct sub {
+	char *key;    /* canonical JSON of q */
+	json_t *q;
+	json_t *data; /* last evaluated data */
+	json_t *page_info;
+	json_t *topics;
+	int failed;   /* the last evaluation failed */
+	struct listener_list listeners;
+	TAILQ_ENTRY(sub) entry;
+};
+TAILQ_HEAD(sub_list, sub);
+
+struct subs {
+	struct app *app;
+	struct sub_list list;
+	size_t count;
+};
+
+/* An empty set for app. */
+struct subs *
+subs_create(struct app *app)
+{
+	struct subs *ss = xcalloc(1, sizeof *ss);
+
+	ss->app = app;
+	TAILQ_INIT(&ss->list);
+	return ss;
+}
+
+/* Free one sub and its listeners. */
+static void
+subs_free_sub(struct subs *ss, struct sub *sub)
+{
+	struct listener *l;
+
+	while ((l = TAILQ_FIRST(&sub->listeners)) != NULL) {
+		TAILQ_REMOVE(&sub->listeners, l, entry);
+		reply_unref(l->first);
+		free(l);
+	}
+	TAILQ_REMOVE(&ss->list, sub, entry);
+	ss->count--;
+	free(sub->key);
+	json_decref(sub->q);
+	json_decref(sub->data);
+	json_decref(sub->page_info);
+	json_decref(sub->topics);
+	free(sub);
+}
+
+/* Free everything. */
+void
+subs_free(struct subs *ss)
+{
+	struct sub *sub;
+
+	if (ss == NULL)
+		return;
+	while ((sub = TAILQ_FIRST(&ss->list)) != NULL)
+		subs_free_sub(ss, sub);
+	free(ss);
+}
+
+/* Number of distinct queries. */
+size_t
+subs_count(const struct subs *ss)
+{
+	return ss->count;
+}
+
+/* Evaluate q over the app's store into data/page_info/topics. */
+static int
+subs_evaluate(struct subs *ss, const json_t *q, struct instaql_result *res,
+    char **errmsg)
+{
+	struct store *st = app_store(ss->app);
+	struct instaql_opts opts = { .cardinality_inference = 1 };
+
+	memset(res, 0, sizeof *res);
+	if (st == NULL) {
+		*errmsg = xstrdup(app_store_error(ss->app));
+		return -1;
+	}
+	return instaql_eval(store_view(st), store_attrs(st), q, &opts, res,
+	    errmsg);
+}
+
+/* Re-evaluate a sub; 1 if its data changed. */
+static int
+subs_refresh(struct subs *ss, struct sub *sub)
+{
+	struct instaql_result res;
+	char *err = NULL;
+	int changed;
+
+	if (subs_evaluate(ss, sub->q, &res, &err) != 0) {
+		log_warn("app %s: query %s failed: %s", app_id(ss->app),
+		    log_escape(sub->key, strlen(sub->key), 120),
+		    err != NULL ? err : "?");
+		free(err);
+		instaql_result_clear(&res);
+		sub->failed = 1;
+		return 0;
+	}
+	sub->failed = 0;
+	changed = sub->data == NULL || !json_equal(sub->data, res.data);
+	json_decref(sub->data);
+	sub->data = res.data;
+	json_decref(sub->page_info);
+	sub->page_info = res.page_info;
+	json_decref(sub->topics);
+	sub->topics = res.topics;
+	res.data = res.page_info = res.topics = NULL;
+	instaql_result_clear(&res);
+	return changed;
+}
+
+/*
+ * The fields of sub's result event after "sub", encoded once for every
+ * listener: the text of {"data":...,"from_cache":...,"pending":...}.
+ */
+static char *
+subs_event_tail(struct subs *ss, const struct sub *sub)
+{
+	json_t *ev = json_object();
+	char *text;
+
+	json_object_set(ev, "data", sub->data != NULL ? sub->data :
+	    json_object());
+	if (sub->page_info != NULL)
+		json_object_set(ev, "page_info", sub->page_info);
+	json_object_set_new(ev, "from_cache", json_true());
+	json_object_set_new(ev, "pending",
+	    json_boolean(app_unsynced(ss->app) > 0));
+	text = json_dumps(ev, JSON_COMPACT);
+	json_decref(ev);
+	if (text == NULL)
+		fatal("out of memory encoding a result");
+	return text;
+}
+
+/* Deliver the event with tail (see subs_event_tail) to a listener. */
+static void
+subs_deliver(struct listener *l, const char *tail)
+{
+	char *line;
+	int len;
+
+	/* tail is "{...}": splice the listener's prefix in for its '{'. */
+	len = xasprintf(&line, "{\"event\":\"result\",\"sub\":%lld,%s\n",
+	    (long long)l->sub_id, tail + 1);
+	if (l->first != NULL && !reply_flushed(l->first)) {
+		reply_set_after(l->first, l->sub_id, line, (size_t)len);
+		return;
+	}
+	reply_unref(l->first);
+	l->first = NULL;
+	session_send_result(l->session, l->sub_id, line, (size_t)len);
+}
+
+/* The sub for q, created (and evaluated) if new. */
+static struct sub *
+subs_find_or_add(struct subs *ss, const json_t *q)
+{
+	char *key = proto_canonical(q);
+	struct sub *sub;
+
+	if (key == NULL)
+		fatal("out of memory encoding a query");
+	TAILQ_FOREACH(sub, &ss->list, entry) {
+		if (strcmp(sub->key, key) == 0) {
+			free(key);
+			return sub;
+		}
+	}
+	sub = xcalloc(1, sizeof *sub);
+	sub->key = key;
+	sub->q = json_deep_copy(q);
+	TAILQ_INIT(&sub->listeners);
+	TAILQ_INSERT_TAIL(&ss->list, sub, entry);
+	ss->count++;
+	subs_refresh(ss, sub);
+	return sub;
+}
+
+/* Subscribe. */
+void
+subs_add(struct subs *ss, struct session *s, struct reply *r, const json_t *q)
+{
+	struct sub *sub = subs_find_or_add(ss, q);
+	struct listener *l = xcalloc(1, sizeof *l);
+	char *tail;
+
+	l->session = s;
+	l->sub_id = session_next_sub_id(s);
+	l->sub = sub;
+	l->first = reply_ref(r);
+	TAILQ_INSERT_TAIL(&sub->listeners, l, entry);
+	reply_ok(r, json_pack("{s:I}", "sub", (json_int_t)l->sub_id));
+	tail = subs_event_tail(ss, sub);
+	subs_deliver(l, tail);
+	free(tail);
+}
+
+/* Remove one listener; drop its sub when it was the last. */
+static void
+subs_drop_listener(struct subs *ss, struct listener *l)
+{
+	struct sub *sub = l->sub;
+
+	TAILQ_REMOVE(&sub->listeners, l, entry);
+	reply_unref(l->first);
+	free(l);
+	if (TAILQ_EMPTY(&sub->listeners))
+		subs_free_sub(ss, sub);
+}
+
+/* Unsubscribe one. */
+int
+subs_remove(struct subs *ss, struct session *s, int64_t sub_id)
+{
+	struct listener *l;
+	struct sub *sub;
+
+	TAILQ_FOREACH(sub, &ss->list, entry) {
+		TAILQ_FOREACH(l, &sub->listeners, entry) {
+			if (l->session == s && l->sub_id == sub_id) {
+				subs_drop_listener(ss, l);
+				return 0;
+			}
+		}
+	}
+	return -1;
+}
+
+/* Unsubscribe everything of a session. */
+void
+subs_remove_session(struct subs *ss, struct session *s)
+{
+	struct sub *sub, *sub_next;
+	struct listener *l, *l_next;
+
+	/* Dropping a sub's last listener frees the sub; l_next is NULL then,
+	 * so neither loop touches freed memory. */
+	for (sub = TAILQ_FIRST(&ss->list); sub != NULL; sub = sub_next) {
+		sub_next = TAILQ_NEXT(sub, entry);
+		for (l = TAILQ_FIRST(&sub->listeners); l != NULL; l = l_next) {
+			l_next = TAILQ_NEXT(l, entry);
+			if (l->session == s)
+				subs_drop_listener(ss, l);
+		}
+	}
+}
+
+/* Whether a topic list meets a changed etype list. */
+static int
+subs_touches(const json_t *topics, const json_t *etypes)
+{
+	size_t i, j;
+
+	if (etypes == NULL || topics == NULL)
+		return 1;
+	for (i = 0; i < json_array_size(topics); i++) {
+		const char *t = json_string_value(json_array_get(topics, i));
+
+		for (j = 0; j < json_array_size(etypes); j++) {
+			const char *e = json_string_value(json_array_get(etypes,
+			    j));
+
+			if (t != NULL && e != NULL && strcmp(t, e) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Re-evaluate touched subs and send what changed. */
+void
+subs_changed(struct subs *ss, const json_t *etypes)
+{
+	struct listener *l;
+	struct sub *sub;
+	char *tail;
+
+	TAILQ_FOREACH(sub, &ss->list, entry) {
+		if (!subs_touches(sub->topics, etypes))
+			continue;
+		if (!subs_refresh(ss, sub))
+			continue;
+		tail = subs_event_tail(ss, sub);
+		TAILQ_FOREACH(l, &sub->listeners, entry)
+			subs_deliver(l, tail);
+		free(tail);
+	}
+}
+
+/* One-shot evaluation for the query op. */
+int
+subs_eval_once(struct subs *ss, const json_t *q, json_t **out, char **errmsg)
+{
+	struct instaql_result res;
+
+	*out = NULL;
+	if (subs_evaluate(ss, q, &res, errmsg) != 0) {
+		instaql_result_clear(&res);
+		return -1;
+	}
+	*out = json_pack("{s:O}", "data", res.data);
+	if (res.page_info != NULL)
+		json_object_set(*out, "page_info", res.page_info);
+	instaql_result_clear(&res);
+	return 0;
+}
