@@ -71,12 +71,21 @@ async function rejected(a) {
   await setFaults(controlPort, { 'deny-namespaces': ['secrets'] });
   const s = id();
   const q = { secrets: {} };
+  // Watch the query from before the write, to see the optimistic row
+  // appear and then go away.
+  let sawOptimistic = false;
+  const unsub = a.subscribeQuery(q, (r) => {
+    if (r.data?.secrets.some((x) => x.id === s)) sawOptimistic = true;
+  });
+  await waitFor(a, q, (d) => d.secrets.length === 0, 'the empty secrets');
   let err;
   try {
     await a.transact(a.tx.secrets[s].update({ v: 1 }));
   } catch (e) {
     err = e;
   }
+  unsub();
+  check(sawOptimistic, 'the denied write was first applied optimistically');
   check(err !== undefined, 'a denied transaction rejects');
   check(/Permission denied/.test(err.message),
     `the rejection is permission-denied, got ${err.message}`);
