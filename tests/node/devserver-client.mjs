@@ -59,9 +59,13 @@ export function waitFor(db, q, pred, what, ms = 10000) {
   });
 }
 
-// Resolve once db's connection status is status.
+// Resolve once db's connection status is status (at once if it is).
 export function waitStatus(db, status, ms = 15000) {
   return new Promise((resolve, reject) => {
+    if (db._reactor.status === status) {
+      resolve();
+      return;
+    }
     let unsub = () => {};
     const timer = setTimeout(() => {
       unsub();

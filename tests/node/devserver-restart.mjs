@@ -1,9 +1,11 @@
 // An official @instantdb/core client keeps working across a devserver
 // restart: mutations made while the server is down are resent after it
 // comes back on the same port, and the data written before the restart
-// is still there (SQLite under --data).  Env: DEVSERVER, DATA_DIR, APP_ID.
+// is still there (SQLite under --data).  A commit whose ack is lost with
+// the socket is resent on the next connection and converges.
+// Env: DEVSERVER, DATA_DIR, APP_ID.
 import { client, id, waitFor, waitStatus, startDevserver, stopDevserver,
-  check, run } from './devserver-client.mjs';
+  setFaults, check, run } from './devserver-client.mjs';
 
 const appId = process.env.APP_ID;
 const dataDir = process.env.DATA_DIR;
@@ -16,7 +18,7 @@ function title(d, g) {
 run('devserver-restart', async () => {
   check(appId && dataDir, 'APP_ID and DATA_DIR');
   const args = (port) => ['--listen', `127.0.0.1:${port}`, '--data', dataDir,
-    '--app', appId];
+    '--app', appId, '--control', '127.0.0.1:0'];
   let srv = await startDevserver(args(0));
   const port = srv.port;
   const a = client(port, appId, 'A');
@@ -49,6 +51,18 @@ run('devserver-restart', async () => {
     'a fresh client to see the resent mutations', 20000);
   await waitFor(a, goalsQ, (d) => title(d, g1) === 'while down' &&
     title(d, g2) === 'new while down', 'A to keep its resent mutations');
+
+  // The socket closes after the commit, before the ack: the client
+  // resends on its next connection (Instant does not dedupe; an upsert is
+  // harmless) and both clients end up with the value.
+  await setFaults(srv.controlPort, { 'close-before-ack': 1 });
+  const r3 = await a.transact(a.tx.goals[g1].update({ title: 'ack lost' }));
+  // Only the resend can be acknowledged: the first ack was never sent.
+  check(r3.status === 'synced',
+    `the resent transaction is acknowledged, got ${r3.status}`);
+  await waitStatus(a, 'authenticated');
+  await waitFor(b, goalsQ, (d) => title(d, g1) === 'ack lost',
+    'B to see the write whose ack was lost');
   keep();
   await stopDevserver(srv.proc);
 });
