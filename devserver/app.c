@@ -51,7 +51,8 @@ static const char app_schema[] =
     " AUTOINCREMENT, created_at INTEGER NOT NULL);";
 
 /* The system catalog attrs of $users, as Instant sends them. */
-static const char app_system_attrs[] = "["
+static const char app_system_attrs[] =
+    "["
     "{\"id\":\"5a6e3f0e-8d0c-4a44-9b27-0000000000a1\","
     "\"forward-identity\":[\"5a6e3f0e-8d0c-4a44-9b27-0000000000f1\","
     "\"$users\",\"id\"],\"value-type\":\"blob\",\"cardinality\":\"one\","
@@ -91,13 +92,13 @@ app_load_attrs(struct app *a, char **errmsg)
 	int rc, r = -1;
 
 	if (sqlite3_prepare_v2(a->db, "SELECT json FROM attrs", -1, &st,
-	    NULL) != SQLITE_OK) {
+			       NULL) != SQLITE_OK) {
 		app_db_error(a, "attrs", errmsg);
 		return -1;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		v = json_loads((const char *)sqlite3_column_text(st, 0), 0,
-		    NULL);
+			       NULL);
 		if (v == NULL || attrs_put(a->attrs, v, &why) != 0)
 			log_warn("app %s: skipping a bad stored attr", a->id);
 		json_decref(v);
@@ -123,8 +124,10 @@ app_load_last_tx(struct app *a, char **errmsg)
 	sqlite3_stmt *st = NULL;
 	int r = -1;
 
-	if (sqlite3_prepare_v2(a->db, "SELECT coalesce(max(id), 0) FROM"
-	    " transactions", -1, &st, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(a->db,
+			       "SELECT coalesce(max(id), 0) FROM"
+			       " transactions",
+			       -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {
 		app_db_error(a, "transactions", errmsg);
 		goto out;
@@ -154,10 +157,14 @@ app_open_db(struct app *a, const char *dir, char **errmsg)
 		sqlite3_free(err);
 		goto out;
 	}
-	if (sqlite3_prepare_v2(a->db, "INSERT OR REPLACE INTO attrs (id, json)"
-	    " VALUES (?, ?)", -1, &a->put_attr, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(a->db, "INSERT INTO transactions (created_at)"
-	    " VALUES (?)", -1, &a->new_tx, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(a->db,
+			       "INSERT OR REPLACE INTO attrs (id, json)"
+			       " VALUES (?, ?)",
+			       -1, &a->put_attr, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(a->db,
+			       "INSERT INTO transactions (created_at)"
+			       " VALUES (?)",
+			       -1, &a->new_tx, NULL) != SQLITE_OK) {
 		app_db_error(a, path, errmsg);
 		goto out;
 	}
@@ -229,7 +236,8 @@ app_users(struct app *a)
 json_t *
 app_row(const struct app *a)
 {
-	return json_pack("{s:s,s:s}", "id", a->id, "title", "instant-devserver");
+	return json_pack("{s:s,s:s}", "id", a->id, "title",
+			 "instant-devserver");
 }
 
 /* All attrs. */
@@ -250,8 +258,8 @@ app_processed_tx_id(const struct app *a)
 static int
 app_paginated(const json_t *node)
 {
-	static const char *const keys[] = { "limit", "first", "last",
-	    "offset", "before", "after" };
+	static const char *const keys[] = {"limit",  "first",  "last",
+					   "offset", "before", "after"};
 	json_t *opts = json_object_get(node, "$");
 
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -267,7 +275,8 @@ app_page_info(const json_t *q, const json_t *all)
 	json_t *pi = NULL, *v;
 	const char *etype;
 
-	json_object_foreach((json_t *)all, etype, v) {
+	json_object_foreach((json_t *)all, etype, v)
+	{
 		if (!app_paginated(json_object_get(q, etype)))
 			continue;
 		if (pi == NULL)
@@ -297,7 +306,7 @@ app_result_json(const json_t *q, const struct instaql_result *res)
 int
 app_query(struct app *a, const json_t *q, json_t **result, json_t **err)
 {
-	struct instaql_opts opts = { 0, NULL, 1 };
+	struct instaql_opts opts = {0, NULL, 1};
 	struct instaql_result res;
 	char *errmsg = NULL;
 
@@ -309,8 +318,8 @@ app_query(struct app *a, const json_t *q, json_t **result, json_t **err)
 		return -1;
 	}
 	if (instaql_eval(a->ts, a->attrs, q, &opts, &res, &errmsg) != 0) {
-		*err = error_validation("query", q, errmsg != NULL ? errmsg :
-		    "invalid query");
+		*err = error_validation(
+		    "query", q, errmsg != NULL ? errmsg : "invalid query");
 		free(errmsg);
 		return -1;
 	}
@@ -342,7 +351,7 @@ app_save_attrs(struct app *a)
 	    SQLITE_OK)
 		return -1;
 	for (size_t i = 0; i < attrs_count(a->attrs) && rc == SQLITE_DONE;
-	    i++) {
+	     i++) {
 		at = attrs_at(a->attrs, i);
 		if (strcmp(at->etype, "$users") == 0)
 			continue;
@@ -398,7 +407,7 @@ app_reload_attrs(struct app *a)
 /* Apply steps atomically. */
 int
 app_transact(struct app *a, const json_t *steps, int64_t *tx_id,
-    int *attrs_changed, json_t **err)
+	     int *attrs_changed, json_t **err)
 {
 	struct txapply_result res;
 	char *before = NULL, *after = NULL;
@@ -414,8 +423,10 @@ app_transact(struct app *a, const json_t *steps, int64_t *tx_id,
 	}
 	before = app_attrs_text(a);
 	if (txapply_run(a->tx, steps, now, &res) != 0) {
-		*err = res.error != NULL ? json_incref(res.error) :
-		    error_new(500, "sql-exception", "Transaction failed", NULL);
+		*err = res.error != NULL
+			   ? json_incref(res.error)
+			   : error_new(500, "sql-exception",
+				       "Transaction failed", NULL);
 		goto out;
 	}
 	after = app_attrs_text(a);
@@ -451,8 +462,8 @@ app_step_declares(const json_t *step, const char *attr_id)
 	if (op == NULL || strcmp(op, "add-attr") != 0 || id == NULL ||
 	    strcmp(id, attr_id) != 0)
 		return NULL;
-	return json_string_value(json_array_get(json_object_get(attr,
-	    "forward-identity"), 1));
+	return json_string_value(
+	    json_array_get(json_object_get(attr, "forward-identity"), 1));
 }
 
 /* Find the etype of attr_id among the registry and add-attr steps. */
@@ -466,8 +477,8 @@ app_attr_etype(const struct app *a, const char *attr_id, const json_t *steps)
 
 	if (at != NULL)
 		return at->etype;
-	json_array_foreach(steps, i, step)
-		if ((etype = app_step_declares(step, attr_id)) != NULL)
-			return etype;
+	json_array_foreach(
+	    steps, i, step) if ((etype = app_step_declares(step, attr_id)) !=
+				NULL) return etype;
 	return NULL;
 }

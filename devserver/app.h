@@ -46,12 +46,12 @@ int app_query(struct app *, const json_t *q, json_t **result, json_t **err);
  * or -1 with *err set to an Instant error object (nothing written).
  */
 int app_transact(struct app *, const json_t *steps, int64_t *tx_id,
-    int *attrs_changed, json_t **err);
+		 int *attrs_changed, json_t **err);
 
 /* The etype an attr id belongs to (also looking at add-attr steps in
  * steps, which may be NULL), or NULL. */
 const char *app_attr_etype(const struct app *, const char *attr_id,
-    const json_t *steps);
+			   const json_t *steps);
 
 struct users *app_users(struct app *);
 

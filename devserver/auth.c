@@ -60,7 +60,7 @@ auth_guest(struct app *a, const json_t *body, struct evbuffer *out)
 
 	if (user == NULL) {
 		auth_error(out, error_new(500, "sql-exception",
-		    "Database error", NULL));
+					  "Database error", NULL));
 		return;
 	}
 	auth_reply(out, 200, json_pack("{s:o}", "user", user));
@@ -75,8 +75,9 @@ auth_new_code(char code[7])
 
 	if (RAND_bytes(b, sizeof b) != 1)
 		return -1;
-	v = ((unsigned)b[0] << 24 | (unsigned)b[1] << 16 |
-	    (unsigned)b[2] << 8 | b[3]) % 1000000u;
+	v = ((unsigned)b[0] << 24 | (unsigned)b[1] << 16 | (unsigned)b[2] << 8 |
+	     b[3]) %
+	    1000000u;
 	snprintf(code, 7, "%06u", v);
 	return 0;
 }
@@ -101,18 +102,18 @@ auth_send_code(struct app *a, const json_t *body, struct evbuffer *out)
 	char code[7], esc[AUTH_MAX_EMAIL * 4 + 8];
 
 	if (email == NULL) {
-		auth_error(out, error_param_malformed("email",
-		    json_object_get(body, "email")));
+		auth_error(out, error_param_malformed(
+				    "email", json_object_get(body, "email")));
 		return;
 	}
 	if (auth_new_code(code) != 0 ||
 	    users_set_code(app_users(a), email, code) != 0) {
 		auth_error(out, error_new(500, "sql-exception",
-		    "Database error", NULL));
+					  "Database error", NULL));
 		return;
 	}
-	snprintf(esc, sizeof esc, "%s", log_escape(email, strlen(email),
-	    AUTH_MAX_EMAIL));
+	snprintf(esc, sizeof esc, "%s",
+		 log_escape(email, strlen(email), AUTH_MAX_EMAIL));
 	log_info("magic code for %s in app %s: %s", esc, app_id(a), code);
 	auth_reply(out, 200, json_pack("{s:b}", "sent", 1));
 }
@@ -126,8 +127,8 @@ auth_verify_code(struct app *a, const json_t *body, struct evbuffer *out)
 	int created, ok;
 
 	if (email == NULL || code == NULL) {
-		auth_error(out, error_param_missing(email == NULL ? "email" :
-		    "code"));
+		auth_error(
+		    out, error_param_missing(email == NULL ? "email" : "code"));
 		return;
 	}
 	ok = users_check_code(app_users(a), email, code);
@@ -138,11 +139,11 @@ auth_verify_code(struct app *a, const json_t *body, struct evbuffer *out)
 	if ((user = users_sign_in_email(app_users(a), email, &created)) ==
 	    NULL) {
 		auth_error(out, error_new(500, "sql-exception",
-		    "Database error", NULL));
+					  "Database error", NULL));
 		return;
 	}
-	auth_reply(out, 200, json_pack("{s:o,s:b}", "user", user, "created",
-	    created));
+	auth_reply(out, 200,
+		   json_pack("{s:o,s:b}", "user", user, "created", created));
 }
 
 /* POST verify_refresh_token. */
@@ -175,7 +176,7 @@ auth_sign_out(struct app *a, const json_t *body, struct evbuffer *out)
 	}
 	if (users_sign_out(app_users(a), token) != 0) {
 		auth_error(out, error_new(500, "sql-exception",
-		    "Database error", NULL));
+					  "Database error", NULL));
 		return;
 	}
 	auth_reply(out, 200, json_object());
@@ -184,18 +185,18 @@ auth_sign_out(struct app *a, const json_t *body, struct evbuffer *out)
 /* Parse the body and find the app named by its app_key field: the app, or
  * NULL after an error response. */
 static struct app *
-auth_app(struct server *sv, const struct http_request *req,
-    const char *app_key, json_t **body, struct evbuffer *out)
+auth_app(struct server *sv, const struct http_request *req, const char *app_key,
+	 json_t **body, struct evbuffer *out)
 {
 	json_t *err = NULL;
 	const char *id;
 	struct app *a;
 
-	*body = json_loadb(req->body != NULL ? req->body : "", req->body_len,
-	    0, NULL);
+	*body = json_loadb(req->body != NULL ? req->body : "", req->body_len, 0,
+			   NULL);
 	if (!json_is_object(*body)) {
 		auth_error(out, error_new(400, "param-malformed",
-		    "Body must be a JSON object", NULL));
+					  "Body must be a JSON object", NULL));
 		return NULL;
 	}
 	if ((id = auth_field(*body, app_key)) == NULL) {
@@ -210,20 +211,18 @@ auth_app(struct server *sv, const struct http_request *req,
 /* Route an auth request. */
 int
 auth_handle(struct server *sv, const struct http_request *req,
-    struct evbuffer *out)
+	    struct evbuffer *out)
 {
 	static const struct {
 		const char *path;
 		const char *app_key;
 		void (*fn)(struct app *, const json_t *, struct evbuffer *);
 	} routes[] = {
-		{ "/runtime/auth/sign_in_guest", "app-id", auth_guest },
-		{ "/runtime/auth/send_magic_code", "app-id", auth_send_code },
-		{ "/runtime/auth/verify_magic_code", "app-id",
-		    auth_verify_code },
-		{ "/runtime/auth/verify_refresh_token", "app-id",
-		    auth_verify_token },
-		{ "/runtime/signout", "app_id", auth_sign_out },
+	    {"/runtime/auth/sign_in_guest", "app-id", auth_guest},
+	    {"/runtime/auth/send_magic_code", "app-id", auth_send_code},
+	    {"/runtime/auth/verify_magic_code", "app-id", auth_verify_code},
+	    {"/runtime/auth/verify_refresh_token", "app-id", auth_verify_token},
+	    {"/runtime/signout", "app_id", auth_sign_out},
 	};
 	json_t *body = NULL;
 	struct app *a;
@@ -232,12 +231,13 @@ auth_handle(struct server *sv, const struct http_request *req,
 		if (strcmp(req->path, routes[i].path) != 0)
 			continue;
 		if (strcmp(req->method, "POST") != 0) {
-			auth_reply(out, 405, json_pack("{s:s}", "message",
-			    "Method not allowed"));
+			auth_reply(out, 405,
+				   json_pack("{s:s}", "message",
+					     "Method not allowed"));
 			return 0;
 		}
-		if ((a = auth_app(sv, req, routes[i].app_key, &body,
-		    out)) != NULL)
+		if ((a = auth_app(sv, req, routes[i].app_key, &body, out)) !=
+		    NULL)
 			routes[i].fn(a, body, out);
 		json_decref(body);
 		return 0;

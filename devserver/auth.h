@@ -22,6 +22,6 @@ struct http_request;
 /* Answer req into out: 0, or -1 if req is no auth route (nothing
  * written). */
 int auth_handle(struct server *, const struct http_request *,
-    struct evbuffer *out);
+		struct evbuffer *out);
 
 #endif

@@ -92,18 +92,22 @@ conn_handshake(struct conn *c)
 	if (strcmp(r->method, "GET") != 0 || up == NULL ||
 	    !http_header_has_token(up, "websocket") || co == NULL ||
 	    !http_header_has_token(co, "upgrade")) {
-		conn_respond(c, 426, "{\"message\":\"WebSocket upgrade "
-		    "required\"}");
+		conn_respond(c, 426,
+			     "{\"message\":\"WebSocket upgrade "
+			     "required\"}");
 		return -1;
 	}
 	if (ver == NULL || strcmp(ver, "13") != 0 || key == NULL ||
 	    ws_accept_key(key, accept) != 0) {
-		conn_respond(c, 400, "{\"message\":\"Bad WebSocket handshake\"}");
+		conn_respond(c, 400,
+			     "{\"message\":\"Bad WebSocket handshake\"}");
 		return -1;
 	}
-	evbuffer_add_printf(bufferevent_get_output(c->bev),
+	evbuffer_add_printf(
+	    bufferevent_get_output(c->bev),
 	    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-	    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
+	    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+	    accept);
 	return 0;
 }
 
@@ -158,7 +162,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	int r;
 
 	r = http_request_parse(&c->req, bufferevent_get_input(bev),
-	    HTTP_MAX_BODY);
+			       HTTP_MAX_BODY);
 	if (r == 0)
 		return;
 	if (r < 0) {
@@ -166,8 +170,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		conn_respond(c, c->req.status, "{\"message\":\"Bad request\"}");
 		return;
 	}
-	log_debug("%s %s", c->req.method, log_escape(c->req.path,
-	    strlen(c->req.path), 200));
+	log_debug("%s %s", c->req.method,
+		  log_escape(c->req.path, strlen(c->req.path), 200));
 	if (c->kind == CONN_MAIN)
 		conn_route_main(c);
 	else
@@ -184,9 +188,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 /* Accept a connection. */
 struct conn *
 conn_create(struct server *server, evutil_socket_t fd, enum conn_kind kind,
-    conn_done_cb done, void *arg)
+	    conn_done_cb done, void *arg)
 {
-	struct timeval tv = { CONN_READ_TIMEOUT_S, 0 };
+	struct timeval tv = {CONN_READ_TIMEOUT_S, 0};
 	struct conn *c = xcalloc(1, sizeof *c);
 
 	c->server = server;
@@ -195,7 +199,7 @@ conn_create(struct server *server, evutil_socket_t fd, enum conn_kind kind,
 	c->arg = arg;
 	http_request_init(&c->req);
 	c->bev = bufferevent_socket_new(server_base(server), fd,
-	    BEV_OPT_CLOSE_ON_FREE);
+					BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		evutil_closesocket(fd);
 		free(c);

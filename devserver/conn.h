@@ -21,7 +21,7 @@ typedef void (*conn_done_cb)(struct conn *, void *arg);
 
 /* Take over fd; NULL if the bufferevent cannot be made (fd closed). */
 struct conn *conn_create(struct server *, evutil_socket_t fd, enum conn_kind,
-    conn_done_cb, void *arg);
+			 conn_done_cb, void *arg);
 void conn_free(struct conn *);
 
 #endif

@@ -33,15 +33,15 @@ control_error(struct evbuffer *out, const char *message)
 /* POST /faults: apply a patch. */
 static void
 control_set_faults(struct server *sv, const struct http_request *req,
-    struct evbuffer *out)
+		   struct evbuffer *out)
 {
 	struct faults *f = server_faults(sv);
 	const char *errmsg = NULL;
 	char before[sizeof f->app_status];
 	json_t *patch;
 
-	patch = json_loadb(req->body != NULL ? req->body : "",
-	    req->body_len, 0, NULL);
+	patch = json_loadb(req->body != NULL ? req->body : "", req->body_len, 0,
+			   NULL);
 	if (patch == NULL) {
 		control_error(out, "body must be a JSON object");
 		return;
@@ -62,11 +62,11 @@ control_set_faults(struct server *sv, const struct http_request *req,
 /* Route a control request. */
 void
 control_handle(struct server *sv, const struct http_request *req,
-    struct evbuffer *out)
+	       struct evbuffer *out)
 {
 	if (strcmp(req->path, "/faults") != 0) {
-		control_reply(out, 404, json_pack("{s:s}", "message",
-		    "Not found"));
+		control_reply(out, 404,
+			      json_pack("{s:s}", "message", "Not found"));
 		return;
 	}
 	if (strcmp(req->method, "GET") == 0)
@@ -74,6 +74,7 @@ control_handle(struct server *sv, const struct http_request *req,
 	else if (strcmp(req->method, "POST") == 0)
 		control_set_faults(sv, req, out);
 	else
-		control_reply(out, 405, json_pack("{s:s}", "message",
-		    "Method not allowed"));
+		control_reply(
+		    out, 405,
+		    json_pack("{s:s}", "message", "Method not allowed"));
 }

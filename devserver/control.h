@@ -16,6 +16,6 @@ struct http_request;
 
 /* Answer one control request into out. */
 void control_handle(struct server *, const struct http_request *,
-    struct evbuffer *out);
+		    struct evbuffer *out);
 
 #endif

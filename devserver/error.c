@@ -11,7 +11,8 @@ json_t *
 error_new(int status, const char *type, const char *message, json_t *hint)
 {
 	return json_pack("{s:i,s:s,s:s,s:o}", "status", status, "type", type,
-	    "message", message, "hint", hint != NULL ? hint : json_null());
+			 "message", message, "hint",
+			 hint != NULL ? hint : json_null());
 }
 
 /* A validation-failed error with one message. */
@@ -22,9 +23,10 @@ error_validation(const char *what, const json_t *input, const char *message)
 	json_t *hint;
 
 	snprintf(text, sizeof text, "Validation failed for %s: %s", what,
-	    message);
+		 message);
 	hint = json_pack("{s:s,s:O,s:[{s:s}]}", "data-type", what, "input",
-	    input != NULL ? input : json_null(), "errors", "message", message);
+			 input != NULL ? input : json_null(), "errors",
+			 "message", message);
 	return error_new(400, "validation-failed", text, hint);
 }
 
@@ -36,7 +38,7 @@ error_param_missing(const char *name)
 
 	snprintf(text, sizeof text, "Missing parameter: [\"%s\"]", name);
 	return error_new(400, "param-missing", text,
-	    json_pack("{s:[s]}", "in", name));
+			 json_pack("{s:[s]}", "in", name));
 }
 
 /* A malformed top-level parameter. */
@@ -47,8 +49,8 @@ error_param_malformed(const char *name, const json_t *value)
 
 	snprintf(text, sizeof text, "Malformed parameter: [\"%s\"]", name);
 	return error_new(400, "param-malformed", text,
-	    json_pack("{s:[s],s:O}", "in", name, "original-input",
-	    value != NULL ? value : json_null()));
+			 json_pack("{s:[s],s:O}", "in", name, "original-input",
+				   value != NULL ? value : json_null()));
 }
 
 /* A record that does not exist. */
@@ -59,7 +61,7 @@ error_not_found(const char *record_type)
 
 	snprintf(text, sizeof text, "Record not found: %s", record_type);
 	return error_new(400, "record-not-found", text,
-	    json_pack("{s:s}", "record-type", record_type));
+			 json_pack("{s:s}", "record-type", record_type));
 }
 
 /* The error a non-active app status gives. */
@@ -68,12 +70,12 @@ error_app_status(const char *status, int for_write)
 {
 	if (strcmp(status, "disabled") == 0)
 		return error_new(400, "app-disabled",
-		    "This app has been disabled.",
-		    json_pack("{s:s}", "status", status));
+				 "This app has been disabled.",
+				 json_pack("{s:s}", "status", status));
 	if (for_write && strcmp(status, "read-only") == 0)
 		return error_new(400, "app-read-only",
-		    "This app is in read-only mode.",
-		    json_pack("{s:s}", "status", status));
+				 "This app is in read-only mode.",
+				 json_pack("{s:s}", "status", status));
 	return NULL;
 }
 
@@ -82,9 +84,9 @@ json_t *
 error_permission(const char *etype)
 {
 	return error_new(400, "permission-denied",
-	    "Permission denied: not perms-pass?",
-	    json_pack("{s:[s,s],s:s}", "input", etype, "object", "expected",
-	    "perms-pass?"));
+			 "Permission denied: not perms-pass?",
+			 json_pack("{s:[s,s],s:s}", "input", etype, "object",
+				   "expected", "perms-pass?"));
 }
 
 /* Wrap err for the wire. */
@@ -97,15 +99,15 @@ error_envelope(const json_t *err, const json_t *event, const char *session_id)
 		orig = json_deep_copy(event);
 		if (session_id != NULL)
 			json_object_set_new(orig, "session-id",
-			    json_string(session_id));
+					    json_string(session_id));
 		cid = json_object_get(event, "client-event-id");
 	}
 	env = json_pack("{s:s,s:O,s:O,s:O,s:O,s:O,s:o}", "op", "error",
-	    "status", json_object_get(err, "status"),
-	    "type", json_object_get(err, "type"),
-	    "message", json_object_get(err, "message"),
-	    "hint", json_object_get(err, "hint"),
-	    "client-event-id", cid != NULL ? cid : json_null(),
-	    "original-event", orig != NULL ? orig : json_null());
+			"status", json_object_get(err, "status"), "type",
+			json_object_get(err, "type"), "message",
+			json_object_get(err, "message"), "hint",
+			json_object_get(err, "hint"), "client-event-id",
+			cid != NULL ? cid : json_null(), "original-event",
+			orig != NULL ? orig : json_null());
 	return env;
 }

@@ -12,12 +12,12 @@
 
 /* A new error object; hint is stolen (NULL becomes JSON null). */
 json_t *error_new(int status, const char *type, const char *message,
-    json_t *hint);
+		  json_t *hint);
 
 /* validation-failed: "Validation failed for <what>: <message>", hint
  * {data-type, input, errors:[{message}]}; input is borrowed. */
 json_t *error_validation(const char *what, const json_t *input,
-    const char *message);
+			 const char *message);
 
 /* param-missing for the top-level key name. */
 json_t *error_param_missing(const char *name);
@@ -38,6 +38,6 @@ json_t *error_permission(const char *etype);
 /* The wire envelope for err (borrowed) answering event (borrowed, may be
  * NULL): a new reference. */
 json_t *error_envelope(const json_t *err, const json_t *event,
-    const char *session_id);
+		       const char *session_id);
 
 #endif

@@ -37,7 +37,7 @@ faults_count(const json_t *v, int *out)
 	if (json_is_boolean(v))
 		*out = json_is_true(v) ? -1 : 0;
 	else if (json_is_integer(v) && json_integer_value(v) >= -1 &&
-	    json_integer_value(v) <= 1000000)
+		 json_integer_value(v) <= 1000000)
 		*out = (int)json_integer_value(v);
 	else
 		return -1;
@@ -74,9 +74,7 @@ faults_namespaces(const json_t *v, json_t **out)
 
 	if (!json_is_array(v))
 		return -1;
-	json_array_foreach(v, i, s)
-		if (!json_is_string(s))
-			return -1;
+	json_array_foreach(v, i, s) if (!json_is_string(s)) return -1;
 	json_decref(*out);
 	*out = json_deep_copy(v);
 	return 0;
@@ -88,8 +86,9 @@ faults_status(const json_t *v, char *out, size_t outlen)
 {
 	const char *s = json_string_value(v);
 
-	if (s == NULL || (strcmp(s, "active") != 0 &&
-	    strcmp(s, "read-only") != 0 && strcmp(s, "disabled") != 0))
+	if (s == NULL ||
+	    (strcmp(s, "active") != 0 && strcmp(s, "read-only") != 0 &&
+	     strcmp(s, "disabled") != 0))
 		return -1;
 	snprintf(out, outlen, "%s", s);
 	return 0;
@@ -98,7 +97,7 @@ faults_status(const json_t *v, char *out, size_t outlen)
 /* Apply one key to f. */
 static int
 faults_apply_key(struct faults *f, const char *key, const json_t *v,
-    const char **errmsg)
+		 const char **errmsg)
 {
 	int r;
 
@@ -142,7 +141,8 @@ faults_apply(struct faults *f, const json_t *patch, const char **errmsg)
 		return -1;
 	}
 	copy.deny_namespaces = json_deep_copy(f->deny_namespaces);
-	json_object_foreach((json_t *)patch, key, v) {
+	json_object_foreach((json_t *)patch, key, v)
+	{
 		if (faults_apply_key(&copy, key, v, errmsg) != 0) {
 			faults_clear(&copy);
 			return -1;
@@ -158,8 +158,8 @@ int
 faults_apply_arg(struct faults *f, const char *arg, const char **errmsg)
 {
 	const char *eq = strchr(arg, '=');
-	char *name = eq != NULL ? xstrndup(arg, (size_t)(eq - arg)) :
-	    xstrdup(arg);
+	char *name =
+	    eq != NULL ? xstrndup(arg, (size_t)(eq - arg)) : xstrdup(arg);
 	json_t *v, *patch;
 	int r;
 
@@ -179,14 +179,13 @@ faults_apply_arg(struct faults *f, const char *arg, const char **errmsg)
 json_t *
 faults_to_json(const struct faults *f)
 {
-	return json_pack("{s:i,s:i,s:i,s:i,s:O,s:s,s:b,s:b,s:b}",
-	    "drop-ack", f->drop_ack, "close-before-ack", f->close_before_ack,
-	    "ack-delay-ms", f->ack_delay_ms,
-	    "refresh-delay-ms", f->refresh_delay_ms,
-	    "deny-namespaces", f->deny_namespaces,
-	    "app-status", f->app_status,
-	    "refuse-connections", f->refuse_connections,
-	    "no-ping", f->no_ping, "no-answer", f->no_answer);
+	return json_pack("{s:i,s:i,s:i,s:i,s:O,s:s,s:b,s:b,s:b}", "drop-ack",
+			 f->drop_ack, "close-before-ack", f->close_before_ack,
+			 "ack-delay-ms", f->ack_delay_ms, "refresh-delay-ms",
+			 f->refresh_delay_ms, "deny-namespaces",
+			 f->deny_namespaces, "app-status", f->app_status,
+			 "refuse-connections", f->refuse_connections, "no-ping",
+			 f->no_ping, "no-answer", f->no_answer);
 }
 
 /* Use one unit of a counting fault. */
@@ -207,8 +206,8 @@ faults_denies(const struct faults *f, const char *ns)
 	size_t i;
 	json_t *s;
 
-	json_array_foreach(f->deny_namespaces, i, s)
-		if (strcmp(json_string_value(s), ns) == 0)
-			return 1;
+	json_array_foreach(f->deny_namespaces, i,
+			   s) if (strcmp(json_string_value(s), ns) ==
+				  0) return 1;
 	return 0;
 }

@@ -24,8 +24,8 @@
 #include <jansson.h>
 
 struct faults {
-	int drop_ack;          /* transactions left, -1 for all */
-	int close_before_ack;  /* transactions left, -1 for all */
+	int drop_ack;	      /* transactions left, -1 for all */
+	int close_before_ack; /* transactions left, -1 for all */
 	int ack_delay_ms;
 	int refresh_delay_ms;
 	json_t *deny_namespaces; /* array of strings, never NULL */

@@ -69,8 +69,8 @@ http_parse_target(struct http_request *req, const char *target)
 	if ((uri = evhttp_uri_parse(target)) == NULL)
 		goto out;
 	p = evhttp_uri_get_path(uri);
-	req->path = evhttp_uridecode(p != NULL && *p != '\0' ? p : "/", 0,
-	    NULL);
+	req->path =
+	    evhttp_uridecode(p != NULL && *p != '\0' ? p : "/", 0, NULL);
 	if (req->path == NULL)
 		goto out;
 	q = evhttp_uri_get_query(uri);
@@ -97,7 +97,8 @@ http_parse_request_line(struct http_request *req, char *line)
 		return -1;
 	if (strlen(method) >= sizeof req->method)
 		return -1;
-	if (strcmp(version, "HTTP/1.1") != 0 && strcmp(version, "HTTP/1.0") != 0)
+	if (strcmp(version, "HTTP/1.1") != 0 &&
+	    strcmp(version, "HTTP/1.0") != 0)
 		return -1;
 	strcpy(req->method, method);
 	return http_parse_target(req, target);
@@ -110,8 +111,7 @@ http_parse_header_line(struct http_request *req, char *line)
 	char *colon = strchr(line, ':');
 	struct http_header *h;
 
-	if (colon == NULL || colon == line || line[0] == ' ' ||
-	    line[0] == '\t')
+	if (colon == NULL || colon == line || line[0] == ' ' || line[0] == '\t')
 		return -1;
 	if (req->nheaders == HTTP_MAX_HEADERS) {
 		req->status = 431;
@@ -230,7 +230,7 @@ out:
 /* Parse a request from in. */
 int
 http_request_parse(struct http_request *req, struct evbuffer *in,
-    size_t max_body)
+		   size_t max_body)
 {
 	size_t len;
 	int r;
@@ -300,28 +300,41 @@ const char *
 http_reason(int status)
 {
 	switch (status) {
-	case 101: return "Switching Protocols";
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 413: return "Payload Too Large";
-	case 426: return "Upgrade Required";
-	case 431: return "Request Header Fields Too Large";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	default: return "Internal Server Error";
+	case 101:
+		return "Switching Protocols";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 413:
+		return "Payload Too Large";
+	case 426:
+		return "Upgrade Required";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Internal Server Error";
 	}
 }
 
 /* Write a whole response. */
 void
 http_response(struct evbuffer *out, int status, const char *ctype,
-    const char *body, size_t len)
+	      const char *body, size_t len)
 {
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: %s\r\nContent-Length: %zu\r\n"
-	    "Connection: close\r\n\r\n", status, http_reason(status), ctype, len);
+	evbuffer_add_printf(out,
+			    "HTTP/1.1 %d %s\r\n"
+			    "Content-Type: %s\r\nContent-Length: %zu\r\n"
+			    "Connection: close\r\n\r\n",
+			    status, http_reason(status), ctype, len);
 	evbuffer_add(out, body, len);
 }
 

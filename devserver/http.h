@@ -28,14 +28,14 @@ struct http_header {
 
 struct http_request {
 	char method[16];
-	char *path;                /* decoded path, without the query */
-	struct evkeyvalq query;    /* decoded query parameters */
+	char *path;		/* decoded path, without the query */
+	struct evkeyvalq query; /* decoded query parameters */
 	struct http_header headers[HTTP_MAX_HEADERS];
 	size_t nheaders;
-	char *body;                /* NUL-terminated, body_len bytes */
+	char *body; /* NUL-terminated, body_len bytes */
 	size_t body_len;
-	size_t head_len;           /* bytes of the head, 0 until parsed */
-	int status;                /* on a parse error: the status to answer */
+	size_t head_len; /* bytes of the head, 0 until parsed */
+	int status;	 /* on a parse error: the status to answer */
 };
 
 /* Zero a request before its first http_request_parse. */
@@ -50,7 +50,7 @@ void http_request_clear(struct http_request *);
  * request (req->status is the status code to answer with).
  */
 int http_request_parse(struct http_request *, struct evbuffer *in,
-    size_t max_body);
+		       size_t max_body);
 
 /* The value of header name (case-insensitive), or NULL. */
 const char *http_request_header(const struct http_request *, const char *name);
@@ -66,7 +66,7 @@ const char *http_reason(int status);
 
 /* Append a complete response with Connection: close to out. */
 void http_response(struct evbuffer *out, int status, const char *ctype,
-    const char *body, size_t len);
+		   const char *body, size_t len);
 
 /* Append a JSON response: body is the compact text of a JSON document. */
 void http_response_json(struct evbuffer *out, int status, const char *json);

@@ -71,12 +71,13 @@ listen_conn_done(struct conn *c, void *arg)
 /* A new connection. */
 static void
 listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+		 struct sockaddr *sa, int salen, void *arg)
 {
 	struct listen *l = arg;
 	struct listen_conn *lc;
 
-	if (l->kind == CONN_MAIN && server_faults(l->server)->refuse_connections) {
+	if (l->kind == CONN_MAIN &&
+	    server_faults(l->server)->refuse_connections) {
 		log_info("fault: refusing a connection");
 		evutil_closesocket(fd);
 		return;
@@ -128,7 +129,7 @@ listen_bound_port(struct evconnlistener *lev)
 	socklen_t len = sizeof sin;
 
 	if (getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&sin,
-	    &len) != 0)
+			&len) != 0)
 		return -1;
 	return ntohs(sin.sin_port);
 }
@@ -136,7 +137,7 @@ listen_bound_port(struct evconnlistener *lev)
 /* Create a listener. */
 struct listen *
 listen_create(struct server *server, const char *addr, enum conn_kind kind,
-    char **errmsg)
+	      char **errmsg)
 {
 	struct listen *l = xcalloc(1, sizeof *l);
 	struct sockaddr_in sin;
@@ -150,16 +151,20 @@ listen_create(struct server *server, const char *addr, enum conn_kind kind,
 	}
 	if (!listen_is_loopback(&sin)) {
 		if (kind == CONN_CONTROL) {
-			xasprintf(errmsg, "the control endpoint must be on "
-			    "loopback, not %s", addr);
+			xasprintf(errmsg,
+				  "the control endpoint must be on "
+				  "loopback, not %s",
+				  addr);
 			goto fail;
 		}
 		log_warn("listening on %s: instant-devserver is meant for "
-		    "loopback", addr);
+			 "loopback",
+			 addr);
 	}
-	l->lev = evconnlistener_new_bind(server_base(server), listen_accept_cb,
-	    l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-	    LEV_OPT_CLOSE_ON_EXEC, 128, (struct sockaddr *)&sin, sizeof sin);
+	l->lev = evconnlistener_new_bind(
+	    server_base(server), listen_accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    128, (struct sockaddr *)&sin, sizeof sin);
 	if (l->lev == NULL) {
 		xasprintf(errmsg, "cannot listen on %s", addr);
 		goto fail;

@@ -26,13 +26,13 @@
 #include "devserver/listen.h"
 #include "devserver/server.h"
 
-#define MAIN_MAX_APPS 64
+#define MAIN_MAX_ARGS 64
 
 struct main_opts {
 	const char *listen;
 	const char *control;
-	const char *apps[MAIN_MAX_APPS];
-	const char *faults[MAIN_MAX_APPS];
+	const char *apps[MAIN_MAX_ARGS];
+	const char *faults[MAIN_MAX_ARGS];
 	size_t nfaults;
 	struct server_config cfg;
 	enum log_level level;
@@ -42,12 +42,13 @@ struct main_opts {
 static void
 main_usage(FILE *f)
 {
-	fprintf(f, "usage: instant-devserver --data DIR [--listen 127.0.0.1:PORT]"
-	    " [--app APP_ID]...\n"
-	    "       [--control 127.0.0.1:PORT] [--ping-interval MS]"
-	    " [--idle-timeout MS]\n"
-	    "       [--max-message BYTES] [--fault NAME[=VALUE]]..."
-	    " [--log-level LEVEL]\n");
+	fprintf(f,
+		"usage: instant-devserver --data DIR [--listen 127.0.0.1:PORT]"
+		" [--app APP_ID]...\n"
+		"       [--control 127.0.0.1:PORT] [--ping-interval MS]"
+		" [--idle-timeout MS]\n"
+		"       [--max-message BYTES] [--fault NAME[=VALUE]]..."
+		" [--log-level LEVEL]\n");
 }
 
 /* Parse a positive integer option or exit. */
@@ -69,32 +70,48 @@ static void
 main_option(struct main_opts *o, int c, const char *arg)
 {
 	switch (c) {
-	case 'l': o->listen = arg; break;
-	case 'd': o->cfg.data_dir = arg; break;
-	case 'c': o->control = arg; break;
+	case 'l':
+		o->listen = arg;
+		break;
+	case 'd':
+		o->cfg.data_dir = arg;
+		break;
+	case 'c':
+		o->control = arg;
+		break;
 	case 'a':
-		if (o->cfg.napps == MAIN_MAX_APPS)
+		if (o->cfg.napps == MAIN_MAX_ARGS)
 			goto bad;
 		o->apps[o->cfg.napps++] = arg;
 		break;
 	case 'f':
-		if (o->nfaults == MAIN_MAX_APPS)
+		if (o->nfaults == MAIN_MAX_ARGS)
 			goto bad;
 		o->faults[o->nfaults++] = arg;
 		break;
-	case 'p': o->cfg.ping_ms = (int)main_number("ping interval", arg,
-	    3600000); break;
-	case 'i': o->cfg.idle_ms = (int)main_number("idle timeout", arg,
-	    3600000); break;
-	case 'm': o->cfg.max_msg = (size_t)main_number("max message", arg,
-	    256L * 1024 * 1024); break;
+	case 'p':
+		o->cfg.ping_ms =
+		    (int)main_number("ping interval", arg, 3600000);
+		break;
+	case 'i':
+		o->cfg.idle_ms = (int)main_number("idle timeout", arg, 3600000);
+		break;
+	case 'm':
+		o->cfg.max_msg =
+		    (size_t)main_number("max message", arg, 256L * 1024 * 1024);
+		break;
 	case 'L':
 		if (log_level_parse(arg, &o->level) != 0)
 			goto bad;
 		break;
-	case 'h': main_usage(stdout); exit(0);
-	case 'V': printf("instant-devserver %s\n", DEVSERVER_VERSION); exit(0);
-	default: goto bad;
+	case 'h':
+		main_usage(stdout);
+		exit(0);
+	case 'V':
+		printf("instant-devserver %s\n", DEVSERVER_VERSION);
+		exit(0);
+	default:
+		goto bad;
 	}
 	return;
 bad:
@@ -107,18 +124,18 @@ static void
 main_parse(struct main_opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "data", required_argument, NULL, 'd' },
-		{ "app", required_argument, NULL, 'a' },
-		{ "control", required_argument, NULL, 'c' },
-		{ "ping-interval", required_argument, NULL, 'p' },
-		{ "idle-timeout", required_argument, NULL, 'i' },
-		{ "max-message", required_argument, NULL, 'm' },
-		{ "fault", required_argument, NULL, 'f' },
-		{ "log-level", required_argument, NULL, 'L' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"listen", required_argument, NULL, 'l'},
+	    {"data", required_argument, NULL, 'd'},
+	    {"app", required_argument, NULL, 'a'},
+	    {"control", required_argument, NULL, 'c'},
+	    {"ping-interval", required_argument, NULL, 'p'},
+	    {"idle-timeout", required_argument, NULL, 'i'},
+	    {"max-message", required_argument, NULL, 'm'},
+	    {"fault", required_argument, NULL, 'f'},
+	    {"log-level", required_argument, NULL, 'L'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -153,7 +170,7 @@ main_faults(struct server *sv, const struct main_opts *o)
 
 	for (size_t i = 0; i < o->nfaults; i++) {
 		if (faults_apply_arg(server_faults(sv), o->faults[i],
-		    &errmsg) != 0) {
+				     &errmsg) != 0) {
 			log_error("--fault %s: %s", o->faults[i], errmsg);
 			return -1;
 		}
@@ -167,8 +184,8 @@ main_data_dir(const char *dir)
 {
 	struct stat sb;
 
-	if (mkdir(dir, 0700) != 0 && (stat(dir, &sb) != 0 ||
-	    !S_ISDIR(sb.st_mode))) {
+	if (mkdir(dir, 0700) != 0 &&
+	    (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
 		log_error("cannot use data directory %s", dir);
 		return -1;
 	}
@@ -177,22 +194,22 @@ main_data_dir(const char *dir)
 
 /* Bind both listeners and announce them: 0 or -1. */
 static int
-main_listen(struct server *sv, const struct main_opts *o,
-    struct listen **lmain, struct listen **lctl)
+main_listen(struct server *sv, const struct main_opts *o, struct listen **lmain,
+	    struct listen **lctl)
 {
 	char *errmsg = NULL;
 
-	if ((*lmain = listen_create(sv, o->listen, CONN_MAIN, &errmsg)) ==
-	    NULL)
+	if ((*lmain = listen_create(sv, o->listen, CONN_MAIN, &errmsg)) == NULL)
 		goto fail;
-	if (o->control != NULL && (*lctl = listen_create(sv, o->control,
-	    CONN_CONTROL, &errmsg)) == NULL)
+	if (o->control != NULL &&
+	    (*lctl = listen_create(sv, o->control, CONN_CONTROL, &errmsg)) ==
+		NULL)
 		goto fail;
 	printf("instant-devserver listening on 127.0.0.1:%d\n",
-	    listen_port(*lmain));
+	       listen_port(*lmain));
 	if (*lctl != NULL)
 		printf("instant-devserver control on 127.0.0.1:%d\n",
-		    listen_port(*lctl));
+		       listen_port(*lctl));
 	fflush(stdout);
 	return 0;
 fail:
@@ -201,6 +218,7 @@ fail:
 	return -1;
 }
 
+/* Parse options, serve until SIGINT or SIGTERM, free everything. */
 int
 main(int argc, char **argv)
 {
@@ -230,7 +248,7 @@ main(int argc, char **argv)
 	evsignal_add(sigint, NULL);
 	evsignal_add(sigterm, NULL);
 	log_info("serving; data in %s (for tests and development only)",
-	    o.cfg.data_dir);
+		 o.cfg.data_dir);
 	event_base_dispatch(base);
 	r = 0;
 out:

@@ -33,7 +33,7 @@ struct server_session {
 struct server {
 	struct event_base *base;
 	struct server_config cfg;
-	char **apps;        /* normalised copies of cfg.apps */
+	char **apps; /* normalised copies of cfg.apps */
 	struct faults faults;
 	TAILQ_HEAD(, server_app) open_apps;
 	TAILQ_HEAD(, server_session) sessions;
@@ -42,7 +42,7 @@ struct server {
 /* Create a server. */
 struct server *
 server_create(struct event_base *base, const struct server_config *cfg,
-    char **errmsg)
+	      char **errmsg)
 {
 	struct server *sv = xcalloc(1, sizeof *sv);
 	char id[UUID_STRLEN + 1];
@@ -57,7 +57,7 @@ server_create(struct event_base *base, const struct server_config *cfg,
 	for (size_t i = 0; i < cfg->napps; i++) {
 		if (uuid_normalize(cfg->apps[i], id) != 0) {
 			xasprintf(errmsg, "app id %s is not a UUID",
-			    cfg->apps[i]);
+				  cfg->apps[i]);
 			server_free(sv);
 			return NULL;
 		}
@@ -144,13 +144,13 @@ server_app(struct server *sv, const char *id_in, json_t **err)
 		return NULL;
 	}
 	TAILQ_FOREACH(sa, &sv->open_apps, entry)
-		if (strcmp(app_id(sa->app), id) == 0)
-			return sa->app;
+	if (strcmp(app_id(sa->app), id) == 0)
+		return sa->app;
 	if ((a = app_open(sv->cfg.data_dir, id, &errmsg)) == NULL) {
 		log_error("cannot open app %s: %s", id, errmsg);
 		free(errmsg);
 		*err = error_new(500, "sql-exception", "Cannot open the app",
-		    NULL);
+				 NULL);
 		return NULL;
 	}
 	sa = xcalloc(1, sizeof *sa);
@@ -176,7 +176,8 @@ server_remove_session(struct server *sv, struct session *s)
 {
 	struct server_session *ss;
 
-	TAILQ_FOREACH(ss, &sv->sessions, entry) {
+	TAILQ_FOREACH(ss, &sv->sessions, entry)
+	{
 		if (ss->s == s) {
 			TAILQ_REMOVE(&sv->sessions, ss, entry);
 			free(ss);
@@ -192,8 +193,8 @@ server_app_changed(struct server *sv, struct app *a, int attrs_changed)
 	struct server_session *ss;
 
 	TAILQ_FOREACH(ss, &sv->sessions, entry)
-		if (session_app(ss->s) == a)
-			session_refresh(ss->s, attrs_changed);
+	if (session_app(ss->s) == a)
+		session_refresh(ss->s, attrs_changed);
 }
 
 /* Tell every session about the app status. */
@@ -203,5 +204,5 @@ server_status_changed(struct server *sv)
 	struct server_session *ss;
 
 	TAILQ_FOREACH(ss, &sv->sessions, entry)
-		session_status_changed(ss->s, sv->faults.app_status);
+	session_status_changed(ss->s, sv->faults.app_status);
 }

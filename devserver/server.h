@@ -22,18 +22,18 @@ struct session;
 
 struct server_config {
 	const char *data_dir;
-	const char **apps;      /* allowed app ids; none: any UUID */
+	const char **apps; /* allowed app ids; none: any UUID */
 	size_t napps;
-	int ping_ms;            /* WebSocket ping interval */
-	int idle_ms;            /* close after this long without a frame */
-	size_t max_msg;         /* largest client message accepted */
+	int ping_ms;	/* WebSocket ping interval */
+	int idle_ms;	/* close after this long without a frame */
+	size_t max_msg; /* largest client message accepted */
 };
 
 struct server;
 
 /* A server on base with cfg (strings are copied); NULL with *errmsg set. */
 struct server *server_create(struct event_base *, const struct server_config *,
-    char **errmsg);
+			     char **errmsg);
 void server_free(struct server *);
 
 struct event_base *server_base(const struct server *);

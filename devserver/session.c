@@ -17,6 +17,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -40,8 +41,8 @@ enum session_state { SESSION_NEW, SESSION_READY, SESSION_CLOSED };
 
 struct session_query {
 	json_t *q;
-	char *key;    /* canonical text of q */
-	char *last;   /* canonical text of the last result sent */
+	char *key;  /* canonical text of q */
+	char *last; /* canonical text of the last result sent */
 	TAILQ_ENTRY(session_query) entry;
 };
 
@@ -59,8 +60,8 @@ struct session {
 	char id[UUID_STRLEN + 1];
 	enum session_state state;
 	struct app *app;
-	json_t *user;    /* or NULL */
-	int skip_attrs;  /* the client's version lets refresh-ok omit attrs */
+	json_t *user;	/* or NULL */
+	int skip_attrs; /* the client's version lets refresh-ok omit attrs */
 	TAILQ_HEAD(, session_query) queries;
 	TAILQ_HEAD(, session_delayed) delayed;
 };
@@ -248,8 +249,11 @@ session_init(struct session *s, const json_t *event)
 	const char *version;
 
 	if (s->state == SESSION_READY) {
-		session_error(s, error_validation("init", event,
-		    "`init` has already run for this session."), event);
+		session_error(s,
+			      error_validation(
+				  "init", event,
+				  "`init` has already run for this session."),
+			      event);
 		return;
 	}
 	if (app_id == NULL || json_is_null(app_id)) {
@@ -257,7 +261,8 @@ session_init(struct session *s, const json_t *event)
 		return;
 	}
 	if (!json_is_string(app_id) || !uuid_valid(json_string_value(app_id))) {
-		session_error(s, error_param_malformed("app-id", app_id), event);
+		session_error(s, error_param_malformed("app-id", app_id),
+			      event);
 		return;
 	}
 	s->app = server_app(s->server, json_string_value(app_id), &err);
@@ -266,17 +271,16 @@ session_init(struct session *s, const json_t *event)
 		session_error(s, err, event);
 		return;
 	}
-	version = json_string_value(json_object_get(json_object_get(event,
-	    "versions"), "@instantdb/core"));
+	version = json_string_value(json_object_get(
+	    json_object_get(event, "versions"), "@instantdb/core"));
 	s->skip_attrs = session_version_skips_attrs(version);
 	s->state = SESSION_READY;
-	ok = json_pack("{s:s,s:s,s:O,s:{s:o,s:O,s:b},s:o,s:{s:s}}",
-	    "op", "init-ok", "session-id", s->id,
-	    "client-event-id", session_cid(event),
-	    "auth", "app", app_row(s->app),
-	    "user", s->user != NULL ? s->user : json_null(), "admin?", 0,
-	    "attrs", app_attrs(s->app),
-	    "app-status", "status", server_app_status(s->server));
+	ok = json_pack("{s:s,s:s,s:O,s:{s:o,s:O,s:b},s:o,s:{s:s}}", "op",
+		       "init-ok", "session-id", s->id, "client-event-id",
+		       session_cid(event), "auth", "app", app_row(s->app),
+		       "user", s->user != NULL ? s->user : json_null(),
+		       "admin?", 0, "attrs", app_attrs(s->app), "app-status",
+		       "status", server_app_status(s->server));
 	session_send(s, ok, 0);
 }
 
@@ -287,15 +291,15 @@ session_find_query(struct session *s, const char *key)
 	struct session_query *sq;
 
 	TAILQ_FOREACH(sq, &s->queries, entry)
-		if (strcmp(sq->key, key) == 0)
-			return sq;
+	if (strcmp(sq->key, key) == 0)
+		return sq;
 	return NULL;
 }
 
 /* Run q for this session: 0 with *result, or -1 with *err. */
 static int
 session_run_query(struct session *s, const json_t *q, json_t **result,
-    json_t **err)
+		  json_t **err)
 {
 	*err = error_app_status(server_app_status(s->server), 0);
 	if (*err != NULL)
@@ -313,17 +317,21 @@ session_add_query(struct session *s, const json_t *event)
 
 	if (q == NULL || json_is_null(q)) {
 		input = json_pack("{s:n}", "q");
-		session_error(s, error_validation("add-query", input,
-		    "Query can not be null."), event);
+		session_error(s,
+			      error_validation("add-query", input,
+					       "Query can not be null."),
+			      event);
 		json_decref(input);
 		return;
 	}
 	key = proto_canonical(q);
 	if (session_find_query(s, key) != NULL) {
 		free(key);
-		session_send(s, json_pack("{s:s,s:O,s:O}", "op",
-		    "add-query-exists", "q", q, "client-event-id",
-		    session_cid(event)), 0);
+		session_send(s,
+			     json_pack("{s:s,s:O,s:O}", "op",
+				       "add-query-exists", "q", q,
+				       "client-event-id", session_cid(event)),
+			     0);
 		return;
 	}
 	if (session_run_query(s, q, &result, &err) != 0) {
@@ -336,10 +344,12 @@ session_add_query(struct session *s, const json_t *event)
 	sq->key = key;
 	sq->last = proto_canonical(result);
 	TAILQ_INSERT_TAIL(&s->queries, sq, entry);
-	session_send(s, json_pack("{s:s,s:O,s:o,s:o,s:O}", "op",
-	    "add-query-ok", "q", q, "result", result, "processed-tx-id",
-	    app_processed_tx_id(s->app), "client-event-id",
-	    session_cid(event)), 0);
+	session_send(s,
+		     json_pack("{s:s,s:O,s:o,s:o,s:O}", "op", "add-query-ok",
+			       "q", q, "result", result, "processed-tx-id",
+			       app_processed_tx_id(s->app), "client-event-id",
+			       session_cid(event)),
+		     0);
 }
 
 /* remove-query: forget the query. */
@@ -358,9 +368,11 @@ session_remove_query(struct session *s, const json_t *event)
 		}
 		free(key);
 	}
-	session_send(s, json_pack("{s:s,s:O,s:O}", "op", "remove-query-ok",
-	    "q", q != NULL ? q : json_null(), "client-event-id",
-	    session_cid(event)), 0);
+	session_send(s,
+		     json_pack("{s:s,s:O,s:O}", "op", "remove-query-ok", "q",
+			       q != NULL ? q : json_null(), "client-event-id",
+			       session_cid(event)),
+		     0);
 }
 
 /* The namespace a tx-step writes to, or NULL. */
@@ -373,10 +385,9 @@ session_step_etype(struct session *s, const json_t *step, const json_t *steps)
 	if (op == NULL)
 		return NULL;
 	if (strcmp(op, "add-attr") == 0)
-		return json_string_value(json_array_get(json_object_get(arg1,
-		    "forward-identity"), 1));
-	if (strcmp(op, "delete-entity") == 0 ||
-	    strcmp(op, "rule-params") == 0)
+		return json_string_value(json_array_get(
+		    json_object_get(arg1, "forward-identity"), 1));
+	if (strcmp(op, "delete-entity") == 0 || strcmp(op, "rule-params") == 0)
 		return json_string_value(arg2);
 	if (json_is_string(arg2))
 		return app_attr_etype(s->app, json_string_value(arg2), steps);
@@ -394,7 +405,8 @@ session_denied_etype(struct session *s, const json_t *steps)
 
 	if (json_array_size(f->deny_namespaces) == 0)
 		return NULL;
-	json_array_foreach(steps, i, step) {
+	json_array_foreach(steps, i, step)
+	{
 		etype = session_step_etype(s, step, steps);
 		if (etype != NULL && faults_denies(f, etype))
 			return etype;
@@ -414,7 +426,7 @@ session_check_transact(struct session *s, const json_t *event)
 		return error_param_missing("tx-steps");
 	if (!json_is_array(steps))
 		return error_validation("tx-steps", steps,
-		    "tx-steps must be an array of steps");
+					"tx-steps must be an array of steps");
 	if ((err = error_app_status(server_app_status(s->server), 1)) != NULL)
 		return err;
 	if ((denied = session_denied_etype(s, steps)) != NULL)
@@ -434,25 +446,28 @@ session_transact(struct session *s, const json_t *event)
 
 	if ((err = session_check_transact(s, event)) != NULL ||
 	    app_transact(s->app, json_object_get(event, "tx-steps"), &tx_id,
-	    &attrs_changed, &err) != 0) {
+			 &attrs_changed, &err) != 0) {
 		session_error(s, err, event);
 		return;
 	}
 	if (faults_take(&f->close_before_ack)) {
 		log_info("fault: closing session %s before the ack of tx %lld",
-		    s->id, (long long)tx_id);
+			 s->id, (long long)tx_id);
 		session_close(s);
 	}
 	server_app_changed(s->server, s->app, attrs_changed);
 	if (s->state == SESSION_CLOSED)
 		return;
 	if (faults_take(&f->drop_ack)) {
-		log_info("fault: dropping the ack of tx %lld", (long long)tx_id);
+		log_info("fault: dropping the ack of tx %lld",
+			 (long long)tx_id);
 		return;
 	}
-	session_send(s, json_pack("{s:s,s:I,s:O}", "op", "transact-ok",
-	    "tx-id", (json_int_t)tx_id, "client-event-id", session_cid(event)),
-	    f->ack_delay_ms);
+	session_send(s,
+		     json_pack("{s:s,s:I,s:O}", "op", "transact-ok", "tx-id",
+			       (json_int_t)tx_id, "client-event-id",
+			       session_cid(event)),
+		     f->ack_delay_ms);
 }
 
 /* Recompute the session's queries; push the changed ones. */
@@ -466,7 +481,8 @@ session_refresh(struct session *s, int attrs_changed)
 	if (s->state != SESSION_READY)
 		return;
 	comps = json_array();
-	TAILQ_FOREACH(sq, &s->queries, entry) {
+	TAILQ_FOREACH(sq, &s->queries, entry)
+	{
 		if (session_run_query(s, sq->q, &result, &err) != 0) {
 			json_decref(err);
 			continue;
@@ -480,15 +496,16 @@ session_refresh(struct session *s, int attrs_changed)
 		free(sq->last);
 		sq->last = text;
 		json_array_append_new(comps, json_pack("{s:O,s:o,s:b}",
-		    "instaql-query", sq->q, "instaql-result", result,
-		    "result-changed?", 1));
+						       "instaql-query", sq->q,
+						       "instaql-result", result,
+						       "result-changed?", 1));
 	}
 	if (json_array_size(comps) == 0 && !attrs_changed) {
 		json_decref(comps);
 		return;
 	}
 	msg = json_pack("{s:s,s:o,s:o}", "op", "refresh-ok", "processed-tx-id",
-	    app_processed_tx_id(s->app), "computations", comps);
+			app_processed_tx_id(s->app), "computations", comps);
 	if (attrs_changed || !s->skip_attrs)
 		json_object_set_new(msg, "attrs", app_attrs(s->app));
 	session_send(s, msg, server_faults(s->server)->refresh_delay_ms);
@@ -500,8 +517,10 @@ session_status_changed(struct session *s, const char *status)
 {
 	if (s->state != SESSION_READY)
 		return;
-	session_send(s, json_pack("{s:s,s:s}", "op", "app-status-changed",
-	    "status", status), 0);
+	session_send(s,
+		     json_pack("{s:s,s:s}", "op", "app-status-changed",
+			       "status", status),
+		     0);
 }
 
 /* Dispatch one decoded client message. */
@@ -517,8 +536,11 @@ session_dispatch(struct session *s, const json_t *event)
 	}
 	if (s->state != SESSION_READY) {
 		input = json_pack("{s:s}", "sess-id", s->id);
-		session_error(s, error_validation("init", input,
-		    "`init` has not run for this session."), event);
+		session_error(
+		    s,
+		    error_validation("init", input,
+				     "`init` has not run for this session."),
+		    event);
 		json_decref(input);
 		return;
 	}
@@ -529,17 +551,22 @@ session_dispatch(struct session *s, const json_t *event)
 	else if (op != NULL && strcmp(op, "transact") == 0)
 		session_transact(s, event);
 	else
-		session_error(s, error_new(400, "param-malformed", "Invalid op",
-		    json_pack("{s:O}", "op", json_object_get(event, "op") ?
-		    json_object_get(event, "op") : json_null())), event);
+		session_error(
+		    s,
+		    error_new(400, "param-malformed", "Invalid op",
+			      json_pack("{s:O}", "op",
+					json_object_get(event, "op")
+					    ? json_object_get(event, "op")
+					    : json_null())),
+		    event);
 }
 
 /* Handle one message: an object, or an array of objects. */
 void
 session_receive(struct session *s, const char *text, size_t len)
 {
-	struct proto_limits lim = { server_config(s->server)->max_msg,
-	    SESSION_MAX_DEPTH };
+	struct proto_limits lim = {server_config(s->server)->max_msg,
+				   SESSION_MAX_DEPTH};
 	struct proto_error perr;
 	json_t *v, *e;
 	size_t i;
@@ -547,18 +574,22 @@ session_receive(struct session *s, const char *text, size_t len)
 	if (s->state == SESSION_CLOSED || server_faults(s->server)->no_answer)
 		return;
 	if (proto_decode(text, len, &lim, &v, &perr) != 0) {
-		session_error(s, error_new(400, "param-malformed",
-		    perr.message, NULL), NULL);
+		session_error(
+		    s, error_new(400, "param-malformed", perr.message, NULL),
+		    NULL);
 		return;
 	}
 	if (json_is_object(v))
 		session_dispatch(s, v);
 	else if (json_is_array(v)) {
-		json_array_foreach(v, i, e)
-			if (json_is_object(e) && s->state != SESSION_CLOSED)
-				session_dispatch(s, e);
+		json_array_foreach(v, i, e) if (json_is_object(e) &&
+						s->state != SESSION_CLOSED)
+		    session_dispatch(s, e);
 	} else
-		session_error(s, error_new(400, "param-malformed",
-		    "A message must be a JSON object", NULL), NULL);
+		session_error(s,
+			      error_new(400, "param-malformed",
+					"A message must be a JSON object",
+					NULL),
+			      NULL);
 	json_decref(v);
 }

@@ -51,7 +51,7 @@ users_now_ms(void)
 /* Prepare one statement or set *errmsg. */
 static int
 users_prepare(struct users *u, const char *sql, sqlite3_stmt **st,
-    char **errmsg)
+	      char **errmsg)
 {
 	if (sqlite3_prepare_v2(u->db, sql, -1, st, NULL) == SQLITE_OK)
 		return 0;
@@ -67,20 +67,20 @@ users_prepare_all(struct users *u, char **errmsg)
 		sqlite3_stmt **st;
 		const char *sql;
 	} stmts[] = {
-		{ &u->by_token, "SELECT " USERS_COLS ", t.token FROM"
-		    " refresh_tokens t JOIN users u ON u.id = t.user_id"
-		    " WHERE t.token = ?" },
-		{ &u->by_email, "SELECT " USERS_COLS " FROM users u"
-		    " WHERE u.email = ?" },
-		{ &u->insert, "INSERT INTO users (id, email, created_at,"
-		    " is_guest) VALUES (?, ?, ?, ?)" },
-		{ &u->new_token, "INSERT INTO refresh_tokens (token, user_id)"
-		    " VALUES (?, ?)" },
-		{ &u->del_token, "DELETE FROM refresh_tokens WHERE token = ?" },
-		{ &u->set_code, "INSERT OR REPLACE INTO magic_codes (email,"
-		    " code) VALUES (?, ?)" },
-		{ &u->get_code, "SELECT code FROM magic_codes WHERE email = ?" },
-		{ &u->del_code, "DELETE FROM magic_codes WHERE email = ?" },
+	    {&u->by_token, "SELECT " USERS_COLS ", t.token FROM"
+			   " refresh_tokens t JOIN users u ON u.id = t.user_id"
+			   " WHERE t.token = ?"},
+	    {&u->by_email, "SELECT " USERS_COLS " FROM users u"
+			   " WHERE u.email = ?"},
+	    {&u->insert, "INSERT INTO users (id, email, created_at,"
+			 " is_guest) VALUES (?, ?, ?, ?)"},
+	    {&u->new_token, "INSERT INTO refresh_tokens (token, user_id)"
+			    " VALUES (?, ?)"},
+	    {&u->del_token, "DELETE FROM refresh_tokens WHERE token = ?"},
+	    {&u->set_code, "INSERT OR REPLACE INTO magic_codes (email,"
+			   " code) VALUES (?, ?)"},
+	    {&u->get_code, "SELECT code FROM magic_codes WHERE email = ?"},
+	    {&u->del_code, "DELETE FROM magic_codes WHERE email = ?"},
 	};
 
 	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
@@ -133,12 +133,12 @@ users_row(sqlite3_stmt *st, const char *token)
 {
 	int guest = sqlite3_column_int(st, 3);
 
-	return json_pack("{s:s,s:s?,s:s?,s:I,s:s,s:b}",
-	    "id", (const char *)sqlite3_column_text(st, 0),
-	    "email", (const char *)sqlite3_column_text(st, 1),
-	    "refresh_token", token,
-	    "created_at", (json_int_t)sqlite3_column_int64(st, 2),
-	    "type", guest ? "guest" : "user", "isGuest", guest);
+	return json_pack("{s:s,s:s?,s:s?,s:I,s:s,s:b}", "id",
+			 (const char *)sqlite3_column_text(st, 0), "email",
+			 (const char *)sqlite3_column_text(st, 1),
+			 "refresh_token", token, "created_at",
+			 (json_int_t)sqlite3_column_int64(st, 2), "type",
+			 guest ? "guest" : "user", "isGuest", guest);
 }
 
 /* Finish a statement: reset it and drop its bindings. */
@@ -157,8 +157,8 @@ users_by_token(struct users *u, const char *token)
 
 	sqlite3_bind_text(u->by_token, 1, token, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(u->by_token) == SQLITE_ROW)
-		user = users_row(u->by_token, (const char *)
-		    sqlite3_column_text(u->by_token, 4));
+		user = users_row(u->by_token, (const char *)sqlite3_column_text(
+						  u->by_token, 4));
 	users_done(u->by_token);
 	return user;
 }
@@ -219,7 +219,7 @@ users_find_email(struct users *u, const char *email, char id[UUID_STRLEN + 1])
 	rc = sqlite3_step(u->by_email);
 	if (rc == SQLITE_ROW) {
 		snprintf(id, UUID_STRLEN + 1, "%s",
-		    (const char *)sqlite3_column_text(u->by_email, 0));
+			 (const char *)sqlite3_column_text(u->by_email, 0));
 		found = 1;
 	} else if (rc != SQLITE_DONE)
 		found = -1;
@@ -277,8 +277,8 @@ users_check_code(struct users *u, const char *email, const char *code)
 
 	sqlite3_bind_text(st, 1, email, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		match = strcmp((const char *)sqlite3_column_text(st, 0),
-		    code) == 0;
+		match =
+		    strcmp((const char *)sqlite3_column_text(st, 0), code) == 0;
 	users_done(st);
 	if (match && users_exec(u->del_code, email, NULL) != 0)
 		return -1;

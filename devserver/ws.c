@@ -90,7 +90,7 @@ ws_finish(struct ws *w)
 /* wslay wants bytes: take them from the input buffer. */
 static ssize_t
 ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
-    void *arg)
+	   void *arg)
 {
 	struct ws *w = arg;
 	int n;
@@ -106,7 +106,7 @@ ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
 /* wslay has bytes to send: append them to the output buffer. */
 static ssize_t
 ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
-    int flags, void *arg)
+	   int flags, void *arg)
 {
 	struct ws *w = arg;
 	struct evbuffer *out = bufferevent_get_output(w->bev);
@@ -125,13 +125,14 @@ ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 /* A whole message (or control frame) arrived. */
 static void
 ws_msg_cb(wslay_event_context_ptr ctx,
-    const struct wslay_event_on_msg_recv_arg *m, void *arg)
+	  const struct wslay_event_on_msg_recv_arg *m, void *arg)
 {
 	struct ws *w = arg;
 
 	gettimeofday(&w->last_rx, NULL);
 	if (m->opcode == WSLAY_TEXT_FRAME || m->opcode == WSLAY_BINARY_FRAME)
-		session_receive(w->session, (const char *)m->msg, m->msg_length);
+		session_receive(w->session, (const char *)m->msg,
+				m->msg_length);
 }
 
 /* Read from the client only while its output has room. */
@@ -199,14 +200,14 @@ static void
 ws_session_send(void *arg, const char *text, size_t len)
 {
 	struct ws *w = arg;
-	struct wslay_event_msg msg = { WSLAY_TEXT_FRAME,
-	    (const uint8_t *)text, len };
+	struct wslay_event_msg msg = {WSLAY_TEXT_FRAME, (const uint8_t *)text,
+				      len};
 
 	if (w->finished)
 		return;
 	if (wslay_event_get_queued_msg_length(w->ctx) > WS_MAX_QUEUED) {
 		log_warn("closing session %s: the client does not read",
-		    session_id(w->session));
+			 session_id(w->session));
 		ws_finish(w);
 		return;
 	}
@@ -229,7 +230,7 @@ static long
 ws_elapsed_ms(const struct timeval *a, const struct timeval *b)
 {
 	return (b->tv_sec - a->tv_sec) * 1000L +
-	    (b->tv_usec - a->tv_usec) / 1000L;
+	       (b->tv_usec - a->tv_usec) / 1000L;
 }
 
 /* Liveness check: close an idle client, else ping it. */
@@ -238,13 +239,13 @@ ws_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ws *w = arg;
 	const struct server_config *cfg = server_config(w->server);
-	struct wslay_event_msg ping = { WSLAY_PING, NULL, 0 };
+	struct wslay_event_msg ping = {WSLAY_PING, NULL, 0};
 	struct timeval now;
 
 	gettimeofday(&now, NULL);
 	if (ws_elapsed_ms(&w->last_rx, &now) > cfg->idle_ms) {
 		log_info("closing session %s: idle for more than %d ms",
-		    session_id(w->session), cfg->idle_ms);
+			 session_id(w->session), cfg->idle_ms);
 		wslay_event_queue_close(w->ctx, WSLAY_CODE_GOING_AWAY, NULL, 0);
 		wslay_event_shutdown_read(w->ctx);
 	} else if (!server_faults(w->server)->no_ping)
@@ -254,16 +255,16 @@ ws_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Set up wslay, the session and the liveness timer. */
 struct ws *
-ws_create(struct server *server, struct bufferevent *bev,
-    void (*done)(void *), void *arg)
+ws_create(struct server *server, struct bufferevent *bev, void (*done)(void *),
+	  void *arg)
 {
-	static const struct wslay_event_callbacks cbs = { ws_recv_cb,
-	    ws_send_cb, NULL, NULL, NULL, NULL, ws_msg_cb };
+	static const struct wslay_event_callbacks cbs = {
+	    ws_recv_cb, ws_send_cb, NULL, NULL, NULL, NULL, ws_msg_cb};
 	const struct server_config *cfg = server_config(server);
-	struct session_io io = { ws_session_send, ws_session_close, NULL };
+	struct session_io io = {ws_session_send, ws_session_close, NULL};
 	struct ws *w = xcalloc(1, sizeof *w);
 	int every = cfg->ping_ms < cfg->idle_ms ? cfg->ping_ms : cfg->idle_ms;
-	struct timeval tv = { every / 1000, (every % 1000) * 1000 };
+	struct timeval tv = {every / 1000, (every % 1000) * 1000};
 
 	w->server = server;
 	w->bev = bev;
@@ -277,8 +278,8 @@ ws_create(struct server *server, struct bufferevent *bev,
 	io.arg = w;
 	w->session = session_create(server, &io);
 	gettimeofday(&w->last_rx, NULL);
-	w->timer = event_new(server_base(server), -1, EV_PERSIST, ws_timer_cb,
-	    w);
+	w->timer =
+	    event_new(server_base(server), -1, EV_PERSIST, ws_timer_cb, w);
 	event_add(w->timer, &tv);
 	bufferevent_setcb(bev, ws_read_cb, ws_write_cb, ws_event_cb, w);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);

@@ -25,7 +25,7 @@ int ws_accept_key(const char *key, char out[WS_ACCEPT_LEN + 1]);
 /* Start the WebSocket phase on bev (borrowed; its callbacks are taken
  * over).  Returns NULL if wslay cannot be set up. */
 struct ws *ws_create(struct server *, struct bufferevent *,
-    void (*done)(void *), void *arg);
+		     void (*done)(void *), void *arg);
 void ws_free(struct ws *);
 
 #endif

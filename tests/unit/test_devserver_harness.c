@@ -42,8 +42,8 @@ client_close(void *arg)
 void
 server_open(void)
 {
-	static const char *apps[] = { APP };
-	struct server_config cfg = { datadir, apps, 1, 5000, 15000, 1 << 20 };
+	static const char *apps[] = {APP};
+	struct server_config cfg = {datadir, apps, 1, 5000, 15000, 1 << 20};
 	char *err = NULL;
 
 	sv = server_create(base, &cfg, &err);
@@ -55,7 +55,7 @@ struct client *
 client_new(void)
 {
 	struct client *c = calloc(1, sizeof *c);
-	struct session_io io = { client_send, client_close, c };
+	struct session_io io = {client_send, client_close, c};
 
 	c->out = json_array();
 	c->s = session_create(sv, &io);
@@ -120,7 +120,7 @@ drop_refreshes(struct client *c)
 	json_t *m;
 
 	while ((m = json_array_get(c->out, 0)) != NULL &&
-	    strcmp(op_of(m), "refresh-ok") == 0)
+	       strcmp(op_of(m), "refresh-ok") == 0)
 		json_array_remove(c->out, 0);
 }
 
@@ -129,8 +129,8 @@ void
 client_init(struct client *c)
 {
 	client_say(c, json_pack("{s:s,s:s,s:s,s:{s:s}}", "op", "init",
-	    "client-event-id", "i1", "app-id", APP, "versions",
-	    "@instantdb/core", "v1.0.67"));
+				"client-event-id", "i1", "app-id", APP,
+				"versions", "@instantdb/core", "v1.0.67"));
 	json_decref(expect_op(c, "init-ok"));
 }
 
@@ -139,7 +139,7 @@ json_t *
 client_query(struct client *c, json_t *q, const char *cid)
 {
 	client_say(c, json_pack("{s:s,s:s,s:o}", "op", "add-query",
-	    "client-event-id", cid, "q", q));
+				"client-event-id", cid, "q", q));
 	return client_take(c);
 }
 
@@ -148,7 +148,7 @@ void
 client_transact(struct client *c, json_t *steps, const char *cid)
 {
 	client_say(c, json_pack("{s:s,s:s,s:o}", "op", "transact",
-	    "client-event-id", cid, "tx-steps", steps));
+				"client-event-id", cid, "tx-steps", steps));
 }
 
 /* The add-attr steps for goals.id and goals.title. */
@@ -156,15 +156,15 @@ json_t *
 goal_attrs(void)
 {
 	return json_pack("[[s,{s:s,s:[s,s,s],s:s,s:s,s:b,s:b}],"
-	    "[s,{s:s,s:[s,s,s],s:s,s:s,s:b,s:b}]]",
-	    "add-attr", "id", A_ID, "forward-identity",
-	    "f0000000-0000-4000-8000-000000000001", "goals", "id",
-	    "value-type", "blob", "cardinality", "one", "unique?", 1,
-	    "index?", 0,
-	    "add-attr", "id", A_TITLE, "forward-identity",
-	    "f0000000-0000-4000-8000-000000000002", "goals", "title",
-	    "value-type", "blob", "cardinality", "one", "unique?", 0,
-	    "index?", 0);
+			 "[s,{s:s,s:[s,s,s],s:s,s:s,s:b,s:b}]]",
+			 "add-attr", "id", A_ID, "forward-identity",
+			 "f0000000-0000-4000-8000-000000000001", "goals", "id",
+			 "value-type", "blob", "cardinality", "one", "unique?",
+			 1, "index?", 0, "add-attr", "id", A_TITLE,
+			 "forward-identity",
+			 "f0000000-0000-4000-8000-000000000002", "goals",
+			 "title", "value-type", "blob", "cardinality", "one",
+			 "unique?", 0, "index?", 0);
 }
 
 /* Steps creating goal e with title (with the attrs when attrs is set). */
@@ -173,10 +173,10 @@ goal_steps(const char *e, const char *title, int attrs)
 {
 	json_t *steps = attrs ? goal_attrs() : json_array();
 
-	json_array_append_new(steps, json_pack("[s,s,s,s]", "add-triple", e,
-	    A_ID, e));
-	json_array_append_new(steps, json_pack("[s,s,s,s]", "add-triple", e,
-	    A_TITLE, title));
+	json_array_append_new(steps,
+			      json_pack("[s,s,s,s]", "add-triple", e, A_ID, e));
+	json_array_append_new(
+	    steps, json_pack("[s,s,s,s]", "add-triple", e, A_TITLE, title));
 	return steps;
 }
 
@@ -184,17 +184,17 @@ goal_steps(const char *e, const char *title, int attrs)
 int
 result_has_value(const json_t *result, const char *v)
 {
-	json_t *rows = json_object_get(json_object_get(json_object_get(
-	    json_array_get(result, 0), "data"), "datalog-result"), "join-rows");
+	json_t *rows = json_object_get(
+	    json_object_get(json_object_get(json_array_get(result, 0), "data"),
+			    "datalog-result"),
+	    "join-rows");
 	json_t *row, *t;
 	size_t i, j;
 
-	json_array_foreach(rows, i, row)
-		json_array_foreach(row, j, t)
-			if (json_is_string(json_array_get(t, 2)) &&
-			    strcmp(json_string_value(json_array_get(t, 2)),
-			    v) == 0)
-				return 1;
+	json_array_foreach(rows, i, row) json_array_foreach(
+	    row, j, t) if (json_is_string(json_array_get(t, 2)) &&
+			   strcmp(json_string_value(json_array_get(t, 2)), v) ==
+			       0) return 1;
 	return 0;
 }
 
@@ -226,4 +226,3 @@ teardown(void)
 	event_base_free(base);
 	rm_datadir();
 }
-

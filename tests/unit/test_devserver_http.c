@@ -16,6 +16,7 @@
 static struct evbuffer *in;
 static struct http_request req;
 
+/* A fresh buffer and request. */
 static void
 setup(void)
 {
@@ -23,6 +24,7 @@ setup(void)
 	http_request_init(&req);
 }
 
+/* Free them. */
 static void
 teardown(void)
 {
@@ -40,15 +42,17 @@ feed(const char *s)
 
 START_TEST(test_upgrade_request)
 {
-	ck_assert_int_eq(feed("GET /runtime/session?app_id=abc%2Dd&x=1 HTTP/1.1"
-	    "\r\nHost: 127.0.0.1\r\nConnection: keep-alive, Upgrade\r\n"
-	    "Upgrade: websocket\r\n\r\n"), 1);
+	ck_assert_int_eq(
+	    feed("GET /runtime/session?app_id=abc%2Dd&x=1 HTTP/1.1"
+		 "\r\nHost: 127.0.0.1\r\nConnection: keep-alive, Upgrade\r\n"
+		 "Upgrade: websocket\r\n\r\n"),
+	    1);
 	ck_assert_str_eq(req.method, "GET");
 	ck_assert_str_eq(req.path, "/runtime/session");
 	ck_assert_str_eq(http_request_query(&req, "app_id"), "abc-d");
 	ck_assert_str_eq(http_request_header(&req, "upgrade"), "websocket");
-	ck_assert(http_header_has_token(http_request_header(&req,
-	    "Connection"), "upgrade"));
+	ck_assert(http_header_has_token(http_request_header(&req, "Connection"),
+					"upgrade"));
 	ck_assert(!http_header_has_token("keep-alive, upgrades", "upgrade"));
 	ck_assert_ptr_null(http_request_header(&req, "Cookie"));
 	ck_assert_uint_eq(evbuffer_get_length(in), 0);
@@ -92,17 +96,18 @@ END_TEST
 START_TEST(test_body_caps)
 {
 	ck_assert_int_eq(feed("POST / HTTP/1.1\r\nContent-Length: 65\r\n\r\n"),
-	    -1);
+			 -1);
 	ck_assert_int_eq(req.status, 413);
 	http_request_clear(&req);
 	evbuffer_drain(in, evbuffer_get_length(in));
 	ck_assert_int_eq(feed("POST / HTTP/1.1\r\nTransfer-Encoding: chunked"
-	    "\r\n\r\n"), -1);
+			      "\r\n\r\n"),
+			 -1);
 	ck_assert_int_eq(req.status, 501);
 	http_request_clear(&req);
 	evbuffer_drain(in, evbuffer_get_length(in));
 	ck_assert_int_eq(feed("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"),
-	    -1);
+			 -1);
 	ck_assert_int_eq(req.status, 400);
 }
 END_TEST
@@ -110,14 +115,14 @@ END_TEST
 START_TEST(test_malformed)
 {
 	static const char *const bad[] = {
-		"GET /\r\n\r\n",
-		"GET / HTTP/2.0\r\n\r\n",
-		"GET relative HTTP/1.1\r\n\r\n",
-		"GET / HTTP/1.1 extra\r\n\r\n",
-		"GET / HTTP/1.1\r\nNoColon\r\n\r\n",
-		"GET / HTTP/1.1\r\n folded: x\r\n\r\n",
-		"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
-		"\r\n\r\n",
+	    "GET /\r\n\r\n",
+	    "GET / HTTP/2.0\r\n\r\n",
+	    "GET relative HTTP/1.1\r\n\r\n",
+	    "GET / HTTP/1.1 extra\r\n\r\n",
+	    "GET / HTTP/1.1\r\nNoColon\r\n\r\n",
+	    "GET / HTTP/1.1\r\n folded: x\r\n\r\n",
+	    "GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
+	    "\r\n\r\n",
 	};
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -141,6 +146,7 @@ START_TEST(test_accept_key)
 }
 END_TEST
 
+/* The parser suite. */
 static Suite *
 suite(void)
 {
@@ -159,6 +165,7 @@ suite(void)
 	return s;
 }
 
+/* Run the suite; fail if any test failed. */
 int
 main(void)
 {

@@ -41,16 +41,16 @@ next_cid(void)
 /* An add-attr step; extra (stolen, may be NULL) is merged into the attr. */
 static json_t *
 attr_step(const char *id, const char *etype, const char *label, int ref,
-    int unique, json_t *extra)
+	  int unique, json_t *extra)
 {
-	json_t *attr = json_pack("{s:s,s:[s,s,s],s:s,s:s,s:b,s:b}", "id", id,
-	    "forward-identity", id, etype, label, "value-type",
-	    ref ? "ref" : "blob", "cardinality", ref ? "many" : "one",
-	    "unique?", unique, "index?", unique);
+	json_t *attr = json_pack(
+	    "{s:s,s:[s,s,s],s:s,s:s,s:b,s:b}", "id", id, "forward-identity", id,
+	    etype, label, "value-type", ref ? "ref" : "blob", "cardinality",
+	    ref ? "many" : "one", "unique?", unique, "index?", unique);
 
 	if (ref)
-		json_object_set_new(attr, "reverse-identity", json_pack(
-		    "[s,s,s]", id, label, etype));
+		json_object_set_new(attr, "reverse-identity",
+				    json_pack("[s,s,s]", id, label, etype));
 	if (extra != NULL) {
 		json_object_update(attr, extra);
 		json_decref(extra);
@@ -94,7 +94,7 @@ query_now(struct client *c, json_t *q)
 	res = json_incref(json_object_get(m, "result"));
 	json_decref(m);
 	client_say(c, json_pack("{s:s,s:s,s:o}", "op", "remove-query",
-	    "client-event-id", next_cid(), "q", q));
+				"client-event-id", next_cid(), "q", q));
 	json_decref(expect_op(c, "remove-query-ok"));
 	return res;
 }
@@ -103,18 +103,19 @@ query_now(struct client *c, json_t *q)
 static int
 count_triples(const json_t *result, const char *e, const char *a)
 {
-	json_t *rows = json_object_get(json_object_get(json_object_get(
-	    json_array_get(result, 0), "data"), "datalog-result"), "join-rows");
+	json_t *rows = json_object_get(
+	    json_object_get(json_object_get(json_array_get(result, 0), "data"),
+			    "datalog-result"),
+	    "join-rows");
 	json_t *row, *t;
 	size_t i, j;
 	int n = 0;
 
-	json_array_foreach(rows, i, row)
-		json_array_foreach(row, j, t)
-			if (strcmp(json_string_value(json_array_get(t, 1)),
-			    a) == 0 && (e == NULL || strcmp(json_string_value(
-			    json_array_get(t, 0)), e) == 0))
-				n++;
+	json_array_foreach(rows, i, row) json_array_foreach(
+	    row, j,
+	    t) if (strcmp(json_string_value(json_array_get(t, 1)), a) == 0 &&
+		   (e == NULL || strcmp(json_string_value(json_array_get(t, 0)),
+					e) == 0)) n++;
 	return n;
 }
 
@@ -122,17 +123,18 @@ count_triples(const json_t *result, const char *e, const char *a)
 static json_t *
 triple_value(const json_t *result, const char *e, const char *a)
 {
-	json_t *rows = json_object_get(json_object_get(json_object_get(
-	    json_array_get(result, 0), "data"), "datalog-result"), "join-rows");
+	json_t *rows = json_object_get(
+	    json_object_get(json_object_get(json_array_get(result, 0), "data"),
+			    "datalog-result"),
+	    "join-rows");
 	json_t *row, *t;
 	size_t i, j;
 
-	json_array_foreach(rows, i, row)
-		json_array_foreach(row, j, t)
-			if (strcmp(json_string_value(json_array_get(t, 0)),
-			    e) == 0 && strcmp(json_string_value(
-			    json_array_get(t, 1)), a) == 0)
-				return json_array_get(t, 2);
+	json_array_foreach(rows, i, row) json_array_foreach(
+	    row, j,
+	    t) if (strcmp(json_string_value(json_array_get(t, 0)), e) == 0 &&
+		   strcmp(json_string_value(json_array_get(t, 1)), a) ==
+		       0) return json_array_get(t, 2);
 	return NULL;
 }
 
@@ -152,7 +154,7 @@ add(const char *e, const char *a, json_t *v, const char *mode)
 	if (mode == NULL)
 		return json_pack("[s,s,s,o]", "add-triple", e, a, v);
 	return json_pack("[s,s,s,o,{s:s}]", "add-triple", e, a, v, "mode",
-	    mode);
+			 mode);
 }
 
 START_TEST(test_create_mode_on_existing_entity)
@@ -162,16 +164,17 @@ START_TEST(test_create_mode_on_existing_entity)
 
 	client_init(c);
 	ck_assert_int_eq(tx_ok(c, goal_steps(E1, "first", 1)), 1);
-	m = tx_err(c, json_pack("[o,o,o]",
-	    add(E2, A_ID, json_string(E2), "create"),
-	    add(E2, A_TITLE, json_string("not kept"), "create"),
-	    add(E1, A_ID, json_string(E1), "create")));
+	m = tx_err(
+	    c, json_pack("[o,o,o]", add(E2, A_ID, json_string(E2), "create"),
+			 add(E2, A_TITLE, json_string("not kept"), "create"),
+			 add(E1, A_ID, json_string(E1), "create")));
 	ck_assert_int_eq(json_integer_value(json_object_get(m, "status")), 400);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
-	    "validation-failed");
+			 "validation-failed");
 	ck_assert_msg(message_has(m, "Creating entities that exist: ") &&
-	    message_has(m, E1), "message: %s",
-	    json_string_value(json_object_get(m, "message")));
+			  message_has(m, E1),
+		      "message: %s",
+		      json_string_value(json_object_get(m, "message")));
 	ck_assert(!message_has(m, E2));
 	json_decref(m);
 	/* all or nothing: E2 was not written, and no tx-id was used */
@@ -191,21 +194,24 @@ START_TEST(test_update_mode_on_missing_entity)
 
 	client_init(c);
 	tx_ok(c, goal_steps(E1, "first", 1));
-	m = tx_err(c, json_pack("[o,o]", add(E3, A_ID, json_string(E3),
-	    "update"), add(E3, A_TITLE, json_string("x"), "update")));
+	m = tx_err(c,
+		   json_pack("[o,o]", add(E3, A_ID, json_string(E3), "update"),
+			     add(E3, A_TITLE, json_string("x"), "update")));
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
-	    "validation-failed");
+			 "validation-failed");
 	ck_assert_msg(message_has(m, "Updating entities that don't exist: ") &&
-	    message_has(m, E3), "message: %s",
-	    json_string_value(json_object_get(m, "message")));
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(m,
-	    "original-event"), "op")), "transact");
+			  message_has(m, E3),
+		      "message: %s",
+		      json_string_value(json_object_get(m, "message")));
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(m, "original-event"), "op")),
+			 "transact");
 	json_decref(m);
 	/* update mode on an existing entity is fine; no mode upserts */
-	tx_ok(c, json_pack("[o]", add(E1, A_TITLE, json_string("renamed"),
-	    "update")));
+	tx_ok(c, json_pack("[o]",
+			   add(E1, A_TITLE, json_string("renamed"), "update")));
 	tx_ok(c, json_pack("[o,o]", add(E3, A_ID, json_string(E3), NULL),
-	    add(E3, A_TITLE, json_string("upserted"), NULL)));
+			   add(E3, A_TITLE, json_string("upserted"), NULL)));
 	client_free(c);
 }
 END_TEST
@@ -217,25 +223,28 @@ START_TEST(test_merge_with_null)
 
 	client_init(c);
 	steps = goal_attrs();
-	json_array_append_new(steps, attr_step(A_META, "goals", "meta", 0, 0,
-	    NULL));
+	json_array_append_new(steps,
+			      attr_step(A_META, "goals", "meta", 0, 0, NULL));
 	json_array_append_new(steps, add(E1, A_ID, json_string(E1), NULL));
-	json_array_append_new(steps, add(E1, A_META, json_pack(
-	    "{s:i,s:{s:i,s:i},s:[i]}", "a", 1, "b", "c", 2, "e", 5, "l", 1),
-	    NULL));
+	json_array_append_new(steps,
+			      add(E1, A_META,
+				  json_pack("{s:i,s:{s:i,s:i},s:[i]}", "a", 1,
+					    "b", "c", 2, "e", 5, "l", 1),
+				  NULL));
 	tx_ok(c, steps);
 	tx_ok(c, json_pack("[[s,s,s,{s:n,s:{s:n,s:i},s:[i,i]}]]",
-	    "deep-merge-triple", E1, A_META, "a", "b", "c", "d", 3, "l", 2,
-	    3));
+			   "deep-merge-triple", E1, A_META, "a", "b", "c", "d",
+			   3, "l", 2, 3));
 	/* merge onto a missing value stores the patch, nulls and all */
-	tx_ok(c, json_pack("[[s,s,s,s],[s,s,s,{s:n,s:i}]]", "add-triple", E2,
-	    A_ID, E2, "deep-merge-triple", E2, A_META, "x", "y", 1));
+	tx_ok(c,
+	      json_pack("[[s,s,s,s],[s,s,s,{s:n,s:i}]]", "add-triple", E2, A_ID,
+			E2, "deep-merge-triple", E2, A_META, "x", "y", 1));
 	res = query_now(c, json_pack("{s:{}}", "goals"));
-	want = json_pack("{s:{s:i,s:i},s:[i,i]}", "b", "e", 5, "d", 3, "l", 2,
-	    3);
+	want =
+	    json_pack("{s:{s:i,s:i},s:[i,i]}", "b", "e", 5, "d", 3, "l", 2, 3);
 	ck_assert_msg(json_equal(triple_value(res, E1, A_META), want),
-	    "merged to %s", json_dumps(triple_value(res, E1, A_META),
-	    JSON_COMPACT));
+		      "merged to %s",
+		      json_dumps(triple_value(res, E1, A_META), JSON_COMPACT));
 	json_decref(want);
 	want = json_pack("{s:n,s:i}", "x", "y", 1);
 	ck_assert(json_equal(triple_value(res, E2, A_META), want));
@@ -249,9 +258,9 @@ END_TEST
 static json_t *
 user_attrs(void)
 {
-	return json_pack("[o,o,o]", attr_step(A_UID, "users", "id", 0, 1,
-	    NULL), attr_step(A_EMAIL, "users", "email", 0, 1, NULL),
-	    attr_step(A_NAME, "users", "name", 0, 0, NULL));
+	return json_pack("[o,o,o]", attr_step(A_UID, "users", "id", 0, 1, NULL),
+			 attr_step(A_EMAIL, "users", "email", 0, 1, NULL),
+			 attr_step(A_NAME, "users", "name", 0, 0, NULL));
 }
 
 START_TEST(test_unique_violation)
@@ -262,20 +271,25 @@ START_TEST(test_unique_violation)
 	client_init(c);
 	steps = user_attrs();
 	json_array_append_new(steps, add(E1, A_UID, json_string(E1), NULL));
-	json_array_append_new(steps, add(E1, A_EMAIL, json_string("a@b.c"),
-	    NULL));
+	json_array_append_new(steps,
+			      add(E1, A_EMAIL, json_string("a@b.c"), NULL));
 	tx_ok(c, steps);
-	m = tx_err(c, json_pack("[o,o,o]", add(E2, A_UID, json_string(E2),
-	    NULL), add(E2, A_EMAIL, json_string("a@b.c"), NULL),
-	    add(E2, A_NAME, json_string("dup"), NULL)));
+	m = tx_err(c,
+		   json_pack("[o,o,o]", add(E2, A_UID, json_string(E2), NULL),
+			     add(E2, A_EMAIL, json_string("a@b.c"), NULL),
+			     add(E2, A_NAME, json_string("dup"), NULL)));
 	ck_assert_int_eq(json_integer_value(json_object_get(m, "status")), 400);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
-	    "record-not-unique");
-	ck_assert_msg(message_has(m, "`email` is a unique attribute on "
-	    "`users` and an entity already exists with `users.email` = "),
+			 "record-not-unique");
+	ck_assert_msg(
+	    message_has(
+		m,
+		"`email` is a unique attribute on "
+		"`users` and an entity already exists with `users.email` = "),
 	    "message: %s", json_string_value(json_object_get(m, "message")));
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(m,
-	    "hint"), "attr-id")), A_EMAIL);
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(m, "hint"), "attr-id")),
+			 A_EMAIL);
 	json_decref(m);
 	res = query_now(c, json_pack("{s:{}}", "users"));
 	ck_assert(!result_has_value(res, "dup"));
@@ -293,10 +307,10 @@ START_TEST(test_lookup_upserts)
 	tx_ok(c, user_attrs());
 	lookup = json_pack("[s,s]", A_EMAIL, "l@x.y");
 	steps = json_pack("[[s,O,s,O],[s,O,s,s]]", "add-triple", lookup, A_UID,
-	    lookup, "add-triple", lookup, A_NAME, "first name");
+			  lookup, "add-triple", lookup, A_NAME, "first name");
 	tx_ok(c, steps);
 	steps = json_pack("[[s,O,s,O],[s,O,s,s]]", "add-triple", lookup, A_UID,
-	    lookup, "add-triple", lookup, A_NAME, "second name");
+			  lookup, "add-triple", lookup, A_NAME, "second name");
 	tx_ok(c, steps);
 	json_decref(lookup);
 	res = query_now(c, json_pack("{s:{}}", "users"));
@@ -320,16 +334,18 @@ START_TEST(test_op_grouped_order)
 	tx_ok(c, goal_steps(E1, "one", 1));
 	tx_ok(c, goal_steps(E2, "two", 0));
 	/* adds run before the delete even when a delete comes between them */
-	tx_ok(c, json_pack("[o,[s,s,s],o]", add(E3, A_ID, json_string(E3),
-	    NULL), "delete-entity", E3, "goals", add(E3, A_TITLE,
-	    json_string("three"), NULL)));
+	tx_ok(c,
+	      json_pack("[o,[s,s,s],o]", add(E3, A_ID, json_string(E3), NULL),
+			"delete-entity", E3, "goals",
+			add(E3, A_TITLE, json_string("three"), NULL)));
 	/* add then delete: deleted */
-	tx_ok(c, json_pack("[o,[s,s,s]]", add(E1, A_TITLE,
-	    json_string("one again"), NULL), "delete-entity", E1, "goals"));
+	tx_ok(c, json_pack("[o,[s,s,s]]",
+			   add(E1, A_TITLE, json_string("one again"), NULL),
+			   "delete-entity", E1, "goals"));
 	/* delete then add: the delete group runs first, the add re-creates */
 	tx_ok(c, json_pack("[[s,s,s],o,o]", "delete-entity", E2, "goals",
-	    add(E2, A_ID, json_string(E2), NULL), add(E2, A_TITLE,
-	    json_string("two again"), NULL)));
+			   add(E2, A_ID, json_string(E2), NULL),
+			   add(E2, A_TITLE, json_string("two again"), NULL)));
 	res = query_now(c, json_pack("{s:{}}", "goals"));
 	ck_assert_int_eq(count_triples(res, E3, A_TITLE), 0);
 	ck_assert_int_eq(count_triples(res, E3, A_ID), 0);
@@ -349,30 +365,32 @@ START_TEST(test_delete_cascades)
 
 	client_init(c);
 	steps = goal_attrs();
-	json_array_append_new(steps, attr_step(A_TID, "todos", "id", 0, 1,
-	    NULL));
-	json_array_append_new(steps, attr_step(A_TTITLE, "todos", "title", 0,
-	    0, NULL));
+	json_array_append_new(steps,
+			      attr_step(A_TID, "todos", "id", 0, 1, NULL));
+	json_array_append_new(
+	    steps, attr_step(A_TTITLE, "todos", "title", 0, 0, NULL));
 	/* goals.todos: deleting a goal deletes its todos */
-	json_array_append_new(steps, attr_step(A_TODOS, "goals", "todos", 1, 0,
-	    json_pack("{s:s}", "on-delete-reverse", "cascade")));
+	json_array_append_new(
+	    steps,
+	    attr_step(A_TODOS, "goals", "todos", 1, 0,
+		      json_pack("{s:s}", "on-delete-reverse", "cascade")));
 	/* goals.tasks: a plain link */
-	json_array_append_new(steps, attr_step(A_TASKS, "goals", "tasks", 1, 0,
-	    NULL));
+	json_array_append_new(steps,
+			      attr_step(A_TASKS, "goals", "tasks", 1, 0, NULL));
 	tx_ok(c, steps);
 	tx_ok(c, json_pack("[o,o,o,o,o,o,o,o,o,o]",
-	    add(E1, A_ID, json_string(E1), NULL),
-	    add(E2, A_ID, json_string(E2), NULL),
-	    add(T1, A_TID, json_string(T1), NULL),
-	    add(T1, A_TTITLE, json_string("cascaded"), NULL),
-	    add(T2, A_TID, json_string(T2), NULL),
-	    add(T2, A_TTITLE, json_string("kept"), NULL),
-	    add(E1, A_TODOS, json_string(T1), NULL),
-	    add(E2, A_TASKS, json_string(T2), NULL),
-	    add(E1, A_TITLE, json_string("g1"), NULL),
-	    add(E2, A_TITLE, json_string("g2"), NULL)));
+			   add(E1, A_ID, json_string(E1), NULL),
+			   add(E2, A_ID, json_string(E2), NULL),
+			   add(T1, A_TID, json_string(T1), NULL),
+			   add(T1, A_TTITLE, json_string("cascaded"), NULL),
+			   add(T2, A_TID, json_string(T2), NULL),
+			   add(T2, A_TTITLE, json_string("kept"), NULL),
+			   add(E1, A_TODOS, json_string(T1), NULL),
+			   add(E2, A_TASKS, json_string(T2), NULL),
+			   add(E1, A_TITLE, json_string("g1"), NULL),
+			   add(E2, A_TITLE, json_string("g2"), NULL)));
 	tx_ok(c, json_pack("[[s,s,s],[s,s,s]]", "delete-entity", E1, "goals",
-	    "delete-entity", E2, "goals"));
+			   "delete-entity", E2, "goals"));
 	res = query_now(c, json_pack("{s:{}}", "todos"));
 	ck_assert(!result_has_value(res, "cascaded"));
 	ck_assert(result_has_value(res, "kept"));
@@ -385,6 +403,7 @@ START_TEST(test_delete_cascades)
 }
 END_TEST
 
+/* The semantics suite. */
 static Suite *
 suite(void)
 {
@@ -403,6 +422,7 @@ suite(void)
 	return s;
 }
 
+/* Run the suite; fail if any test failed. */
 int
 main(void)
 {

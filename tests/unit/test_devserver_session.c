@@ -19,22 +19,24 @@ START_TEST(test_op_before_init)
 	json_t *m, *hint;
 
 	client_say(c, json_pack("{s:s,s:s,s:{}}", "op", "add-query",
-	    "client-event-id", "q1", "q", "goals"));
+				"client-event-id", "q1", "q", "goals"));
 	m = expect_op(c, "error");
 	ck_assert_int_eq(json_integer_value(json_object_get(m, "status")), 400);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
-	    "validation-failed");
-	ck_assert_str_eq(json_string_value(json_object_get(m, "message")),
+			 "validation-failed");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(m, "message")),
 	    "Validation failed for init: `init` has not run for this session.");
-	ck_assert_str_eq(json_string_value(json_object_get(m,
-	    "client-event-id")), "q1");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(m, "client-event-id")), "q1");
 	ck_assert_str_eq(op_of(json_object_get(m, "original-event")),
-	    "add-query");
+			 "add-query");
 	hint = json_object_get(m, "hint");
 	ck_assert_str_eq(json_string_value(json_object_get(hint, "data-type")),
-	    "init");
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(
-	    json_object_get(hint, "errors"), 0), "message")),
+			 "init");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(hint, "errors"), 0), "message")),
 	    "`init` has not run for this session.");
 	json_decref(m);
 	client_free(c);
@@ -49,32 +51,40 @@ START_TEST(test_init_ok_and_second_init)
 	int users = 0;
 
 	client_say(c, json_pack("{s:s,s:s,s:s}", "op", "init",
-	    "client-event-id", "i1", "app-id", APP));
+				"client-event-id", "i1", "app-id", APP));
 	m = expect_op(c, "init-ok");
-	ck_assert_str_eq(json_string_value(json_object_get(m,
-	    "client-event-id")), "i1");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(m, "client-event-id")), "i1");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "session-id")),
-	    session_id(c->s));
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(m,
-	    "app-status"), "status")), "active");
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(
-	    json_object_get(m, "auth"), "app"), "id")), APP);
+			 session_id(c->s));
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(m, "app-status"), "status")),
+			 "active");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(
+		json_object_get(json_object_get(m, "auth"), "app"), "id")),
+	    APP);
 	attrs = json_object_get(m, "attrs");
-	json_array_foreach(attrs, i, a)
-		if (strcmp(json_string_value(json_array_get(json_object_get(a,
-		    "forward-identity"), 1)), "$users") == 0)
-			users++;
+	json_array_foreach(attrs, i, a) if (strcmp(
+						json_string_value(
+						    json_array_get(
+							json_object_get(
+							    a,
+							    "forward-identity"),
+							1)),
+						"$users") == 0) users++;
 	ck_assert_int_ge(users, 2);
 	json_decref(m);
 
 	client_say(c, json_pack("{s:s,s:s,s:s}", "op", "init",
-	    "client-event-id", "i2", "app-id", APP));
+				"client-event-id", "i2", "app-id", APP));
 	m = expect_op(c, "error");
-	ck_assert_str_eq(json_string_value(json_object_get(m, "message")),
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(m, "message")),
 	    "Validation failed for init: `init` has already run for this "
 	    "session.");
-	ck_assert_str_eq(json_string_value(json_object_get(m,
-	    "client-event-id")), "i2");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(m, "client-event-id")), "i2");
 	json_decref(m);
 	client_free(c);
 }
@@ -86,29 +96,33 @@ START_TEST(test_init_errors)
 	json_t *m;
 
 	client_say(c, json_pack("{s:s,s:s,s:s}", "op", "init",
-	    "client-event-id", "i1", "app-id", OTHER_APP));
+				"client-event-id", "i1", "app-id", OTHER_APP));
 	m = expect_op(c, "error");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
-	    "record-not-found");
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(m,
-	    "hint"), "record-type")), "app");
+			 "record-not-found");
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(m, "hint"), "record-type")),
+			 "app");
 	json_decref(m);
 
-	client_say(c, json_pack("{s:s,s:s,s:s}", "op", "init",
-	    "client-event-id", "i2", "app-id", "not-a-uuid"));
+	client_say(c,
+		   json_pack("{s:s,s:s,s:s}", "op", "init", "client-event-id",
+			     "i2", "app-id", "not-a-uuid"));
 	m = expect_op(c, "error");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
-	    "param-malformed");
+			 "param-malformed");
 	json_decref(m);
 
 	client_say(c, json_pack("{s:s,s:s,s:s,s:s}", "op", "init",
-	    "client-event-id", "i3", "app-id", APP, "refresh-token",
-	    "0badbad0-0000-4000-8000-000000000000"));
+				"client-event-id", "i3", "app-id", APP,
+				"refresh-token",
+				"0badbad0-0000-4000-8000-000000000000"));
 	m = expect_op(c, "error");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
-	    "record-not-found");
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(m,
-	    "hint"), "record-type")), "app-user");
+			 "record-not-found");
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(m, "hint"), "record-type")),
+			 "app-user");
 	json_decref(m);
 
 	/* none of the failures initialised the session */
@@ -123,15 +137,16 @@ START_TEST(test_unknown_op_and_bad_json)
 	json_t *m;
 
 	client_init(c);
-	client_say(c, json_pack("{s:s,s:s}", "op", "fly", "client-event-id",
-	    "x1"));
+	client_say(
+	    c, json_pack("{s:s,s:s}", "op", "fly", "client-event-id", "x1"));
 	m = expect_op(c, "error");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
-	    "param-malformed");
+			 "param-malformed");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "message")),
-	    "Invalid op");
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(m,
-	    "hint"), "op")), "fly");
+			 "Invalid op");
+	ck_assert_str_eq(json_string_value(
+			     json_object_get(json_object_get(m, "hint"), "op")),
+			 "fly");
 	json_decref(m);
 
 	session_receive(c->s, "{\"op\":", 6);
@@ -149,41 +164,45 @@ START_TEST(test_add_query_exists_and_remove)
 	json_t *m, *res;
 
 	client_init(c);
-	m = client_query(c, json_pack("{s:{s:{},s:{}}}", "goals", "todos",
-	    "owner"), "q1");
+	m = client_query(
+	    c, json_pack("{s:{s:{},s:{}}}", "goals", "todos", "owner"), "q1");
 	ck_assert_str_eq(op_of(m), "add-query-ok");
-	ck_assert_str_eq(json_string_value(json_object_get(m,
-	    "client-event-id")), "q1");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(m, "client-event-id")), "q1");
 	ck_assert(json_is_null(json_object_get(m, "processed-tx-id")));
 	res = json_object_get(m, "result");
 	ck_assert_int_eq(json_array_size(res), 1);
-	ck_assert(json_is_array(json_object_get(json_object_get(
-	    json_object_get(json_array_get(res, 0), "data"), "datalog-result"),
+	ck_assert(json_is_array(json_object_get(
+	    json_object_get(json_object_get(json_array_get(res, 0), "data"),
+			    "datalog-result"),
 	    "join-rows")));
 	ck_assert_int_eq(json_array_size(json_object_get(json_array_get(res, 0),
-	    "child-nodes")), 0);
+							 "child-nodes")),
+			 0);
 	json_decref(m);
 
 	/* the same query with its keys in another order */
-	m = client_query(c, json_pack("{s:{s:{},s:{}}}", "goals", "owner",
-	    "todos"), "q2");
+	m = client_query(
+	    c, json_pack("{s:{s:{},s:{}}}", "goals", "owner", "todos"), "q2");
 	ck_assert_str_eq(op_of(m), "add-query-exists");
-	ck_assert_str_eq(json_string_value(json_object_get(m,
-	    "client-event-id")), "q2");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(m, "client-event-id")), "q2");
 	ck_assert_ptr_null(json_object_get(m, "result"));
 	json_decref(m);
 
 	client_say(c, json_pack("{s:s,s:s,s:{s:{s:{},s:{}}}}", "op",
-	    "remove-query", "client-event-id", "r1", "q", "goals", "todos", "owner"));
+				"remove-query", "client-event-id", "r1", "q",
+				"goals", "todos", "owner"));
 	json_decref(expect_op(c, "remove-query-ok"));
-	m = client_query(c, json_pack("{s:{s:{},s:{}}}", "goals", "todos",
-	    "owner"), "q3");
+	m = client_query(
+	    c, json_pack("{s:{s:{},s:{}}}", "goals", "todos", "owner"), "q3");
 	ck_assert_str_eq(op_of(m), "add-query-ok");
 	json_decref(m);
 
 	m = client_query(c, json_null(), "q4");
 	ck_assert_str_eq(op_of(m), "error");
-	ck_assert_str_eq(json_string_value(json_object_get(m, "message")),
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(m, "message")),
 	    "Validation failed for add-query: Query can not be null.");
 	json_decref(m);
 	client_free(c);
@@ -207,25 +226,25 @@ START_TEST(test_transact_refreshes_every_session)
 	json_decref(m);
 	m = expect_op(a, "transact-ok");
 	ck_assert_int_eq(json_integer_value(json_object_get(m, "tx-id")), 1);
-	ck_assert_str_eq(json_string_value(json_object_get(m,
-	    "client-event-id")), "t1");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(m, "client-event-id")), "t1");
 	json_decref(m);
 
 	m = expect_op(b, "refresh-ok");
-	ck_assert_int_eq(json_integer_value(json_object_get(m,
-	    "processed-tx-id")), 1);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(m, "processed-tx-id")), 1);
 	ck_assert(json_is_array(json_object_get(m, "attrs")));
 	comp = json_array_get(json_object_get(m, "computations"), 0);
-	ck_assert_ptr_nonnull(json_object_get(json_object_get(comp,
-	    "instaql-query"), "goals"));
-	ck_assert(result_has_value(json_object_get(comp, "instaql-result"),
-	    "first"));
+	ck_assert_ptr_nonnull(
+	    json_object_get(json_object_get(comp, "instaql-query"), "goals"));
+	ck_assert(
+	    result_has_value(json_object_get(comp, "instaql-result"), "first"));
 	json_decref(m);
 
 	/* attrs changed: c gets them, with no computation of its own */
 	m = expect_op(c, "refresh-ok");
 	ck_assert_int_eq(json_array_size(json_object_get(m, "computations")),
-	    0);
+			 0);
 	ck_assert(json_is_array(json_object_get(m, "attrs")));
 	json_decref(m);
 
@@ -234,8 +253,8 @@ START_TEST(test_transact_refreshes_every_session)
 	ck_assert_ptr_null(client_take(c));
 	m = expect_op(b, "refresh-ok");
 	ck_assert_ptr_null(json_object_get(m, "attrs"));
-	ck_assert_int_eq(json_integer_value(json_object_get(m,
-	    "processed-tx-id")), 2);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(m, "processed-tx-id")), 2);
 	json_decref(m);
 	json_decref(expect_op(a, "refresh-ok"));
 	m = expect_op(a, "transact-ok");
@@ -263,8 +282,8 @@ START_TEST(test_data_and_tx_ids_survive_restart)
 	client_init(c);
 	m = client_query(c, json_pack("{s:{}}", "goals"), "q1");
 	ck_assert_str_eq(op_of(m), "add-query-ok");
-	ck_assert_int_eq(json_integer_value(json_object_get(m,
-	    "processed-tx-id")), 2);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(m, "processed-tx-id")), 2);
 	ck_assert(result_has_value(json_object_get(m, "result"), "kept"));
 	ck_assert(result_has_value(json_object_get(m, "result"), "kept too"));
 	json_decref(m);
@@ -286,15 +305,17 @@ START_TEST(test_fault_drop_ack)
 	client_init(a);
 	client_init(b);
 	json_decref(client_query(b, json_pack("{s:{}}", "goals"), "qb"));
-	ck_assert_int_eq(faults_apply_arg(server_faults(sv), "drop-ack=1",
-	    &errmsg), 0);
+	ck_assert_int_eq(
+	    faults_apply_arg(server_faults(sv), "drop-ack=1", &errmsg), 0);
 	client_transact(a, goal_steps(E1, "dropped ack", 1), "t1");
 	drop_refreshes(a);
 	ck_assert_ptr_null(client_take(a));
 	/* committed all the same */
 	m = expect_op(b, "refresh-ok");
-	ck_assert(result_has_value(json_object_get(json_array_get(
-	    json_object_get(m, "computations"), 0), "instaql-result"),
+	ck_assert(result_has_value(
+	    json_object_get(
+		json_array_get(json_object_get(m, "computations"), 0),
+		"instaql-result"),
 	    "dropped ack"));
 	json_decref(m);
 	/* only one ack was to be dropped */
@@ -319,15 +340,16 @@ START_TEST(test_fault_close_before_ack)
 	json_decref(client_query(a, json_pack("{s:{}}", "goals"), "qa"));
 	json_decref(client_query(b, json_pack("{s:{}}", "goals"), "qb"));
 	ck_assert_int_eq(faults_apply_arg(server_faults(sv),
-	    "close-before-ack=true", &errmsg), 0);
+					  "close-before-ack=true", &errmsg),
+			 0);
 	client_transact(a, goal_steps(E1, "closed", 1), "t1");
 	ck_assert_int_eq(a->closed, 1);
 	ck_assert_ptr_null(client_take(a));
 	m = expect_op(b, "refresh-ok");
 	json_decref(m);
 	/* a closed session ignores everything */
-	client_say(a, json_pack("{s:s,s:s}", "op", "fly", "client-event-id",
-	    "x"));
+	client_say(a,
+		   json_pack("{s:s,s:s}", "op", "fly", "client-event-id", "x"));
 	ck_assert_ptr_null(client_take(a));
 	client_free(a);
 	client_free(b);
@@ -342,28 +364,34 @@ START_TEST(test_fault_deny_namespace)
 
 	client_init(a);
 	ck_assert_int_eq(faults_apply_arg(server_faults(sv),
-	    "deny-namespaces=[\"goals\"]", &errmsg), 0);
+					  "deny-namespaces=[\"goals\"]",
+					  &errmsg),
+			 0);
 	client_transact(a, goal_steps(E1, "denied", 1), "t1");
 	m = expect_op(a, "error");
 	ck_assert_int_eq(json_integer_value(json_object_get(m, "status")), 400);
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
-	    "permission-denied");
+			 "permission-denied");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "message")),
-	    "Permission denied: not perms-pass?");
+			 "Permission denied: not perms-pass?");
 	hint = json_object_get(m, "hint");
-	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(hint,
-	    "input"), 0)), "goals");
-	ck_assert_str_eq(json_string_value(json_object_get(m,
-	    "client-event-id")), "t1");
-	ck_assert(json_is_array(json_object_get(json_object_get(m,
-	    "original-event"), "tx-steps")));
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(m,
-	    "original-event"), "session-id")), session_id(a->s));
+	ck_assert_str_eq(json_string_value(
+			     json_array_get(json_object_get(hint, "input"), 0)),
+			 "goals");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(m, "client-event-id")), "t1");
+	ck_assert(json_is_array(
+	    json_object_get(json_object_get(m, "original-event"), "tx-steps")));
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(
+		json_object_get(m, "original-event"), "session-id")),
+	    session_id(a->s));
 	json_decref(m);
 	ck_assert_ptr_null(client_take(a));
 
-	ck_assert_int_eq(faults_apply_arg(server_faults(sv),
-	    "deny-namespaces=[]", &errmsg), 0);
+	ck_assert_int_eq(
+	    faults_apply_arg(server_faults(sv), "deny-namespaces=[]", &errmsg),
+	    0);
 	client_transact(a, goal_steps(E1, "allowed", 1), "t2");
 	drop_refreshes(a);
 	m = expect_op(a, "transact-ok");
@@ -382,30 +410,32 @@ START_TEST(test_fault_app_status)
 
 	client_init(a);
 	ck_assert_int_eq(faults_apply_arg(server_faults(sv),
-	    "app-status=read-only", &errmsg), 0);
+					  "app-status=read-only", &errmsg),
+			 0);
 	server_status_changed(sv);
 	m = expect_op(a, "app-status-changed");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "status")),
-	    "read-only");
+			 "read-only");
 	json_decref(m);
 	client_transact(a, goal_steps(E1, "ro", 1), "t1");
 	m = expect_op(a, "error");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
-	    "app-read-only");
+			 "app-read-only");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "message")),
-	    "This app is in read-only mode.");
+			 "This app is in read-only mode.");
 	json_decref(m);
 	/* reads still work when read-only */
 	m = client_query(a, json_pack("{s:{}}", "goals"), "q1");
 	ck_assert_str_eq(op_of(m), "add-query-ok");
 	json_decref(m);
 
-	ck_assert_int_eq(faults_apply_arg(server_faults(sv),
-	    "app-status=disabled", &errmsg), 0);
+	ck_assert_int_eq(
+	    faults_apply_arg(server_faults(sv), "app-status=disabled", &errmsg),
+	    0);
 	m = client_query(a, json_pack("{s:{}}", "todos"), "q2");
 	ck_assert_str_eq(op_of(m), "error");
 	ck_assert_str_eq(json_string_value(json_object_get(m, "type")),
-	    "app-disabled");
+			 "app-disabled");
 	json_decref(m);
 	client_free(a);
 }
@@ -414,13 +444,13 @@ END_TEST
 START_TEST(test_fault_ack_delay_and_no_answer)
 {
 	struct client *a = client_new();
-	struct timeval tv = { 0, 300000 };
+	struct timeval tv = {0, 300000};
 	const char *errmsg;
 	json_t *m;
 
 	client_init(a);
-	ck_assert_int_eq(faults_apply_arg(server_faults(sv),
-	    "ack-delay-ms=50", &errmsg), 0);
+	ck_assert_int_eq(
+	    faults_apply_arg(server_faults(sv), "ack-delay-ms=50", &errmsg), 0);
 	client_transact(a, goal_steps(E1, "late", 1), "t1");
 	drop_refreshes(a);
 	ck_assert_ptr_null(client_take(a));
@@ -429,10 +459,10 @@ START_TEST(test_fault_ack_delay_and_no_answer)
 	m = expect_op(a, "transact-ok");
 	json_decref(m);
 
-	ck_assert_int_eq(faults_apply_arg(server_faults(sv), "no-answer",
-	    &errmsg), 0);
+	ck_assert_int_eq(
+	    faults_apply_arg(server_faults(sv), "no-answer", &errmsg), 0);
 	client_say(a, json_pack("{s:s,s:s,s:{}}", "op", "add-query",
-	    "client-event-id", "q1", "q", "goals"));
+				"client-event-id", "q1", "q", "goals"));
 	ck_assert_ptr_null(client_take(a));
 	client_free(a);
 }
@@ -445,8 +475,8 @@ START_TEST(test_faults_parse)
 	json_t *patch, *j;
 
 	faults_init(&f);
-	patch = json_pack("{s:i,s:s}", "ack-delay-ms", 10, "app-status",
-	    "bogus");
+	patch =
+	    json_pack("{s:i,s:s}", "ack-delay-ms", 10, "app-status", "bogus");
 	ck_assert_int_eq(faults_apply(&f, patch, &errmsg), -1);
 	ck_assert_ptr_nonnull(errmsg);
 	/* nothing applied from a bad patch */
@@ -458,15 +488,16 @@ START_TEST(test_faults_parse)
 	ck_assert_int_eq(faults_take(&f.drop_ack), 1);
 	ck_assert_int_eq(faults_take(&f.drop_ack), 0);
 	ck_assert_int_eq(faults_apply_arg(&f, "app-status=disabled", &errmsg),
-	    0);
+			 0);
 	j = faults_to_json(&f);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "app-status")),
-	    "disabled");
+			 "disabled");
 	json_decref(j);
 	faults_clear(&f);
 }
 END_TEST
 
+/* The session suite. */
 static Suite *
 suite(void)
 {
@@ -491,6 +522,7 @@ suite(void)
 	return s;
 }
 
+/* Run the suite; fail if any test failed. */
 int
 main(void)
 {
