@@ -26,6 +26,7 @@
 #ifndef ENGINE_INSTAML_H
 #define ENGINE_INSTAML_H
 
+#include <stdint.h>
 #include <jansson.h>
 
 struct attrs;
@@ -51,5 +52,28 @@ int instaml_compile(const json_t *steps, const struct attrs *attrs,
 /* Mark the attrs added by the add-attr steps of tx_steps as synced (drop
  * their "isUnsynced" flag in attrs).  0, or -1 if attrs rejected one. */
 int instaml_attrs_synced(struct attrs *attrs, const json_t *tx_steps);
+
+/*
+ * Rewriting pending transactions when the server's attrs arrive (init-ok,
+ * refresh-ok), as the JS client does before it resends or re-applies
+ * them: create one rewrite with the server's attrs, then pass each pending
+ * transaction's tx-steps through instaml_rewrite_steps oldest first (the
+ * id mapping found in one carries over to the later ones).  add-attr steps
+ * for attrs the server has under another id, or as the other direction of
+ * a link, are dropped and later steps use the server's id (a reversed
+ * link swaps entity and value); add-attr steps of transactions whose tx_id
+ * is at most processed_tx_id (both > 0, else unknown), and update-attr /
+ * delete-attr steps, are dropped too.
+ */
+struct instaml_rewrite;
+
+struct instaml_rewrite *
+instaml_rewrite_create(const struct attrs *server_attrs);
+void instaml_rewrite_free(struct instaml_rewrite *);
+/* The rewritten steps (new reference, NULL if out of memory); *changed
+ * tells whether they differ from tx_steps. */
+json_t *instaml_rewrite_steps(struct instaml_rewrite *, const json_t *tx_steps,
+			      int64_t tx_id, int64_t processed_tx_id,
+			      int *changed);
 
 #endif

@@ -8,7 +8,14 @@
 // where tx_steps is instaml.transform of ops (with the case's store as the
 // only cached query store), and triples/attrs are the store and attrs after
 // store.transact of those tx-steps.  A case the client rejects gives
-// {"error": message}.  Exits 2 if @instantdb/core cannot be loaded.
+// {"error": message}.
+//
+// A line {"rewrite": true, "attrs": [server attr...], "muts": [{"tx-steps":
+// [...], "tx-id": n|null}...], "processed_tx_id": n|null} gives
+// {"muts": [[tx-step...]...]}: the pending mutations after the client's
+// rewrite against the server's attrs (Reactor._rewriteMutations).
+//
+// Exits 2 if @instantdb/core cannot be loaded.
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -16,19 +23,34 @@ import path from 'node:path';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const esm = path.join(here, 'node_modules/@instantdb/core/dist/esm');
 
-let instaml, store;
+let instaml, store, Reactor;
 try {
   instaml = await import(path.join(esm, 'instaml.js'));
   store = await import(path.join(esm, 'store.js'));
+  Reactor = (await import(path.join(esm, 'Reactor.js'))).default;
 } catch (e) {
   process.stderr.write(`oracle-instaml: cannot load @instantdb/core: ${e.message}\n`);
   process.exit(2);
 }
 
-function runCase(c) {
+function attrsStoreOf(attrs) {
   const attrMap = {};
-  for (const a of c.attrs || []) attrMap[a.id] = a;
-  const attrsStore = new store.AttrsStoreClass(attrMap, null);
+  for (const a of attrs || []) attrMap[a.id] = a;
+  return new store.AttrsStoreClass(attrMap, null);
+}
+
+// _rewriteMutations does not use its receiver.
+function runRewrite(c) {
+  const muts = new Map();
+  c.muts.forEach((m, i) => muts.set(`m${i}`, m));
+  const out = Reactor.prototype._rewriteMutations.call(
+    null, attrsStoreOf(c.attrs), muts, c.processed_tx_id);
+  return { muts: [...out.values()].map((m) => m['tx-steps']) };
+}
+
+function runCase(c) {
+  if (c.rewrite) return runRewrite(c);
+  const attrsStore = attrsStoreOf(c.attrs);
   const s = store.createStore(attrsStore, c.triples || [], false, false);
   const txSteps = instaml.transform({ attrsStore, stores: [s] }, [{ __ops: c.ops }]);
   const next = store.transact(s, attrsStore, txSteps);

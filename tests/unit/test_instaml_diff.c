@@ -12,6 +12,11 @@
  * walked in sorted key order) before comparing tx-steps, and the resulting
  * triples (without t) and attrs as sorted sets.
  *
+ * A third as many rewrite cases check instaml_rewrite_steps against the
+ * client's _rewriteMutations: mutations compiled offline, then attrs from
+ * the server that hold some of their attrs under other ids or as reversed
+ * links.
+ *
  * Usage: test_instaml_diff [cases [seed]].  NODE and top_srcdir come from
  * the make check environment.  Fails when node or the package is missing.
  */
@@ -32,7 +37,8 @@
 #define NOW_MS 1790000000000LL
 
 static uint64_t rng_state;
-static size_t nrejected; /* cases both sides rejected */
+static size_t nrejected;  /* cases both sides rejected */
+static size_t nrewritten; /* rewrite cases where something changed */
 
 /* xorshift64*: a small deterministic generator. */
 static uint64_t
@@ -656,6 +662,193 @@ out1:
 	return ok;
 }
 
+/* ---- rewrite cases ---- */
+
+/* A fresh deterministic UUID for server attrs. */
+static json_t *
+server_uuid(void)
+{
+	static unsigned n;
+
+	return json_sprintf("cccccccc-0000-4000-8000-%012u", n++);
+}
+
+/* The server's version of a local attr: the same (etype, label) under
+ * other ids, the link the other way round, the very same attr, or none. */
+static json_t *
+server_attr_for(const json_t *local)
+{
+	const json_t *fwd = json_object_get(local, "forward-identity");
+	const json_t *rev = json_object_get(local, "reverse-identity");
+	json_t *a;
+
+	switch (pick(6)) {
+	case 0:
+	case 1:
+		a = json_deep_copy(local);
+		json_object_set_new(a, "id", server_uuid());
+		json_array_set_new(json_object_get(a, "forward-identity"), 0,
+				   server_uuid());
+		json_object_del(a, "isUnsynced");
+		return a;
+	case 2:
+		if (rev == NULL)
+			return NULL;
+		return json_pack("{s:o, s:[o,O,O], s:[o,O,O], s:s, s:s}", "id",
+				 server_uuid(), "forward-identity",
+				 server_uuid(), json_array_get(rev, 1),
+				 json_array_get(rev, 2), "reverse-identity",
+				 server_uuid(), json_array_get(fwd, 1),
+				 json_array_get(fwd, 2), "value-type", "ref",
+				 "cardinality", "many");
+	case 3:
+		a = json_deep_copy(local);
+		json_object_del(a, "isUnsynced");
+		return a;
+	default:
+		return NULL;
+	}
+}
+
+/* Server attrs for the add-attr steps of muts. */
+static json_t *
+gen_server_attrs(const json_t *muts)
+{
+	json_t *out = json_array(), *seen = json_object(), *m, *step, *a;
+	const char *id;
+	size_t i, j;
+
+	json_array_foreach(muts, i, m) {
+		json_array_foreach(json_object_get(m, "tx-steps"), j, step) {
+			a = json_array_get(step, 1);
+			id = json_string_value(json_object_get(a, "id"));
+			if (strcmp(json_string_value(json_array_get(step, 0)),
+				   "add-attr") != 0 ||
+			    json_object_get(seen, id) != NULL)
+				continue;
+			json_object_set_new(seen, id, json_true());
+			if ((a = server_attr_for(a)) != NULL)
+				json_array_append_new(out, a);
+		}
+	}
+	json_decref(seen);
+	return out;
+}
+
+/* Compile and apply random ops; append the tx-steps to muts. */
+static void
+gen_mutation(struct attrs *attrs, struct tstore *ts, struct txapply *ta,
+	     json_t *muts)
+{
+	struct txapply_result res = {0};
+	json_t *ops = json_array(), *tx = NULL, *created = NULL;
+	char *err = NULL;
+	int i, n = 1 + pick(4);
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(ops, gen_op());
+	if (instaml_compile(ops, attrs, ts, &tx, &created, &err) == 0) {
+		txapply_run(ta, tx, NOW_MS, &res);
+		if (pick(6) == 0)
+			json_array_append_new(
+			    tx, json_pack("[s,s]", "delete-attr", attr_id[0]));
+		json_array_append_new(
+		    muts, json_pack("{s:o, s:o}", "tx-steps", tx, "tx-id",
+				    pick(2) ? json_integer(1 + pick(5))
+					    : json_null()));
+	}
+	txapply_result_clear(&res);
+	json_decref(created);
+	json_decref(ops);
+	free(err);
+}
+
+/* One rewrite case: pending mutations compiled offline (schemaless) and
+ * the attrs the server then sends. */
+static json_t *
+gen_rewrite_case(void)
+{
+	struct attrs *attrs = attrs_create();
+	json_t *muts = json_array();
+	struct txapply *ta;
+	struct tstore *ts;
+	char *err = NULL;
+	sqlite3 *db;
+	int i, n = 1 + pick(3);
+
+	sqlite3_open(":memory:", &db);
+	ts = tstore_create(db, "triples", &err);
+	ta = txapply_create(db, ts, attrs, TXAPPLY_CLIENT);
+	for (i = 0; i < n; i++)
+		gen_mutation(attrs, ts, ta, muts);
+	txapply_free(ta);
+	tstore_free(ts);
+	sqlite3_close(db);
+	attrs_free(attrs);
+	free(err);
+	return json_pack("{s:b, s:o, s:o, s:o}", "rewrite", 1, "attrs",
+			 gen_server_attrs(muts), "muts", muts,
+			 "processed_tx_id",
+			 pick(2) ? json_integer(1 + pick(5)) : json_null());
+}
+
+/* A JSON integer as a tx id, -1 for null. */
+static int64_t
+tx_id_of(const json_t *v)
+{
+	return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
+/* Our rewrite of a case: {muts: [[step...]...]}. */
+static json_t *
+ours_rewrite(const json_t *c)
+{
+	struct attrs *attrs = attrs_create();
+	struct instaml_rewrite *rw;
+	json_t *out = json_array(), *m;
+	int64_t processed = tx_id_of(json_object_get(c, "processed_tx_id"));
+	int changed, any = 0;
+	size_t i;
+
+	attrs_load(attrs, json_object_get(c, "attrs"), NULL);
+	rw = instaml_rewrite_create(attrs);
+	json_array_foreach(json_object_get(c, "muts"), i, m) {
+		json_array_append_new(
+		    out,
+		    instaml_rewrite_steps(rw, json_object_get(m, "tx-steps"),
+					  tx_id_of(json_object_get(m, "tx-id")),
+					  processed, &changed));
+		any |= changed;
+	}
+	nrewritten += any;
+	instaml_rewrite_free(rw);
+	attrs_free(attrs);
+	return json_pack("{s:o}", "muts", out);
+}
+
+/* Compare one rewrite case. */
+static int
+compare_rewrite(size_t idx, const json_t *c, const json_t *theirs,
+		const json_t *mine)
+{
+	int ok = json_equal(json_object_get(theirs, "muts"),
+			    json_object_get(mine, "muts"));
+	char *in, *t, *m;
+
+	if (ok)
+		return 1;
+	in = json_dumps(c, JSON_COMPACT);
+	t = json_dumps(theirs, JSON_COMPACT);
+	m = json_dumps(mine, JSON_COMPACT);
+	printf("rewrite case %zu differs\n  input:  %s\n  client: %s\n"
+	       "  ours:   %s\n",
+	       idx, in, t, m);
+	free(in);
+	free(t);
+	free(m);
+	return 0;
+}
+
 /* Run the oracle over the cases file; returns its output file. */
 static int
 run_oracle(const char *cases, const char *outfile)
@@ -690,6 +883,7 @@ main(int argc, char **argv)
 	char dir[] = "/tmp/instaml-diff.XXXXXX", cases[256], outs[256];
 	size_t passed = 0, failed = 0;
 	json_t *all = json_array(), *c, *theirs, *mine;
+	int ok;
 	FILE *f;
 
 	rng_state = argc > 2 ? strtoull(argv[2], NULL, 10) : 0x5eed1234ULL;
@@ -700,8 +894,8 @@ main(int argc, char **argv)
 	snprintf(outs, sizeof outs, "%s/oracle.jsonl", dir);
 	if ((f = fopen(cases, "w")) == NULL)
 		return 1;
-	for (i = 0; i < ncases; i++) {
-		c = gen_case();
+	for (i = 0; i < ncases + ncases / 3; i++) {
+		c = i < ncases ? gen_case() : gen_rewrite_case();
 		json_dumpf(c, f, JSON_COMPACT);
 		fputc('\n', f);
 		json_array_append_new(all, c);
@@ -715,8 +909,15 @@ main(int argc, char **argv)
 	}
 	json_array_foreach(all, i, c) {
 		theirs = json_loadf(f, JSON_DISABLE_EOF_CHECK, NULL);
-		mine = ours(c);
-		if (theirs != NULL && compare(i, c, theirs, mine))
+		if (json_object_get(c, "rewrite") != NULL) {
+			mine = ours_rewrite(c);
+			ok = theirs != NULL &&
+			     compare_rewrite(i, c, theirs, mine);
+		} else {
+			mine = ours(c);
+			ok = theirs != NULL && compare(i, c, theirs, mine);
+		}
+		if (ok)
 			passed++;
 		else
 			failed++;
@@ -728,8 +929,9 @@ main(int argc, char **argv)
 	unlink(outs);
 	rmdir(dir);
 	json_decref(all);
-	printf("%zu passed (%zu of them rejected by both), %zu failed\n",
-	       passed, nrejected, failed);
+	printf("%zu passed (%zu rejected by both, %zu rewrites that changed "
+	       "steps), %zu failed\n",
+	       passed, nrejected, nrewritten, failed);
 	printf("%zu passed, %zu failed\n", passed, failed);
 	return failed == 0 && passed >= 100 ? 0 : 1;
 }
