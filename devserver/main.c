@@ -7,16 +7,20 @@
  * then print the readiness lines on stdout (flushed):
  *   instant-devserver listening on 127.0.0.1:PORT
  *   instant-devserver control on 127.0.0.1:PORT      (with --control)
- * SIGINT and SIGTERM stop the loop; everything is freed before exit.
+ * SIGINT and SIGTERM stop the loop, and so does the end of standard input
+ * with --exit-on-stdin-eof (for test harnesses: the server goes away with
+ * the process that started it); everything is freed before exit.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -36,6 +40,7 @@ struct main_opts {
 	size_t nfaults;
 	struct server_config cfg;
 	enum log_level level;
+	int stdin_eof; /* exit when standard input reaches end of file */
 };
 
 /* Print usage to f. */
@@ -48,7 +53,8 @@ main_usage(FILE *f)
 		"       [--control 127.0.0.1:PORT] [--ping-interval MS]"
 		" [--idle-timeout MS]\n"
 		"       [--max-message BYTES] [--fault NAME[=VALUE]]..."
-		" [--log-level LEVEL]\n");
+		" [--log-level LEVEL]\n"
+		"       [--exit-on-stdin-eof]\n");
 }
 
 /* Parse a positive integer option or exit. */
@@ -104,6 +110,9 @@ main_option(struct main_opts *o, int c, const char *arg)
 		if (log_level_parse(arg, &o->level) != 0)
 			goto bad;
 		break;
+	case 'E':
+		o->stdin_eof = 1;
+		break;
 	case 'h':
 		main_usage(stdout);
 		exit(0);
@@ -133,6 +142,7 @@ main_parse(struct main_opts *o, int argc, char **argv)
 	    {"max-message", required_argument, NULL, 'm'},
 	    {"fault", required_argument, NULL, 'f'},
 	    {"log-level", required_argument, NULL, 'L'},
+	    {"exit-on-stdin-eof", no_argument, NULL, 'E'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -160,6 +170,19 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	log_info("signal %d: stopping", (int)sig);
 	event_base_loopbreak(arg);
+}
+
+/* Standard input is readable: stop at end of file (the parent is gone). */
+static void
+main_stdin_cb(evutil_socket_t fd, short what, void *arg)
+{
+	char buf[256];
+	ssize_t n = read(fd, buf, sizeof buf);
+
+	if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+		log_info("standard input closed: stopping");
+		event_base_loopbreak(arg);
+	}
 }
 
 /* Apply the --fault settings: 0 or -1. */
@@ -224,7 +247,7 @@ main(int argc, char **argv)
 {
 	struct main_opts o;
 	struct event_base *base = NULL;
-	struct event *sigint = NULL, *sigterm = NULL;
+	struct event *sigint = NULL, *sigterm = NULL, *evstdin = NULL;
 	struct server *sv = NULL;
 	struct listen *lmain = NULL, *lctl = NULL;
 	char *errmsg = NULL;
@@ -247,6 +270,11 @@ main(int argc, char **argv)
 	sigterm = evsignal_new(base, SIGTERM, main_signal_cb, base);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sigterm, NULL);
+	if (o.stdin_eof) {
+		evstdin = event_new(base, STDIN_FILENO, EV_READ | EV_PERSIST,
+				    main_stdin_cb, base);
+		event_add(evstdin, NULL);
+	}
 	log_info("serving; data in %s (for tests and development only)",
 		 o.cfg.data_dir);
 	event_base_dispatch(base);
@@ -259,6 +287,8 @@ out:
 		event_free(sigint);
 	if (sigterm != NULL)
 		event_free(sigterm);
+	if (evstdin != NULL)
+		event_free(evstdin);
 	if (base != NULL)
 		event_base_free(base);
 	free(errmsg);

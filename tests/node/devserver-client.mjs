@@ -105,7 +105,9 @@ process.on('exit', () => {
 export function startDevserver(args) {
   const bin = process.env.DEVSERVER;
   if (!bin) throw new Error('DEVSERVER is not set');
-  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its stdin is a pipe from us: if we die, it sees end of file and exits.
+  const proc = spawn(bin, [...args, '--exit-on-stdin-eof'],
+    { stdio: ['pipe', 'pipe', 'pipe'] });
   children.add(proc);
   proc.on('exit', () => children.delete(proc));
   const out = { proc, port: 0, controlPort: 0, log: [] };
