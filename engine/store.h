@@ -92,7 +92,9 @@ int store_attrs_save(struct store *);
 int store_outbox_append(struct store *, const char *tx, const json_t *steps,
 			const json_t *tx_steps, const char *client,
 			int64_t created, int64_t *seq);
-/* Rows oldest first; the callback's nonzero return stops the scan. */
+/* Rows oldest first; the callback's nonzero return stops the scan (and is
+ * returned).  The callback may call other store functions but not
+ * store_outbox_scan again. */
 int store_outbox_scan(struct store *, store_tx_cb, void *);
 /* Set a transaction's status; tx_id < 0 and error NULL keep the stored
  * values.  Returns 1 if no such transaction. */

@@ -260,6 +260,73 @@ START_TEST(test_js_key_order)
 }
 END_TEST
 
+START_TEST(test_rewrite_against_server_attrs)
+{
+	struct attrs *server = attrs_create();
+	struct instaml_rewrite *rw;
+	json_t *sa = J("[{'id':'a0000000-0000-4000-8000-0000000000a1',"
+		       "'forward-identity':['s1','todos','title'],"
+		       "'value-type':'blob','cardinality':'one'},"
+		       "{'id':'a0000000-0000-4000-8000-0000000000a2',"
+		       "'forward-identity':['s2','goals','todos'],"
+		       "'reverse-identity':['s3','todos','goals'],"
+		       "'value-type':'ref','cardinality':'many'}]");
+	json_t *steps = J("[['add-attr',{'id':'l1','forward-identity':['f1',"
+			  "'todos','title'],'value-type':'blob'}],"
+			  "['add-attr',{'id':'l2','forward-identity':['f2',"
+			  "'todos','goals'],'reverse-identity':['f3','goals',"
+			  "'todos'],'value-type':'ref'}],"
+			  "['add-triple','" T1 "','l1','x'],"
+			  "['add-triple','" T1 "','l2','" T2 "'],"
+			  "['add-triple',['l1','x'],'l1','y'],"
+			  "['delete-attr','l9']]");
+	json_t *later = J("[['retract-triple','" T1 "','l2','" T2 "']]");
+	json_t *out;
+	int changed;
+
+	ck_assert_int_eq(attrs_load(server, sa, NULL), 0);
+	ck_assert_ptr_nonnull(rw = instaml_rewrite_create(server));
+	out = instaml_rewrite_steps(rw, steps, -1, -1, &changed);
+	ck_assert_int_eq(changed, 1);
+	ck_assert_uint_eq(json_array_size(out), 3);
+	json_decref(tx);
+	tx = out;
+	/* todos.title maps to the server's attr, lookups too. */
+	ck_assert_str_eq(step(0), "[\"add-triple\",\"" T1
+				  "\",\"a0000000-0000-4000-8000-0000000000a1\","
+				  "\"x\"]");
+	/* todos.goals is the server's goals.todos reversed: swapped. */
+	ck_assert_str_eq(step(1), "[\"add-triple\",\"" T2
+				  "\",\"a0000000-0000-4000-8000-0000000000a2\","
+				  "\"" T1 "\"]");
+	ck_assert_ptr_nonnull(strstr(
+	    step(2), "[\"a0000000-0000-4000-8000-0000000000a1\",\"x\"]"));
+	/* The mapping carries over to later transactions. */
+	out = instaml_rewrite_steps(rw, later, -1, -1, &changed);
+	json_decref(tx);
+	tx = out;
+	ck_assert_str_eq(step(0), "[\"retract-triple\",\"" T2
+				  "\",\"a0000000-0000-4000-8000-0000000000a2\","
+				  "\"" T1 "\"]");
+	/* add-attr of a processed transaction is dropped. */
+	json_decref(later);
+	later = J("[['add-attr',{'id':'l5','forward-identity':['f5','x',"
+		  "'y'],'value-type':'blob'}]]");
+	out = instaml_rewrite_steps(rw, later, 3, 3, &changed);
+	ck_assert_uint_eq(json_array_size(out), 0);
+	json_decref(out);
+	out = instaml_rewrite_steps(rw, later, 4, 3, &changed);
+	ck_assert_int_eq(changed, 0);
+	ck_assert_uint_eq(json_array_size(out), 1);
+	json_decref(out);
+	instaml_rewrite_free(rw);
+	attrs_free(server);
+	json_decref(sa);
+	json_decref(steps);
+	json_decref(later);
+}
+END_TEST
+
 /* The instaml suite. */
 static Suite *
 instaml_suite(void)
@@ -274,6 +341,7 @@ instaml_suite(void)
 	tcase_add_test(tc, test_new_attrs_and_unsynced);
 	tcase_add_test(tc, test_lookups);
 	tcase_add_test(tc, test_js_key_order);
+	tcase_add_test(tc, test_rewrite_against_server_attrs);
 	suite_add_tcase(s, tc);
 	return s;
 }
