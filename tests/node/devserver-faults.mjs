@@ -5,6 +5,7 @@
 // answering, guest and magic-code sign-in, refresh tokens, /health/system.
 // Env: DEVSERVER, DATA_DIR, APP_ID.
 import { WebSocket } from 'ws';
+import { connect } from 'node:net';
 import { client, id, setFaults, startDevserver, stopDevserver, check, run }
   from './devserver-client.mjs';
 
@@ -226,11 +227,54 @@ async function auth(srv) {
   db.shutdown();
 }
 
+// Send raw bytes over HTTP/1.1 and resolve with the status code.
+function rawStatus(port, bytes) {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1', () => sock.write(bytes));
+    let got = '';
+    sock.on('data', (d) => { got += d; });
+    sock.on('error', reject);
+    sock.on('close', () => resolve(Number((got.match(/^HTTP\/1\.1 (\d+)/) || [])[1])));
+  });
+}
+
+async function http(port) {
+  console.error('devserver-faults: step http');
+  const key = 'dGhlIHNhbXBsZSBub25jZQ==';
+  const up = (k) => 'GET /runtime/session HTTP/1.1\r\nHost: x\r\n' +
+    `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${k}` +
+    '\r\nSec-WebSocket-Version: 13\r\n\r\n';
+  check(await rawStatus(port, up(key)) === 101, 'a valid upgrade gets 101');
+  check(await rawStatus(port, up('bad')) === 400, 'a bad key gets 400');
+  check(await rawStatus(port, 'GET /runtime/session HTTP/1.1\r\n\r\n') === 426,
+    'a plain GET of the session gets 426');
+  check(await rawStatus(port, 'GET /nope HTTP/1.1\r\n\r\n') === 404,
+    'an unknown path gets 404');
+  check(await rawStatus(port, `GET / HTTP/1.1\r\nX: ${'a'.repeat(9000)}\r\n\r\n`) === 431,
+    'an oversized head gets 431');
+  const other = await fetch(`http://127.0.0.1:${port}/runtime/auth/sign_in_guest`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ 'app-id': id() }),
+  });
+  const body = await other.json();
+  check(other.status === 400 && body.type === 'record-not-found' &&
+    body.hint['record-type'] === 'app', 'an unknown app is record-not-found');
+
+  const big = raw(port);
+  await big.init();
+  const closed = new Promise((r) => big.ws.once('close', (code) => r(code)));
+  big.ws.send('x'.repeat(70000));
+  check(await closed === 1009, 'a message above --max-message closes with 1009');
+}
+
 run('devserver-faults', async () => {
   check(appId && dataDir, 'APP_ID and DATA_DIR');
   const srv = await startDevserver(['--listen', '127.0.0.1:0', '--data',
     dataDir, '--app', appId, '--control', '127.0.0.1:0',
-    '--ping-interval', '100', '--idle-timeout', '500']);
+    '--ping-interval', '100', '--idle-timeout', '500',
+    '--max-message', '65536']);
+  await http(srv.port);
   await liveness(srv.port, srv.controlPort);
   await acks(srv.port, srv.controlPort);
   await refused(srv.port, srv.controlPort);
