@@ -497,6 +497,55 @@ START_TEST(test_faults_parse)
 }
 END_TEST
 
+START_TEST(test_malformed_messages)
+{
+	static const char *const bad[] = {
+	    "[]",
+	    "[1, \"x\", null]",
+	    "{\"op\": 5}",
+	    "{\"op\": \"add-query\", \"q\": []}",
+	    "{\"op\": \"add-query\", \"q\": {\"goals\": 7}}",
+	    "{\"op\": \"remove-query\"}",
+	    "{\"op\": \"transact\"}",
+	    "{\"op\": \"transact\", \"tx-steps\": {}}",
+	    "{\"op\": \"transact\", \"tx-steps\": [1, [], [\"add-triple\"],"
+	    " [\"delete-entity\", {}], [\"add-attr\", 3], {}]}",
+	    "{\"op\": \"transact\", \"tx-steps\": [[\"add-triple\", [1, 2],"
+	    " null, null]]}",
+	    "\"just a string\"",
+	    "{\"op\": \"init\", \"app-id\": [1]}",
+	};
+	struct client *c = client_new();
+	char deep[300];
+	json_t *m;
+
+	client_init(c);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		session_receive(c->s, bad[i], strlen(bad[i]));
+		while ((m = client_take(c)) != NULL) {
+			const char *op = op_of(m);
+
+			ck_assert_msg(op != NULL &&
+					  (strcmp(op, "error") == 0 ||
+					   strcmp(op, "remove-query-ok") == 0),
+				      "%s answered %s", bad[i], op);
+			json_decref(m);
+		}
+	}
+	memset(deep, '[', 200);
+	memset(deep + 200, ']', 99);
+	deep[299] = '\0';
+	session_receive(c->s, deep, strlen(deep));
+	m = expect_op(c, "error");
+	json_decref(m);
+	/* still serving */
+	m = client_query(c, json_pack("{s:{}}", "goals"), "q1");
+	ck_assert_str_eq(op_of(m), "add-query-ok");
+	json_decref(m);
+	client_free(c);
+}
+END_TEST
+
 /* The session suite. */
 static Suite *
 suite(void)
@@ -518,6 +567,7 @@ suite(void)
 	tcase_add_test(tc, test_fault_app_status);
 	tcase_add_test(tc, test_fault_ack_delay_and_no_answer);
 	tcase_add_test(tc, test_faults_parse);
+	tcase_add_test(tc, test_malformed_messages);
 	suite_add_tcase(s, tc);
 	return s;
 }
