@@ -302,21 +302,15 @@ app_result_json(const json_t *q, const struct instaql_result *res)
 	return json_pack("[{s:o,s:[]}]", "data", data, "child-nodes");
 }
 
-/* Run a query in server mode. */
-int
-app_query(struct app *a, const json_t *q, json_t **result, json_t **err)
+/* Evaluate q (an object) in server mode into *result, or *err. */
+static int
+app_eval(struct app *a, const json_t *q, json_t **result, json_t **err)
 {
 	struct instaql_opts opts = {0, NULL, 1};
 	struct instaql_result res;
 	char *errmsg = NULL;
 
 	memset(&res, 0, sizeof res);
-	*result = NULL;
-	*err = NULL;
-	if (!json_is_object(q)) {
-		*err = error_validation("query", q, "Query must be an object.");
-		return -1;
-	}
 	if (instaql_eval(a->ts, a->attrs, q, &opts, &res, &errmsg) != 0) {
 		*err = error_validation(
 		    "query", q, errmsg != NULL ? errmsg : "invalid query");
@@ -326,6 +320,29 @@ app_query(struct app *a, const json_t *q, json_t **result, json_t **err)
 	*result = app_result_json(q, &res);
 	instaql_result_clear(&res);
 	return 0;
+}
+
+/* Run a query in server mode.  "$$ruleParams" only feeds permission
+ * rules, which the devserver does not have: it is left out. */
+int
+app_query(struct app *a, const json_t *q, json_t **result, json_t **err)
+{
+	json_t *plain;
+	int r;
+
+	*result = NULL;
+	*err = NULL;
+	if (!json_is_object(q)) {
+		*err = error_validation("query", q, "Query must be an object.");
+		return -1;
+	}
+	if (json_object_get(q, "$$ruleParams") == NULL)
+		return app_eval(a, q, result, err);
+	plain = json_copy((json_t *)q);
+	json_object_del(plain, "$$ruleParams");
+	r = app_eval(a, plain, result, err);
+	json_decref(plain);
+	return r;
 }
 
 /* Canonical text of the registry, to see whether a transaction changed it. */

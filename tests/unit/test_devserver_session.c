@@ -199,6 +199,15 @@ START_TEST(test_add_query_exists_and_remove)
 	ck_assert_str_eq(op_of(m), "add-query-ok");
 	json_decref(m);
 
+	/* ruleParams ride inside q; they only matter to permission rules */
+	m = client_query(
+	    c, json_pack("{s:{},s:{s:s}}", "goals", "$$ruleParams", "k", "v"),
+	    "q5");
+	ck_assert_str_eq(op_of(m), "add-query-ok");
+	ck_assert_ptr_nonnull(
+	    json_object_get(json_object_get(m, "q"), "$$ruleParams"));
+	json_decref(m);
+
 	m = client_query(c, json_null(), "q4");
 	ck_assert_str_eq(op_of(m), "error");
 	ck_assert_str_eq(
