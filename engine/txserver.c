@@ -61,17 +61,36 @@ txserver_is_lookup(const json_t *v)
 struct sstep {
 	const char *op;
 	const json_t *step;
-	size_t idx;
 };
+
+/* The ops a server accepts. */
+static const char *const txserver_ops[] = {
+    "add-attr",	      "update-attr",   "delete-attr",
+    "restore-attr",   "add-triple",    "deep-merge-triple",
+    "retract-triple", "delete-entity", "rule-params",
+};
+#define TXSERVER_NOPS (sizeof txserver_ops / sizeof txserver_ops[0])
+
+/* The index of op in txserver_ops, or -1. */
+static int
+txserver_op_index(const char *op)
+{
+	size_t i;
+
+	for (i = 0; op != NULL && i < TXSERVER_NOPS; i++)
+		if (strcmp(op, txserver_ops[i]) == 0)
+			return (int)i;
+	return -1;
+}
 
 /* Validation of the entity of a step: a UUID or a lookup on a known
  * unique attr (a UUID value for an id attr). */
 static int
-txserver_check_entity(struct txrun *run, const json_t *steps, size_t idx,
-		      const json_t *e)
+txserver_check_entity(struct txrun *run, const json_t *steps, const json_t *e)
 {
 	const struct attr *a;
 	char *text;
+	int r;
 
 	if (uuid_valid(json_string_value(e)))
 		return 0;
@@ -79,13 +98,13 @@ txserver_check_entity(struct txrun *run, const json_t *steps, size_t idx,
 		text = json_is_string(e)
 			   ? strdup(json_string_value(e))
 			   : json_dumps(e, JSON_ENCODE_ANY | JSON_COMPACT);
-		txapply_invalid(run, "tx-steps", json_deep_copy(steps),
-				"Invalid entity ID '%s'. Entity IDs must be "
-				"UUIDs. Use id() "
-				"or lookup() to generate a valid UUID.",
-				text != NULL ? text : "");
+		r = txapply_invalid(run, "tx-steps", json_deep_copy(steps),
+				    "Invalid entity ID '%s'. Entity IDs must "
+				    "be UUIDs. Use id() or lookup() to "
+				    "generate a valid UUID.",
+				    text != NULL ? text : "");
 		free(text);
-		return 1;
+		return r;
 	}
 	a = attrs_by_id(run->ta->attrs,
 			json_string_value(json_array_get(e, 0)));
@@ -109,18 +128,18 @@ txserver_check(struct txrun *run, const json_t *steps, size_t idx)
 	const json_t *step = json_array_get(steps, idx);
 	const char *op = json_string_value(json_array_get(step, 0));
 	const char *aid;
-	int triple;
+	int triple, r;
 
-	if (op == NULL)
+	if (txserver_op_index(op) < 0)
 		return txapply_invalid(run, "tx-steps", json_deep_copy(steps),
-				       "step %zu has no op", idx);
+				       "step %zu has no known op", idx);
 	triple = strcmp(op, "add-triple") == 0 ||
 		 strcmp(op, "deep-merge-triple") == 0 ||
 		 strcmp(op, "retract-triple") == 0;
 	if (!triple && strcmp(op, "delete-entity") != 0)
 		return 0;
-	if (txserver_check_entity(run, steps, idx, json_array_get(step, 1)))
-		return 1;
+	if ((r = txserver_check_entity(run, steps, json_array_get(step, 1))))
+		return r;
 	if (!triple)
 		return 0;
 	aid = json_string_value(json_array_get(step, 2));
@@ -132,35 +151,35 @@ txserver_check(struct txrun *run, const json_t *steps, size_t idx)
 	return 0;
 }
 
-/* The server's step order: grouped by op, groups by first appearance. */
+/* The server's step order: grouped by op, groups by first appearance.
+ * Every op must be known (txserver_check). */
 static struct sstep *
 txserver_order(const json_t *steps, size_t *n)
 {
-	size_t total = json_array_size(steps), i, j, k = 0;
+	size_t total = json_array_size(steps), i, g, k = 0;
 	struct sstep *order = calloc(total + 1, sizeof *order);
-	const char *op, *seen;
+	int first[TXSERVER_NOPS], groups[TXSERVER_NOPS], ngroups = 0, op;
+	const json_t *s;
 
 	if (order == NULL)
 		return NULL;
-	for (i = 0; i < total; i++) {
-		op = json_string_value(
-		    json_array_get(json_array_get(steps, i), 0));
-		for (j = 0; j < i; j++) {
-			seen = json_string_value(
-			    json_array_get(json_array_get(steps, j), 0));
-			if (strcmp(seen, op) == 0)
-				break;
-		}
-		if (j < i)
-			continue;
-		for (j = i; j < total; j++) {
-			const json_t *s = json_array_get(steps, j);
-
-			if (strcmp(json_string_value(json_array_get(s, 0)),
-				   op) == 0)
-				order[k++] = (struct sstep){op, s, j};
+	for (g = 0; g < TXSERVER_NOPS; g++)
+		first[g] = 0;
+	json_array_foreach(steps, i, s) {
+		op = txserver_op_index(json_string_value(json_array_get(s, 0)));
+		if (op >= 0 && !first[op]) {
+			first[op] = 1;
+			groups[ngroups++] = op;
 		}
 	}
+	for (g = 0; g < (size_t)ngroups; g++)
+		json_array_foreach(steps, i, s) {
+			op = txserver_op_index(
+			    json_string_value(json_array_get(s, 0)));
+			if (op == groups[g])
+				order[k++] =
+				    (struct sstep){txserver_ops[op], s};
+		}
 	*n = k;
 	return order;
 }

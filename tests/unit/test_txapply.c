@@ -548,6 +548,8 @@ END_TEST
 
 START_TEST(test_bad_entity_id)
 {
+	ck_assert_int_eq(apply(TXAPPLY_SERVER, "[['frobnicate','x']]"), 1);
+	ck_assert_str_eq(err_field("type"), "validation-failed");
 	ck_assert_int_eq(
 	    apply(TXAPPLY_SERVER, "[['add-triple','nope','" A_TID "','nope']]"),
 	    1);
