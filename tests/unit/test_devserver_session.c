@@ -2,8 +2,9 @@
  * test_devserver_session.c: the devserver's session layer driven with
  * scripted frames, no sockets: init rules, add-query/remove-query,
  * transact with refresh-ok to every session, error envelopes, tx-ids
- * across a restart, and fault injection.  Expected texts come from
- * Instant's server (see the protocol reference, sections 2 and 6.2).
+ * across a restart, fault injection, and the control and auth HTTP
+ * handlers fed with parsed requests.  Expected texts come from Instant's
+ * server (see the protocol reference, sections 2 and 6.2).
  */
 #include "config.h"
 
@@ -11,6 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
+#include "devserver/auth.h"
+#include "devserver/control.h"
+#include "devserver/http.h"
 #include "tests/unit/test_devserver_harness.h"
 
 START_TEST(test_op_before_init)
@@ -555,6 +561,162 @@ START_TEST(test_malformed_messages)
 }
 END_TEST
 
+/* Run one HTTP request (text) through handler; returns the status and
+ * sets *body to the parsed JSON body. */
+static int
+http_call(void (*handler)(const struct http_request *, struct evbuffer *),
+	  const char *text, json_t **body)
+{
+	struct evbuffer *in = evbuffer_new(), *out = evbuffer_new();
+	struct http_request req;
+	char *resp, *start;
+	size_t len;
+	int status = 0;
+
+	http_request_init(&req);
+	evbuffer_add(in, text, strlen(text));
+	ck_assert_int_eq(http_request_parse(&req, in, HTTP_MAX_BODY), 1);
+	handler(&req, out);
+	len = evbuffer_get_length(out);
+	resp = calloc(1, len + 1);
+	evbuffer_remove(out, resp, len);
+	ck_assert_int_eq(sscanf(resp, "HTTP/1.1 %d", &status), 1);
+	start = strstr(resp, "\r\n\r\n");
+	ck_assert_ptr_nonnull(start);
+	*body = json_loads(start + 4, 0, NULL);
+	ck_assert_ptr_nonnull(*body);
+	free(resp);
+	http_request_clear(&req);
+	evbuffer_free(in);
+	evbuffer_free(out);
+	return status;
+}
+
+/* control_handle bound to the test server. */
+static void
+control_cb(const struct http_request *req, struct evbuffer *out)
+{
+	control_handle(sv, req, out);
+}
+
+/* auth_handle bound to the test server (404 when no route matches). */
+static void
+auth_cb(const struct http_request *req, struct evbuffer *out)
+{
+	if (auth_handle(sv, req, out) != 0)
+		http_response_json(out, 404, "{}");
+}
+
+START_TEST(test_control_endpoint)
+{
+	static const char post[] = "POST /faults HTTP/1.1\r\n"
+				   "Content-Length: %zu\r\n\r\n%s";
+	struct client *c = client_new();
+	char req[512];
+	json_t *body, *m;
+	const char *patch;
+
+	client_init(c);
+	ck_assert_int_eq(
+	    http_call(control_cb, "GET /faults HTTP/1.1\r\n\r\n", &body), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(body, "app-status")),
+			 "active");
+	json_decref(body);
+
+	patch = "{\"app-status\":\"disabled\",\"drop-ack\":2}";
+	snprintf(req, sizeof req, post, strlen(patch), patch);
+	ck_assert_int_eq(http_call(control_cb, req, &body), 200);
+	ck_assert_int_eq(json_integer_value(json_object_get(body, "drop-ack")),
+			 2);
+	json_decref(body);
+	m = expect_op(c, "app-status-changed");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "status")),
+			 "disabled");
+	json_decref(m);
+
+	/* a bad patch changes nothing */
+	patch = "{\"drop-ack\":0,\"no-such-fault\":true}";
+	snprintf(req, sizeof req, post, strlen(patch), patch);
+	ck_assert_int_eq(http_call(control_cb, req, &body), 400);
+	json_decref(body);
+	ck_assert_int_eq(server_faults(sv)->drop_ack, 2);
+	snprintf(req, sizeof req, post, (size_t)3, "{{{");
+	ck_assert_int_eq(http_call(control_cb, req, &body), 400);
+	json_decref(body);
+	ck_assert_ptr_null(client_take(c));
+
+	ck_assert_int_eq(
+	    http_call(control_cb, "DELETE /faults HTTP/1.1\r\n\r\n", &body),
+	    405);
+	json_decref(body);
+	ck_assert_int_eq(
+	    http_call(control_cb, "GET /other HTTP/1.1\r\n\r\n", &body), 404);
+	json_decref(body);
+	client_free(c);
+}
+END_TEST
+
+START_TEST(test_auth_guest_and_token)
+{
+	static const char post[] = "POST %s HTTP/1.1\r\n"
+				   "Content-Length: %zu\r\n\r\n%s";
+	struct client *c = client_new();
+	char req[512], payload[256];
+	json_t *body, *user, *m;
+
+	snprintf(payload, sizeof payload, "{\"app-id\":\"%s\"}", APP);
+	snprintf(req, sizeof req, post, "/runtime/auth/sign_in_guest",
+		 strlen(payload), payload);
+	ck_assert_int_eq(http_call(auth_cb, req, &body), 200);
+	user = json_incref(json_object_get(body, "user"));
+	json_decref(body);
+	ck_assert(json_is_true(json_object_get(user, "isGuest")));
+	ck_assert_ptr_nonnull(
+	    json_string_value(json_object_get(user, "refresh_token")));
+
+	client_say(c, json_pack("{s:s,s:s,s:s,s:O}", "op", "init",
+				"client-event-id", "i1", "app-id", APP,
+				"refresh-token",
+				json_object_get(user, "refresh_token")));
+	m = expect_op(c, "init-ok");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(
+		json_object_get(json_object_get(m, "auth"), "user"), "id")),
+	    json_string_value(json_object_get(user, "id")));
+	json_decref(m);
+
+	snprintf(payload, sizeof payload,
+		 "{\"app_id\":\"%s\",\"refresh_token\":\"%s\"}", APP,
+		 json_string_value(json_object_get(user, "refresh_token")));
+	snprintf(req, sizeof req, post, "/runtime/signout", strlen(payload),
+		 payload);
+	ck_assert_int_eq(http_call(auth_cb, req, &body), 200);
+	json_decref(body);
+	snprintf(payload, sizeof payload,
+		 "{\"app-id\":\"%s\",\"refresh-token\":\"%s\"}", APP,
+		 json_string_value(json_object_get(user, "refresh_token")));
+	snprintf(req, sizeof req, post, "/runtime/auth/verify_refresh_token",
+		 strlen(payload), payload);
+	ck_assert_int_eq(http_call(auth_cb, req, &body), 400);
+	ck_assert_str_eq(json_string_value(json_object_get(body, "type")),
+			 "record-not-found");
+	json_decref(body);
+
+	snprintf(req, sizeof req, post, "/runtime/auth/sign_in_guest",
+		 (size_t)2, "{}");
+	ck_assert_int_eq(http_call(auth_cb, req, &body), 400);
+	ck_assert_str_eq(json_string_value(json_object_get(body, "type")),
+			 "param-missing");
+	json_decref(body);
+	ck_assert_int_eq(
+	    http_call(auth_cb, "GET /runtime/nothing HTTP/1.1\r\n\r\n", &body),
+	    404);
+	json_decref(body);
+	json_decref(user);
+	client_free(c);
+}
+END_TEST
+
 /* The session suite. */
 static Suite *
 suite(void)
@@ -577,6 +739,8 @@ suite(void)
 	tcase_add_test(tc, test_fault_ack_delay_and_no_answer);
 	tcase_add_test(tc, test_faults_parse);
 	tcase_add_test(tc, test_malformed_messages);
+	tcase_add_test(tc, test_control_endpoint);
+	tcase_add_test(tc, test_auth_guest_and_token);
 	suite_add_tcase(s, tc);
 	return s;
 }
