@@ -54,6 +54,7 @@ struct ws {
 	void (*done)(void *);
 	void *arg;
 	int finished;
+	int in_recv; /* inside wslay_event_recv: queue, flush after */
 };
 
 /* Compute the accept header value. */
@@ -171,9 +172,13 @@ static void
 ws_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct ws *w = arg;
+	int r;
 
 	gettimeofday(&w->last_rx, NULL);
-	if (wslay_event_recv(w->ctx) != 0) {
+	w->in_recv = 1;
+	r = wslay_event_recv(w->ctx);
+	w->in_recv = 0;
+	if (r != 0) {
 		ws_finish(w);
 		return;
 	}
@@ -215,7 +220,10 @@ ws_session_send(void *arg, const char *text, size_t len)
 		ws_finish(w);
 		return;
 	}
-	ws_flush(w);
+	/* wslay is not re-entered: a reply to a message being received is
+	 * sent when wslay_event_recv has returned */
+	if (!w->in_recv)
+		ws_flush(w);
 }
 
 /* Session callback: drop the connection at once. */
