@@ -5,7 +5,7 @@
 import { WebSocket } from 'ws';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { init, id, lookup } from '@instantdb/core';
+import { init, id, lookup, i } from '@instantdb/core';
 // InMemoryStorage ships in the package but is not exported.
 import InMemoryStorage from './node_modules/@instantdb/core/dist/esm/InMemoryStorage.js';
 
@@ -17,17 +17,18 @@ const alwaysOnline = {
   listen: () => () => {},
 };
 
-export { id, lookup };
+export { id, lookup, i };
 
 // A fresh client of appId talking to the devserver on port; tag keeps
-// clients of the same app apart inside one process.
-export function client(port, appId, tag) {
+// clients of the same app apart inside one process; schema is optional.
+export function client(port, appId, tag, schema) {
   return init(
     {
       appId,
       websocketURI: `ws://127.0.0.1:${port}/runtime/session`,
       apiURI: `http://127.0.0.1:${port}`,
       __extraDedupeKey: tag,
+      ...(schema ? { schema } : {}),
     },
     InMemoryStorage,
     alwaysOnline,
