@@ -22,6 +22,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,7 @@ struct iq_ctx {
 	const struct instaql_opts *opts;
 	struct iq_tset tset; /* server mode */
 	json_t *topics;      /* object used as a set */
+	json_t *counts;      /* etype -> number of entities, when known */
 	char **errmsg;
 };
 
@@ -448,6 +450,13 @@ iq_compare_order(const struct iq_sortent *a, const struct iq_sortent *b,
 	char *x, *y;
 	int r;
 
+	if (json_is_integer(a->v) && json_is_integer(b->v)) {
+		json_int_t p = json_integer_value(a->v);
+		json_int_t q = json_integer_value(b->v);
+		if (p != q)
+			return p > q ? 1 : -1;
+		return jsval_uuid_cmp(a->e, b->e);
+	}
 	if ((!a->nan && !b->nan && jsval_strict_eq(a->v, b->v) && !anull) ||
 	    (anull && bnull && !a->nan && !b->nan))
 		return jsval_uuid_cmp(a->e, b->e);
@@ -560,6 +569,95 @@ iq_order_value(struct iq_ctx *c, const struct attr *a, struct iq_sortent *s)
 	return 0;
 }
 
+/* Bulk lookups: an entity index and the rows of one attr. */
+struct iq_bulk {
+	struct strmap *idx; /* entity id -> entry */
+	struct iq_sortent *ents;
+	json_t **objs;
+	const char *label;
+};
+
+/* Callback: the first value of each indexed entity. */
+static int
+iq_bulk_order_cb(void *arg, const struct triple *tr)
+{
+	struct iq_bulk *b = arg;
+	size_t i;
+
+	if (strmap_get(b->idx, tr->e, &i) && b->ents[i].v == NULL &&
+	    (b->ents[i].v = iq_value_parse(tr->v)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* The number of entities of an etype (rows of its id attr), counted once
+ * per evaluation. */
+static int64_t
+iq_entity_count(struct iq_ctx *c, const char *etype)
+{
+	const struct attr *id = attrs_primary(c->as, etype);
+	json_t *j = json_object_get(c->counts, etype);
+	int64_t n;
+
+	if (j != NULL)
+		return json_integer_value(j);
+	if (id == NULL || tstore_count_a(c->ts, id->id, &n) != 0)
+		return -1;
+	json_object_set_new(c->counts, etype, json_integer(n));
+	return n;
+}
+
+/* Whether scanning whole attrs of etype beats lookups for n of its
+ * entities: when n is a good part of them. */
+static int
+iq_bulk_pays(struct iq_ctx *c, const char *etype, size_t n)
+{
+	int64_t all;
+
+	if (n < 64 || (all = iq_entity_count(c, etype)) < 0)
+		return 0;
+	return (uint64_t)all <= 4 * (uint64_t)n;
+}
+
+/* An index of entity ids to positions (NULL on failure). */
+static struct strmap *
+iq_index(const char *const *ids, size_t stride, size_t n)
+{
+	struct strmap *m = strmap_create();
+	size_t i;
+
+	for (i = 0; m != NULL && i < n; i++) {
+		const char *e = *(const char *const *)((const char *)ids +
+		    i * stride);
+		if (strmap_put(m, e, i) != 0) {
+			strmap_free(m);
+			return NULL;
+		}
+	}
+	return m;
+}
+
+/* Order values of many entities in one scan of the order attr. */
+static int
+iq_bulk_order(struct iq_ctx *c, const struct attr *a, struct iq_sortent *v,
+    size_t n)
+{
+	struct iq_bulk b = { NULL, v, NULL, NULL };
+	size_t i;
+	int r = -1;
+
+	if ((b.idx = iq_index(&v[0].e, sizeof v[0], n)) == NULL)
+		return -1;
+	if (tstore_scan_a(c->ts, a->id, iq_bulk_order_cb, &b) != 0)
+		goto out;
+	for (i = 0; i < n && iq_is_date(a); i++)
+		iq_date_key(&v[i]);
+	r = 0;
+out:
+	strmap_free(b.idx);
+	return r;
+}
+
 /* Free sort entries. */
 static void
 iq_sortents_free(struct iq_sortent *v, size_t n)
@@ -586,8 +684,14 @@ iq_sorted(struct iq_ctx *c, const struct iq_hits *h, const struct attr *oa,
 		v[i].hit = i;
 		v[i].e = h->v[i].e;
 		v[i].t = h->v[i].t;
-		if (iq_order_value(c, oa, &v[i]) != 0)
+	}
+	if (!iq_orders_by_t(oa) && iq_bulk_pays(c, oa->etype, h->n)) {
+		if (iq_bulk_order(c, oa, v, h->n) != 0)
 			goto fail;
+	} else {
+		for (i = 0; i < h->n; i++)
+			if (iq_order_value(c, oa, &v[i]) != 0)
+				goto fail;
 	}
 	iq_msort(spec, v, tmp, h->n);
 	free(tmp);
@@ -674,6 +778,52 @@ iq_object(struct iq_ctx *c, const struct iq_node *n, const char *e)
 		return NULL;
 	}
 	return f.obj;
+}
+
+/* Callback: set one field of an indexed entity's object. */
+static int
+iq_bulk_obj_cb(void *arg, const struct triple *tr)
+{
+	struct iq_bulk *b = arg;
+	json_t *v;
+	size_t i;
+
+	if (!strmap_get(b->idx, tr->e, &i))
+		return 0;
+	if ((v = iq_value_parse(tr->v)) == NULL)
+		return 0;
+	return json_object_set_new(b->objs[i], b->label, v) == 0 ? 0 : -1;
+}
+
+/* The objects of the kept entries, field by field in one scan each, when
+ * that beats a lookup per entity; 1 if not worth it. */
+static int
+iq_bulk_objects(struct iq_ctx *c, const struct iq_node *n,
+    const struct iq_sortent *v, const size_t *keep, size_t nkeep,
+    json_t **objs)
+{
+	struct iq_bulk b = { NULL, NULL, objs, NULL };
+	size_t i;
+	int r = -1;
+
+	if (c->opts->server || !iq_bulk_pays(c, n->etype, nkeep))
+		return 1;
+	if ((b.idx = strmap_create()) == NULL)
+		return -1;
+	for (i = 0; i < nkeep; i++)
+		if (strmap_put(b.idx, v[keep[i]].e, i) != 0 ||
+		    (objs[i] = json_object()) == NULL)
+			goto out;
+	for (i = 0; i < n->nfields; i++) {
+		b.label = n->fields[i].label;
+		if (tstore_scan_a(c->ts, n->fields[i].attr->id, iq_bulk_obj_cb,
+			&b) != 0)
+			goto out;
+	}
+	r = 0;
+out:
+	strmap_free(b.idx);
+	return r;
 }
 
 /* slice(0, limit) length for n items. */
@@ -787,21 +937,30 @@ iq_emit(struct iq_ctx *c, const struct iq_node *n, const struct iq_hits *h,
     const struct iq_sortent *v, const size_t *keep, size_t nkeep,
     json_t *out)
 {
-	json_t *obj;
+	json_t *obj, **objs = calloc(nkeep + 1, sizeof *objs);
 	size_t i;
+	int bulk, r = -1;
 
+	if (objs == NULL ||
+	    (bulk = iq_bulk_objects(c, n, v, keep, nkeep, objs)) < 0)
+		goto out;
 	for (i = 0; i < nkeep; i++) {
 		const struct iq_sortent *s = &v[keep[i]];
-		if ((obj = iq_object(c, n, s->e)) == NULL)
-			return -1;
-		if (json_array_append_new(out, obj) != 0 ||
+		obj = bulk == 0 ? objs[i] : iq_object(c, n, s->e);
+		objs[i] = NULL;
+		if (obj == NULL || json_array_append_new(out, obj) != 0 ||
 		    iq_extend(c, n, obj, s->e) != 0)
-			return -1;
+			goto out;
 		if (c->opts->server &&
 		    iq_add_witness(c, h->v[s->hit].witness) != 0)
-			return -1;
+			goto out;
 	}
-	return 0;
+	r = 0;
+out:
+	for (i = 0; objs != NULL && i < nkeep; i++)
+		json_decref(objs[i]);
+	free(objs);
+	return r;
 }
 
 /* Match, order and window the entities of a node: the indexes of the
@@ -852,6 +1011,10 @@ iq_run_node(struct iq_ctx *c, const struct iq_node *n, const char *parent,
 	if (iqjoin_run(c->ts, &n->plan, parent, &h, c->opts->server,
 		c->errmsg) != 0)
 		goto fail;
+	/* A level with only its id pattern found every entity. */
+	if (parent == NULL && n->plan.pats.n == 1 && !n->plan.notfound)
+		json_object_set_new(c->counts, n->etype,
+		    json_integer((json_int_t)h.n));
 	if ((keep = iq_select(c, n, pi, &h, &v, &nkeep, &oa)) == NULL)
 		goto fail;
 	nkeep = iq_limit_len(n->limit, nkeep);
@@ -991,6 +1154,7 @@ instaql_eval(struct tstore *ts, const struct attrs *as, const json_t *q,
 		return -1;
 	}
 	if ((c.topics = json_object()) == NULL ||
+	    (c.counts = json_object()) == NULL ||
 	    (out->data = json_object()) == NULL ||
 	    (c.opts->server && iq_tset_init(&c.tset) != 0)) {
 		iq_error(&c, "query", "out of memory");
@@ -1013,6 +1177,7 @@ out:
 	if (r != 0)
 		instaql_result_clear(out);
 	json_decref(c.topics);
+	json_decref(c.counts);
 	iq_tset_clear(&c.tset);
 	return r;
 }

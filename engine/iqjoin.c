@@ -27,15 +27,18 @@
 #include "engine/strmap.h"
 #include "engine/tstore.h"
 
-/* One copied row. */
+/* One copied row: offsets into the rows' text arena. */
 struct iqj_row {
-	char *e, *v; /* raw entity id, value text */
+	size_t e, etext, v; /* raw id, id as JSON text, value text */
 	int64_t t;
 };
 
+/* The rows of one lookup. */
 struct iqj_rows {
 	struct iqj_row *v;
 	size_t n, cap;
+	char *buf; /* the text arena: stable once the lookup is done */
+	size_t len, bcap;
 };
 
 /* A frame of the search: the rest of a pattern list, then next. */
@@ -48,7 +51,8 @@ struct iqj_frame {
 /* A triple on the current path, for witnesses. */
 struct iqj_step {
 	const struct attr *attr;
-	const struct iqj_row *row;
+	const char *e, *v;
+	int64_t t;
 };
 
 struct iqj {
@@ -56,9 +60,9 @@ struct iqj {
 	const struct iq_plan *plan;
 	const char *parent;
 	char *parent_text;
-	const char **vals; /* per variable: bound text or NULL */
+	const char **vals; /* per variable: bound value text or NULL */
 	struct iq_hits *out;
-	struct strmap *accepted;
+	struct strmap *accepted; /* JSON text of accepted entities */
 	int64_t eid_t;
 	int witness;
 	struct iqj_step *trail;
@@ -73,33 +77,107 @@ iqj_fail(struct iqj *x, const char *msg)
 {
 	x->err = 1;
 	if (x->errmsg != NULL && *x->errmsg == NULL)
-		*x->errmsg = strdup(msg);
+		*x->errmsg = strdup(msg != NULL ? msg : "failure");
 	return -1;
+}
+
+/*
+ * Rows.
+ */
+
+/* Free the copied rows. */
+static void
+iqj_rows_clear(struct iqj_rows *rs)
+{
+	free(rs->v);
+	free(rs->buf);
+	memset(rs, 0, sizeof *rs);
+}
+
+/* Make room for n more bytes in the arena. */
+static int
+iqj_reserve(struct iqj_rows *rs, size_t n)
+{
+	size_t cap = rs->bcap ? rs->bcap : 1024;
+	char *b;
+
+	if (rs->len + n <= rs->bcap)
+		return 0;
+	while (cap < rs->len + n)
+		cap *= 2;
+	if ((b = realloc(rs->buf, cap)) == NULL)
+		return -1;
+	rs->buf = b;
+	rs->bcap = cap;
+	return 0;
+}
+
+/* Append s, quoted if asked, and a NUL to the arena: its offset. */
+static int
+iqj_put(struct iqj_rows *rs, const char *s, int quoted, size_t *off)
+{
+	size_t n = strlen(s), q = quoted ? 1 : 0;
+
+	if (iqj_reserve(rs, n + 2 * q + 1) != 0)
+		return -1;
+	*off = rs->len;
+	if (q)
+		rs->buf[rs->len++] = '"';
+	memcpy(rs->buf + rs->len, s, n);
+	rs->len += n;
+	if (q)
+		rs->buf[rs->len++] = '"';
+	rs->buf[rs->len++] = '\0';
+	return 0;
+}
+
+/* Whether s needs escaping inside a JSON string. */
+static int
+iqj_needs_escape(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+			return 1;
+	return 0;
 }
 
 /* The JSON text of a string (caller frees). */
 char *
 iq_quote(const char *s)
 {
-	json_t *j = json_string(s);
-	char *t = j != NULL ? tstore_value_text(j) : NULL;
+	size_t n = strlen(s);
+	json_t *j;
+	char *t;
 
+	if (!iqj_needs_escape(s)) {
+		if ((t = malloc(n + 3)) != NULL) {
+			t[0] = '"';
+			memcpy(t + 1, s, n);
+			t[n + 1] = '"';
+			t[n + 2] = '\0';
+		}
+		return t;
+	}
+	j = json_string(s);
+	t = j != NULL ? tstore_value_text(j) : NULL;
 	json_decref(j);
 	return t;
 }
 
-/* Free the copied rows. */
-static void
-iqj_rows_clear(struct iqj_rows *rs)
+/* Append the JSON text of an entity id to the arena. */
+static int
+iqj_put_etext(struct iqj_rows *rs, const char *e, size_t *off)
 {
-	size_t i;
+	char *q;
+	int r;
 
-	for (i = 0; i < rs->n; i++) {
-		free(rs->v[i].e);
-		free(rs->v[i].v);
-	}
-	free(rs->v);
-	memset(rs, 0, sizeof *rs);
+	if (!iqj_needs_escape(e))
+		return iqj_put(rs, e, 1, off);
+	if ((q = iq_quote(e)) == NULL)
+		return -1;
+	r = iqj_put(rs, q, 0, off);
+	free(q);
+	return r;
 }
 
 /* Copy a row. */
@@ -115,17 +193,18 @@ iqj_rows_add(struct iqj_rows *rs, const struct triple *tr)
 		rs->v = v;
 	}
 	v = &rs->v[rs->n];
-	v->e = strdup(tr->e);
-	v->v = strdup(tr->v);
-	v->t = tr->t;
-	if (v->e == NULL || v->v == NULL) {
-		free(v->e);
-		free(v->v);
+	if (iqj_put(rs, tr->e, 0, &v->e) != 0 ||
+	    iqj_put_etext(rs, tr->e, &v->etext) != 0 ||
+	    iqj_put(rs, tr->v, 0, &v->v) != 0)
 		return -1;
-	}
+	v->t = tr->t;
 	rs->n++;
 	return 0;
 }
+
+/*
+ * Values.
+ */
 
 /* The raw string of a JSON string text (caller frees), or NULL if the
  * text is not a string. */
@@ -168,16 +247,52 @@ iq_value_parse(const char *text)
 	return json_loads(text, JSON_DECODE_ANY, NULL);
 }
 
+/* Whether value text is a JSON number; *d gets it. */
+static int
+iqj_number(const char *text, double *d)
+{
+	char *end;
+
+	if (!(text[0] == '-' || (text[0] >= '0' && text[0] <= '9')))
+		return 0;
+	*d = strtod(text, &end);
+	return *end == '\0';
+}
+
+/* Apply a comparator to an order. */
+static int
+iqj_cmp_result(enum iq_cmp_op op, enum jsval_order o)
+{
+	if (o == JSVAL_UNORDERED)
+		return 0;
+	switch (op) {
+	case IQ_GT:
+		return o == JSVAL_GT;
+	case IQ_GTE:
+		return o != JSVAL_LT;
+	case IQ_LT:
+		return o == JSVAL_LT;
+	default:
+		return o != JSVAL_GT;
+	}
+}
+
 /* Compare with a comparator operator. */
 static int
 iqj_cmp(const struct iq_args *a, const char *vtext)
 {
-	json_t *v = iq_value_parse(vtext);
+	json_t *v;
 	enum jsval_order o;
 	double x, y;
 	int r = 0;
 
-	if (v == NULL)
+	if (!a->is_date && json_is_number(a->operand) &&
+	    iqj_number(vtext, &x)) {
+		y = json_number_value(a->operand);
+		return iqj_cmp_result(a->op, x < y ? JSVAL_LT : x > y ?
+		    JSVAL_GT : JSVAL_EQ);
+	}
+	if ((v = iq_value_parse(vtext)) == NULL)
 		return 0;
 	if (a->is_date) {
 		x = jsval_date_ms(v);
@@ -186,22 +301,7 @@ iqj_cmp(const struct iq_args *a, const char *vtext)
 		    x < y ? JSVAL_LT : x > y ? JSVAL_GT : JSVAL_EQ;
 	} else
 		o = jsval_relcmp(v, a->operand);
-	if (o != JSVAL_UNORDERED) {
-		switch (a->op) {
-		case IQ_GT:
-			r = o == JSVAL_GT;
-			break;
-		case IQ_GTE:
-			r = o != JSVAL_LT;
-			break;
-		case IQ_LT:
-			r = o == JSVAL_LT;
-			break;
-		case IQ_LTE:
-			r = o != JSVAL_GT;
-			break;
-		}
-	}
+	r = iqj_cmp_result(a->op, o);
 	json_decref(v);
 	return r;
 }
@@ -261,7 +361,7 @@ iqj_fetch_cb(void *arg, const struct triple *tr)
 static int
 iqj_is_null(struct iqj *x, const struct iq_args *a, const char *c, int *null)
 {
-	struct iqj_rows rs = { NULL, 0, 0 };
+	struct iqj_rows rs = { NULL, 0, 0, NULL, 0, 0 };
 	struct iqj_fetch f = { x, NULL, NULL, &rs };
 	char *e = iqj_unquote(c);
 	size_t i;
@@ -278,7 +378,7 @@ iqj_is_null(struct iqj *x, const struct iq_args *a, const char *c, int *null)
 	if (r == 0 && rs.n > 0) {
 		*null = 0;
 		for (i = 0; i < rs.n && !a->reverse; i++)
-			if (strcmp(rs.v[i].v, "null") == 0)
+			if (strcmp(rs.buf + rs.v[i].v, "null") == 0)
 				*null = 1;
 	}
 	free(e);
@@ -294,14 +394,10 @@ iqj_filter_null(struct iqj *x, const struct iq_args *a, struct iqj_rows *rs)
 	int null;
 
 	for (i = 0; i < rs->n; i++) {
-		if (iqj_is_null(x, a, rs->v[i].v, &null) != 0)
+		if (iqj_is_null(x, a, rs->buf + rs->v[i].v, &null) != 0)
 			return -1;
-		if (null == a->want_null) {
+		if (null == a->want_null)
 			rs->v[k++] = rs->v[i];
-			continue;
-		}
-		free(rs->v[i].e);
-		free(rs->v[i].v);
 	}
 	rs->n = k;
 	return 0;
@@ -384,15 +480,20 @@ iqj_fetch(struct iqj *x, const struct iq_pat *p, struct iqj_rows *rows)
 out:
 	free(tmp);
 	if (r != 0)
-		return iqj_fail(x, tstore_errmsg(x->ts));
+		return iqj_fail(x, x->ts != NULL ? tstore_errmsg(x->ts) : NULL);
 	return 0;
 }
+
+/*
+ * The search.
+ */
 
 static int iqj_run(struct iqj *, const struct iqj_frame *);
 
 /* Push a witness step. */
 static int
-iqj_trail_push(struct iqj *x, const struct attr *a, const struct iqj_row *r)
+iqj_trail_push(struct iqj *x, const struct attr *a,
+    const struct iqj_rows *rs, const struct iqj_row *r)
 {
 	struct iqj_step *v;
 
@@ -402,42 +503,35 @@ iqj_trail_push(struct iqj *x, const struct attr *a, const struct iqj_row *r)
 			return iqj_fail(x, "out of memory");
 		x->trail = v;
 	}
-	x->trail[x->ntrail].attr = a;
-	x->trail[x->ntrail].row = r;
-	x->ntrail++;
+	v = &x->trail[x->ntrail++];
+	v->attr = a;
+	v->e = rs->buf + r->e;
+	v->v = rs->buf + r->v;
+	v->t = r->t;
 	return 0;
 }
 
-/* The entity text of a row (its id as a JSON string; caller frees). */
-static char *
-iqj_e_text(const struct iqj_row *r)
-{
-	return iq_quote(r->e);
-}
-
-/* Bind the variables of p to row (or check them): 1 if it agrees, 0 if
- * not, -1 on error.  bound[0..1] receive the variables newly bound. */
+/* Bind the variables of p to a row (or check them): whether it agrees.
+ * bound[0..1] receive the variables newly bound. */
 static int
-iqj_bind(struct iqj *x, const struct iq_pat *p, const struct iqj_row *row,
-    char **etext, int bound[2])
+iqj_bind(struct iqj *x, const struct iq_pat *p, const struct iqj_rows *rs,
+    const struct iqj_row *row, int bound[2])
 {
-	const char *cur;
+	const char *cur, *v = rs->buf + row->v;
 
 	bound[0] = bound[1] = -1;
 	if (p->e.kind == IQ_T_VAR && x->vals[p->e.var] == NULL) {
-		if (*etext == NULL && (*etext = iqj_e_text(row)) == NULL)
-			return iqj_fail(x, "out of memory");
-		x->vals[p->e.var] = *etext;
+		x->vals[p->e.var] = rs->buf + row->etext;
 		bound[0] = p->e.var;
 	}
 	if (p->v.kind != IQ_T_VAR)
 		return 1;
 	if ((cur = x->vals[p->v.var]) == NULL) {
-		x->vals[p->v.var] = row->v;
+		x->vals[p->v.var] = v;
 		bound[1] = p->v.var;
 		return 1;
 	}
-	return strcmp(cur, row->v) == 0;
+	return strcmp(cur, v) == 0;
 }
 
 /* Undo iqj_bind. */
@@ -450,32 +544,52 @@ iqj_unbind(struct iqj *x, const int bound[2])
 		x->vals[bound[1]] = NULL;
 }
 
+/* Whether a binding just made gives the level's entity a value that is
+ * already accepted (nothing new can come of it). */
+static int
+iqj_done(struct iqj *x, const int bound[2])
+{
+	int m = x->plan->main_var;
+
+	if (bound[0] != m && bound[1] != m)
+		return 0;
+	return strmap_get(x->accepted, x->vals[m], NULL);
+}
+
+/* Whether the level's entity is bound and already accepted. */
+static int
+iqj_main_done(struct iqj *x)
+{
+	const char *m = x->vals[x->plan->main_var];
+
+	return m != NULL && strmap_get(x->accepted, m, NULL);
+}
+
 /* Try each row of a triple pattern, then the rest. */
 static int
 iqj_triple(struct iqj *x, const struct iq_pat *p, const struct iqj_frame *nf)
 {
-	struct iqj_rows rows = { NULL, 0, 0 };
-	char *etext;
-	int bound[2], ok;
+	struct iqj_rows rows = { NULL, 0, 0, NULL, 0, 0 };
+	int bound[2];
 	size_t i;
 
 	if (iqj_fetch(x, p, &rows) != 0)
 		goto out;
 	for (i = 0; i < rows.n && !x->err; i++) {
-		etext = NULL;
-		ok = iqj_bind(x, p, &rows.v[i], &etext, bound);
-		if (ok > 0) {
+		if (iqj_main_done(x))
+			break;
+		if (iqj_bind(x, p, &rows, &rows.v[i], bound) &&
+		    !iqj_done(x, bound)) {
 			if (p->is_eid)
 				x->eid_t = rows.v[i].t;
 			if (!x->witness ||
-			    iqj_trail_push(x, p->attr, &rows.v[i]) == 0) {
+			    iqj_trail_push(x, p->attr, &rows, &rows.v[i]) == 0) {
 				iqj_run(x, nf);
 				if (x->witness)
 					x->ntrail--;
 			}
 		}
 		iqj_unbind(x, bound);
-		free(etext);
 	}
 out:
 	iqj_rows_clear(&rows);
@@ -490,9 +604,8 @@ iqj_witness(struct iqj *x)
 	size_t i;
 
 	for (i = 0; w != NULL && i < x->ntrail; i++) {
-		tr = json_pack("[s,s,s,I]", x->trail[i].row->e,
-		    x->trail[i].attr->id, x->trail[i].row->v,
-		    (json_int_t)x->trail[i].row->t);
+		tr = json_pack("[s,s,s,I]", x->trail[i].e, x->trail[i].attr->id,
+		    x->trail[i].v, (json_int_t)x->trail[i].t);
 		if (tr == NULL || json_array_append_new(w, tr) != 0) {
 			json_decref(w);
 			return NULL;
@@ -501,56 +614,45 @@ iqj_witness(struct iqj *x)
 	return w;
 }
 
+/* Grow the hit list by one. */
+static struct iq_hit *
+iqj_hit_new(struct iq_hits *h)
+{
+	struct iq_hit *v;
+
+	if (h->n == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 16;
+		if ((v = realloc(h->v, h->cap * sizeof *v)) == NULL)
+			return NULL;
+		h->v = v;
+	}
+	v = &h->v[h->n];
+	memset(v, 0, sizeof *v);
+	return v;
+}
+
 /* Accept the level's entity under the current bindings. */
 static int
 iqj_accept(struct iqj *x)
 {
 	const char *m = x->vals[x->plan->main_var];
 	struct iq_hit *v;
-	char *e;
 
-	if (m == NULL || (e = iqj_unquote(m)) == NULL)
+	if (m == NULL || strmap_get(x->accepted, m, NULL))
 		return 0;
-	if (strmap_get(x->accepted, e, NULL)) {
-		free(e);
-		return 0;
-	}
-	if (x->out->n == x->out->cap) {
-		x->out->cap = x->out->cap ? x->out->cap * 2 : 16;
-		v = realloc(x->out->v, x->out->cap * sizeof *v);
-		if (v == NULL) {
-			free(e);
-			return iqj_fail(x, "out of memory");
-		}
-		x->out->v = v;
-	}
-	v = &x->out->v[x->out->n];
-	v->e = e;
+	if ((v = iqj_hit_new(x->out)) == NULL ||
+	    (v->e = iqj_unquote(m)) == NULL)
+		return iqj_fail(x, "out of memory");
 	v->t = x->eid_t;
-	v->witness = NULL;
-	if (strmap_put(x->accepted, e, x->out->n++) != 0)
+	x->out->n++;
+	if (strmap_put(x->accepted, m, x->out->n - 1) != 0)
 		return iqj_fail(x, "out of memory");
 	if (x->witness && (v->witness = iqj_witness(x)) == NULL)
 		return iqj_fail(x, "out of memory");
 	return 0;
 }
 
-/* Whether the level's entity is bound and already accepted. */
-static int
-iqj_done(struct iqj *x)
-{
-	const char *m = x->vals[x->plan->main_var];
-	char *e;
-	int r;
-
-	if (m == NULL || (e = iqj_unquote(m)) == NULL)
-		return 0;
-	r = strmap_get(x->accepted, e, NULL);
-	free(e);
-	return r;
-}
-
-/* The search. */
+/* The search from frame f. */
 static int
 iqj_run(struct iqj *x, const struct iqj_frame *f)
 {
@@ -562,8 +664,8 @@ iqj_run(struct iqj *x, const struct iqj_frame *f)
 		f = f->next;
 	if (f == NULL)
 		return iqj_accept(x);
-	if (x->err || iqj_done(x))
-		return 0;
+	if (x->err)
+		return -1;
 	p = &f->list->v[f->i];
 	nf.list = f->list;
 	nf.i = f->i + 1;
@@ -575,6 +677,8 @@ iqj_run(struct iqj *x, const struct iqj_frame *f)
 		bf.i = 0;
 		bf.next = &nf;
 		iqj_run(x, &bf);
+		if (iqj_main_done(x))
+			break;
 	}
 	return x->err ? -1 : 0;
 }

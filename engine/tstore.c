@@ -5,8 +5,9 @@
  *
  *	(e TEXT, a TEXT, v TEXT, t INTEGER, PRIMARY KEY (e, a, v)) WITHOUT ROWID
  *
- * plus a covering index on (a, v, e), so that entity scans use the primary
- * key and attribute/value scans use the index.  Every statement is prepared
+ * plus a covering index on (a, v, e, t), so that entity scans use the
+ * primary key and attribute/value scans use the index alone (an index on
+ * (a, v, e) only would need a table lookup per row for t).  Every statement is prepared
  * once in tstore_create and owned by the tstore.  Scans are re-entrant: a
  * callback may call any tstore function, including another scan of the same
  * kind; when the cached statement is already stepping, a private statement
@@ -36,6 +37,7 @@ enum tstore_sql {
 	SQL_SCAN_ALL,
 	SQL_HAS_EA,
 	SQL_COUNT,
+	SQL_COUNT_A,
 	SQL_MAX
 };
 
@@ -49,13 +51,15 @@ static const char *const tstore_templates[SQL_MAX] = {
 	[SQL_CLEAR] = "DELETE FROM %s",
 	[SQL_SCAN_E] = "SELECT e, a, v, t FROM %s WHERE e = ?1",
 	[SQL_SCAN_EA] = "SELECT e, a, v, t FROM %s WHERE e = ?1 AND a = ?2",
-	[SQL_SCAN_A] = "SELECT e, a, v, t FROM %s INDEXED BY %s_ave "
+	[SQL_SCAN_A] = "SELECT e, a, v, t FROM %s INDEXED BY %s_avet "
 		       "WHERE a = ?1",
-	[SQL_SCAN_AV] = "SELECT e, a, v, t FROM %s INDEXED BY %s_ave "
+	[SQL_SCAN_AV] = "SELECT e, a, v, t FROM %s INDEXED BY %s_avet "
 			"WHERE a = ?1 AND v = ?2",
 	[SQL_SCAN_ALL] = "SELECT e, a, v, t FROM %s",
 	[SQL_HAS_EA] = "SELECT 1 FROM %s WHERE e = ?1 AND a = ?2 LIMIT 1",
 	[SQL_COUNT] = "SELECT count(*) FROM %s",
+	[SQL_COUNT_A] = "SELECT count(*) FROM %s INDEXED BY %s_avet "
+			"WHERE a = ?1",
 };
 
 struct tstore {
@@ -126,8 +130,9 @@ tstore_schema(struct tstore *ts, char **errmsg)
 	    "CREATE TABLE IF NOT EXISTS %s (e TEXT NOT NULL, a TEXT NOT NULL, "
 	    "v TEXT NOT NULL, t INTEGER NOT NULL, PRIMARY KEY (e, a, v)) "
 	    "WITHOUT ROWID;"
-	    "CREATE INDEX IF NOT EXISTS %s_ave ON %s (a, v, e);",
-	    ts->table, ts->table, ts->table);
+	    "DROP INDEX IF EXISTS %s_ave;"
+	    "CREATE INDEX IF NOT EXISTS %s_avet ON %s (a, v, e, t);",
+	    ts->table, ts->table, ts->table, ts->table);
 	if (sqlite3_exec(ts->db, sql, NULL, NULL, &err) != SQLITE_OK) {
 		if (errmsg != NULL)
 			*errmsg = strdup(err != NULL ? err : "schema failed");
@@ -489,6 +494,15 @@ int
 tstore_count(struct tstore *ts, int64_t *n)
 {
 	return tstore_scalar(ts, SQL_COUNT, NULL, NULL, n);
+}
+
+/* The number of triples of attr a. */
+int
+tstore_count_a(struct tstore *ts, const char *a, int64_t *n)
+{
+	if (a == NULL)
+		return -1;
+	return tstore_scalar(ts, SQL_COUNT_A, a, NULL, n);
 }
 
 /*

@@ -63,5 +63,7 @@ int tstore_scan_av(struct tstore *, const char *a, const char *v, tstore_cb,
 int tstore_scan_all(struct tstore *, tstore_cb, void *);
 int tstore_has_ea(struct tstore *, const char *e, const char *a, int *found);
 int tstore_count(struct tstore *, int64_t *n);
+/* The number of triples of attr a (an index range count). */
+int tstore_count_a(struct tstore *, const char *a, int64_t *n);
 
 #endif
