@@ -105,3 +105,49 @@ jqr() {
 assert_eq() {
 	[ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"
 }
+
+# start_devserver NAME [ARGS...]: start instant-devserver with data in
+# $T/NAME.data on $DEV_PORT (a free port when unset); sets DEV_PID,
+# DEV_PORT and DEV_CTL (the control port).
+start_devserver() {
+	_name=$1
+	shift
+	: > "$T/$_name.out"
+	${DEVSERVER_WRAPPER:-} "$DEVSERVER" --listen "127.0.0.1:${DEV_PORT:-0}" \
+	    --control 127.0.0.1:0 --data "$T/$_name.data" "$@" \
+	    > "$T/$_name.out" 2>>"$T/$_name.log" &
+	DEV_PID=$!
+	_pids="$_pids $DEV_PID"
+	wait_for_line "$T/$_name.out" "control on" 20
+	DEV_PORT=$(sed -n 's/^instant-devserver listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/$_name.out")
+	DEV_CTL=$(sed -n 's/^instant-devserver control on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/$_name.out")
+}
+
+# set_faults JSON: change the running devserver's faults.
+set_faults() {
+	_len=$(printf '%s' "$1" | wc -c)
+	printf 'POST /faults HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %s\r\nConnection: close\r\n\r\n%s' \
+	    "$_len" "$1" | "$SOCAT" -t 5 - "TCP:127.0.0.1:$DEV_CTL" > "$T/faults.out"
+	grep -q '^HTTP/1.1 200' "$T/faults.out" || fail "set_faults $1: $(head -n 1 "$T/faults.out")"
+}
+
+# client NAME LINES...: a connection that sends LINES, then stays open
+# until $T/NAME.stop exists, then sends the lines in $T/NAME.more (if any);
+# its output goes to $T/NAME.out.
+client() {
+	_c=$1
+	shift
+	: > "$T/$_c.out"
+	(
+		printf '%s\n' "$@"
+		while [ ! -e "$T/$_c.stop" ]; do sleep 0.05; done
+		[ -f "$T/$_c.more" ] && cat "$T/$_c.more"
+		true
+	) | "$SOCAT" -t 10 - "UNIX-CONNECT:$SOCK" > "$T/$_c.out" &
+	_pids="$_pids $!"
+}
+
+# stop_client NAME: let a client finish.
+stop_client() {
+	touch "$T/$1.stop"
+}
