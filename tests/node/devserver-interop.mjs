@@ -107,6 +107,36 @@ async function rejected(a) {
     'the rejected create to leave the entity as it was');
 }
 
+async function pages(a, b) {
+  const ids = [];
+  for (let i = 0; i < 5; i++) {
+    const p = id();
+    ids.push(p);
+    await a.transact(a.tx.pages[p].update({ n: i }));
+    // Distinct creation times (ms) make the default order unambiguous.
+    await new Promise((r) => setTimeout(r, 3));
+  }
+  const first = await waitFor(b, { pages: { $: { limit: 2 } } },
+    (d) => d.pages.length === 2, 'the first page');
+  check(first.pages[0].id === ids[0] && first.pages[1].id === ids[1],
+    `the first page holds the oldest two, got ${JSON.stringify(first.pages)}`);
+  const r = await b.queryOnce({ pages: { $: { limit: 2 } } });
+  check(r.pageInfo?.pages?.hasNextPage === true &&
+    r.pageInfo.pages.hasPreviousPage === false,
+    `page-info of the first page, got ${JSON.stringify(r.pageInfo)}`);
+  const second = await waitFor(b, { pages: { $: { limit: 2, offset: 2 } } },
+    (d) => d.pages.length === 2, 'the offset page');
+  check(second.pages[0].id === ids[2] && second.pages[1].id === ids[3],
+    `offset 2 gives the third and fourth, got ${JSON.stringify(second.pages)}`);
+  const after = await b.queryOnce({ pages: { $: { first: 2,
+    after: r.pageInfo.pages.endCursor } } });
+  check(after.data.pages.map((x) => x.id).join() === ids.slice(2, 4).join(),
+    `the page after the first, got ${JSON.stringify(after.data.pages)}`);
+  const agg = await b.queryOnce({ pages: { $: { aggregate: 'count' } } });
+  check(agg.aggregate?.pages?.count === 5,
+    `aggregate count, got ${JSON.stringify(agg.aggregate)}`);
+}
+
 async function converge(a, b) {
   // Only attrs both clients already know: two clients creating the same
   // new attr at once is rejected by Instant too ("already exists").
@@ -146,5 +176,6 @@ run('devserver-interop', async () => {
   await crud(a, b);
   await lookups(a, b);
   await rejected(a);
+  await pages(a, b);
   await converge(a, b);
 });
