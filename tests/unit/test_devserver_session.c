@@ -717,6 +717,52 @@ START_TEST(test_auth_guest_and_token)
 }
 END_TEST
 
+START_TEST(test_page_info_and_aggregate)
+{
+	struct client *c = client_new();
+	json_t *m, *data, *pi;
+
+	client_init(c);
+	client_transact(c, goal_steps(E1, "first", 1), "t1");
+	client_transact(c, goal_steps(E2, "second", 0), "t2");
+	drop_refreshes(c);
+	json_decref(expect_op(c, "transact-ok"));
+	drop_refreshes(c);
+	json_decref(expect_op(c, "transact-ok"));
+
+	m = client_query(
+	    c,
+	    json_pack("{s:{s:{s:i}},s:{}}", "goals", "$", "limit", 1, "todos"),
+	    "q1");
+	ck_assert_str_eq(op_of(m), "add-query-ok");
+	data = json_object_get(json_array_get(json_object_get(m, "result"), 0),
+			       "data");
+	pi = json_object_get(data, "page-info");
+	ck_assert(json_is_true(
+	    json_object_get(json_object_get(pi, "goals"), "has-next-page?")));
+	ck_assert(json_is_array(
+	    json_object_get(json_object_get(pi, "goals"), "end-cursor")));
+	/* only paginated namespaces carry page-info */
+	ck_assert_ptr_null(json_object_get(pi, "todos"));
+	ck_assert_ptr_null(json_object_get(data, "aggregate"));
+	json_decref(m);
+
+	m = client_query(
+	    c, json_pack("{s:{s:{s:s}}}", "goals", "$", "aggregate", "count"),
+	    "q2");
+	data = json_object_get(json_array_get(json_object_get(m, "result"), 0),
+			       "data");
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(
+		json_object_get(json_object_get(data, "aggregate"), "goals"),
+		"count")),
+	    2);
+	ck_assert_ptr_null(json_object_get(data, "page-info"));
+	json_decref(m);
+	client_free(c);
+}
+END_TEST
+
 /* The session suite. */
 static Suite *
 suite(void)
@@ -739,6 +785,7 @@ suite(void)
 	tcase_add_test(tc, test_fault_ack_delay_and_no_answer);
 	tcase_add_test(tc, test_faults_parse);
 	tcase_add_test(tc, test_malformed_messages);
+	tcase_add_test(tc, test_page_info_and_aggregate);
 	tcase_add_test(tc, test_control_endpoint);
 	tcase_add_test(tc, test_auth_guest_and_token);
 	suite_add_tcase(s, tc);
