@@ -71,6 +71,10 @@ struct iq_ctx {
 	struct iq_tset tset; /* server mode */
 	json_t *topics;      /* object used as a set */
 	json_t *counts;      /* etype -> number of entities, when known */
+	json_t *page_info;   /* server mode: etype -> page-info */
+	json_t *aggregate;   /* server mode: etype -> {"count": n} */
+	json_t *rev_null;    /* server mode: attr id -> true, for reverse
+				$isNull tests (their links are sent) */
 	char **errmsg;
 };
 
@@ -305,8 +309,12 @@ iq_topics_plist(struct iq_ctx *c, const struct iq_plist *l)
 		iq_topic(c, l->v[i].attr->rev_etype);
 		if (l->v[i].v.kind == IQ_T_ARGS &&
 		    l->v[i].v.args->null_attr != NULL) {
-			iq_topic(c, l->v[i].v.args->null_attr->etype);
-			iq_topic(c, l->v[i].v.args->null_attr->rev_etype);
+			const struct iq_args *a = l->v[i].v.args;
+			iq_topic(c, a->null_attr->etype);
+			iq_topic(c, a->null_attr->rev_etype);
+			if (a->reverse && c->rev_null != NULL)
+				json_object_set_new(c->rev_null,
+				    a->null_attr->id, json_true());
 		}
 	}
 }
@@ -993,6 +1001,213 @@ iq_select(struct iq_ctx *c, const struct iq_node *n, const json_t *pi,
 	return keep;
 }
 
+/*
+ * Server mode: the page window, page-info, count aggregates and the
+ * closure of the triples sent.
+ */
+
+/* Callback: the first triple of a scan, as [e, a, v, t]. */
+static int
+iq_first_triple_cb(void *arg, const struct triple *tr)
+{
+	json_t **out = arg;
+	json_t *v = iq_value_parse(tr->v);
+
+	*out = v != NULL ? json_pack("[s,s,o,I]", tr->e, tr->a, v,
+	    (json_int_t)tr->t) : NULL;
+	return 1;
+}
+
+/* The cursor [e, a, v, t] of a sorted entry: its order triple, or its id
+ * triple when ordering by serverCreatedAt. */
+static json_t *
+iq_cursor_of(struct iq_ctx *c, const struct iq_node *n,
+    const struct attr *oa, const struct iq_sortent *s)
+{
+	const struct attr *id = attrs_primary(c->as, n->etype);
+	json_t *cur = NULL;
+
+	if (iq_orders_by_t(oa))
+		return json_pack("[s,s,s,I]", s->e, id != NULL ? id->id : "",
+		    s->e, (json_int_t)s->t);
+	if (tstore_scan_ea(c->ts, s->e, oa->id, iq_first_triple_cb, &cur) < 0)
+		return NULL;
+	if (cur == NULL)
+		cur = json_pack("[s,s,n,I]", s->e, oa->id, (json_int_t)s->t);
+	return cur;
+}
+
+/* Where an entry sits against a cursor in the node's sorted order: <0
+ * before it, 0 on it, >0 after it. */
+static int
+iq_position(const struct iq_node *n, const struct attr *oa,
+    const json_t *cursor, const struct iq_sortent *s)
+{
+	int cmp = iq_cmp_cursor(cursor, oa, s);
+
+	return n->sort_desc ? -cmp : cmp;
+}
+
+/* Narrow [*lo, *hi) of the sorted kept entries to the after/before
+ * cursors of the query. */
+static void
+iq_cursor_bounds(const struct iq_node *n, const json_t *d,
+    const struct attr *oa, const struct iq_sortent *v, const size_t *keep,
+    size_t *lo, size_t *hi)
+{
+	const json_t *after = json_object_get(d, "after");
+	const json_t *before = json_object_get(d, "before");
+	int ai = jsval_truthy(json_object_get(d, "afterInclusive"));
+	int bi = jsval_truthy(json_object_get(d, "beforeInclusive"));
+	int pos;
+
+	while (json_is_array(after) && *lo < *hi) {
+		pos = iq_position(n, oa, after, &v[keep[*lo]]);
+		if (pos > 0 || (ai && pos == 0))
+			break;
+		(*lo)++;
+	}
+	while (json_is_array(before) && *hi > *lo) {
+		pos = iq_position(n, oa, before, &v[keep[*hi - 1]]);
+		if (pos < 0 || (bi && pos == 0))
+			break;
+		(*hi)--;
+	}
+}
+
+/* Apply offset, then the client's limit (limit || first || last, taken
+ * from the end for last) to [*lo, *hi). */
+static void
+iq_count_bounds(const struct iq_node *n, const json_t *d, size_t *lo,
+    size_t *hi)
+{
+	const json_t *off = json_object_get(d, "offset");
+	size_t k;
+
+	if (json_is_number(off) && json_number_value(off) > 0)
+		*lo += (size_t)json_number_value(off) < *hi - *lo ?
+		    (size_t)json_number_value(off) : *hi - *lo;
+	if (n->limit == NULL)
+		return;
+	k = iq_limit_len(n->limit, *hi - *lo);
+	if (n->limit == json_object_get(d, "last"))
+		*lo = *hi - k;
+	else
+		*hi = *lo + k;
+}
+
+/* The server's page of a top-level node: narrows keep[] and records its
+ * page-info. */
+static int
+iq_server_window(struct iq_ctx *c, const struct iq_node *n,
+    const struct attr *oa, const struct iq_sortent *v, size_t *keep,
+    size_t *nkeep)
+{
+	const json_t *d = json_object_get(n->form, "$");
+	size_t lo = 0, hi = *nkeep;
+	json_t *pi, *sc = NULL, *ec = NULL;
+
+	iq_cursor_bounds(n, d, oa, v, keep, &lo, &hi);
+	iq_count_bounds(n, d, &lo, &hi);
+	if (lo < hi && ((sc = iq_cursor_of(c, n, oa, &v[keep[lo]])) == NULL ||
+	    (ec = iq_cursor_of(c, n, oa, &v[keep[hi - 1]])) == NULL)) {
+		json_decref(sc);
+		return -1;
+	}
+	pi = json_pack("{s:o,s:o,s:b,s:b}", "start-cursor",
+	    sc != NULL ? sc : json_null(), "end-cursor",
+	    ec != NULL ? ec : json_null(), "has-next-page?", hi < *nkeep,
+	    "has-previous-page?", lo > 0);
+	if (pi == NULL || json_object_set_new(c->page_info, n->etype, pi) != 0)
+		return -1;
+	memmove(keep, keep + lo, (hi - lo) * sizeof *keep);
+	*nkeep = hi - lo;
+	return 0;
+}
+
+/* The count aggregate of a top-level node. */
+static int
+iq_server_count(struct iq_ctx *c, const struct iq_node *n)
+{
+	struct iq_hits h = { NULL, 0, 0 };
+	int r;
+
+	if (iqjoin_run(c->ts, &n->plan, NULL, &h, 0, c->errmsg) != 0)
+		return -1;
+	r = json_object_set_new(c->aggregate, n->etype, json_pack("{s:I}",
+	    "count", (json_int_t)h.n));
+	iq_hits_clear(&h);
+	return r;
+}
+
+/* Callback: add a triple to the result's set. */
+static int
+iq_tset_cb(void *arg, const struct triple *tr)
+{
+	return iq_tset_add(arg, tr->e, tr->a, tr->v, tr->t) == 0 ? 0 : -1;
+}
+
+/* Callback: add the first triple of a scan, then stop. */
+static int
+iq_tset_first_cb(void *arg, const struct triple *tr)
+{
+	return iq_tset_add(arg, tr->e, tr->a, tr->v, tr->t) == 0 ? 1 : -1;
+}
+
+/* Send what the client needs to judge an entity it can see: all of its
+ * own triples, and one incoming link per reverse $isNull attr. */
+static int
+iq_close_entity(struct iq_ctx *c, const struct attr *id, const char *e)
+{
+	const struct attr *a;
+	const char *aid;
+	json_t *t;
+	char *etext;
+	int r = 0;
+
+	if (tstore_scan_e(c->ts, e, iq_tset_cb, &c->tset) < 0)
+		return -1;
+	json_object_foreach(c->rev_null, aid, t) {
+		a = attrs_by_id(c->as, aid);
+		if (a == NULL || a->rev_etype == NULL ||
+		    strcmp(a->rev_etype, id->etype) != 0)
+			continue;
+		if ((etext = iq_quote(e)) == NULL)
+			return -1;
+		r = tstore_scan_av(c->ts, aid, etext, iq_tset_first_cb,
+		    &c->tset);
+		free(etext);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Close the triple set over the entities whose id triple it holds: the
+ * client evaluates $isNull and $not over them, so it must see their
+ * other values too. */
+static int
+iq_server_closure(struct iq_ctx *c)
+{
+	size_t i, n = json_array_size(c->tset.arr);
+	const struct attr *a;
+	const json_t *tr;
+	const char *e, *v;
+
+	for (i = 0; i < n; i++) {
+		tr = json_array_get(c->tset.arr, i);
+		e = json_string_value(json_array_get(tr, 0));
+		v = json_string_value(json_array_get(tr, 2));
+		a = attrs_by_id(c->as, json_string_value(json_array_get(tr, 1)));
+		if (a == NULL || e == NULL || v == NULL ||
+		    strcmp(e, v) != 0 || attrs_primary(c->as, a->etype) != a)
+			continue;
+		if (iq_close_entity(c, a, e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Run a node for one parent (NULL at the top): the array of objects. */
 static json_t *
 iq_run_node(struct iq_ctx *c, const struct iq_node *n, const char *parent,
@@ -1003,10 +1218,12 @@ iq_run_node(struct iq_ctx *c, const struct iq_node *n, const char *parent,
 	const struct attr *oa;
 	json_t *out = json_array();
 	size_t *keep = NULL, nkeep = 0;
+	int server_top = c->opts->server && parent == NULL;
 
 	if (out == NULL)
 		return NULL;
-	if (!n->leading && !jsval_truthy(json_object_get(pi, "start-cursor")))
+	if (!n->leading && !server_top &&
+	    !jsval_truthy(json_object_get(pi, "start-cursor")))
 		return out;
 	if (iqjoin_run(c->ts, &n->plan, parent, &h, c->opts->server,
 		c->errmsg) != 0)
@@ -1017,7 +1234,11 @@ iq_run_node(struct iq_ctx *c, const struct iq_node *n, const char *parent,
 		    json_integer((json_int_t)h.n));
 	if ((keep = iq_select(c, n, pi, &h, &v, &nkeep, &oa)) == NULL)
 		goto fail;
-	nkeep = iq_limit_len(n->limit, nkeep);
+	if (server_top) {
+		if (iq_server_window(c, n, oa, v, keep, &nkeep) != 0)
+			goto fail;
+	} else
+		nkeep = iq_limit_len(n->limit, nkeep);
 	if (iq_emit(c, n, &h, v, keep, nkeep, out) != 0)
 		goto fail;
 	free(keep);
@@ -1095,6 +1316,17 @@ iq_topics_array(json_t *set)
 	return arr;
 }
 
+/* Whether a form asks for the count aggregate. */
+static int
+iq_is_count(const json_t *form)
+{
+	const json_t *agg = json_object_get(json_object_get(form, "$"),
+	    "aggregate");
+
+	return json_is_string(agg) && strcmp(json_string_value(agg),
+	    "count") == 0;
+}
+
 /* Evaluate one top-level namespace into out->data. */
 static int
 iq_eval_ns(struct iq_ctx *c, const char *ns, const json_t *form,
@@ -1103,11 +1335,17 @@ iq_eval_ns(struct iq_ctx *c, const char *ns, const json_t *form,
 	const json_t *pi = NULL;
 	struct iq_node *n;
 	json_t *arr;
+	int r;
 
 	if (!c->opts->server && c->opts->page_info != NULL)
 		pi = json_object_get(c->opts->page_info, ns);
 	if ((n = iq_compile(c, ns, 0, form, NULL, ns)) == NULL)
 		return -1;
+	if (c->opts->server && iq_is_count(form)) {
+		r = iq_server_count(c, n);
+		iq_node_free(n);
+		return r;
+	}
 	arr = iq_run_node(c, n, NULL, pi);
 	iq_node_free(n);
 	if (arr == NULL)
@@ -1156,7 +1394,10 @@ instaql_eval(struct tstore *ts, const struct attrs *as, const json_t *q,
 	if ((c.topics = json_object()) == NULL ||
 	    (c.counts = json_object()) == NULL ||
 	    (out->data = json_object()) == NULL ||
-	    (c.opts->server && iq_tset_init(&c.tset) != 0)) {
+	    (c.opts->server && (iq_tset_init(&c.tset) != 0 ||
+		(c.page_info = json_object()) == NULL ||
+		(c.aggregate = json_object()) == NULL ||
+		(c.rev_null = json_object()) == NULL))) {
 		iq_error(&c, "query", "out of memory");
 		goto out;
 	}
@@ -1170,7 +1411,13 @@ instaql_eval(struct tstore *ts, const struct attrs *as, const json_t *q,
 		out->page_info = iq_format_page_info(c.opts->page_info);
 	out->topics = iq_topics_array(c.topics);
 	if (c.opts->server) {
+		if (iq_server_closure(&c) != 0) {
+			iq_error(&c, "query", tstore_errmsg(ts));
+			goto out;
+		}
 		out->triples = json_incref(c.tset.arr);
+		out->page_info = json_incref(c.page_info);
+		out->aggregate = json_incref(c.aggregate);
 	}
 	r = 0;
 out:
@@ -1178,6 +1425,9 @@ out:
 		instaql_result_clear(out);
 	json_decref(c.topics);
 	json_decref(c.counts);
+	json_decref(c.page_info);
+	json_decref(c.aggregate);
+	json_decref(c.rev_null);
 	iq_tset_clear(&c.tset);
 	return r;
 }

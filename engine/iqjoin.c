@@ -356,18 +356,16 @@ iqj_fetch_cb(void *arg, const struct triple *tr)
 	return iqj_rows_add(f->rows, tr) == 0 ? 0 : -1;
 }
 
-/* Whether candidate entity (value text c) has no value for the attr, as
- * the client's $isNull test. */
+/* The triples that decide an $isNull test on candidate entity (value
+ * text c): its values of the attr, or the links to it (reverse). */
 static int
-iqj_is_null(struct iqj *x, const struct iq_args *a, const char *c, int *null)
+iqj_null_rows(struct iqj *x, const struct iq_args *a, const char *c,
+    struct iqj_rows *rs)
 {
-	struct iqj_rows rs = { NULL, 0, 0, NULL, 0, 0 };
-	struct iqj_fetch f = { x, NULL, NULL, &rs };
+	struct iqj_fetch f = { x, NULL, NULL, rs };
 	char *e = iqj_unquote(c);
-	size_t i;
-	int r = 0;
+	int r;
 
-	*null = 1;
 	if (e == NULL)
 		return 0;
 	if (a->reverse)
@@ -375,15 +373,26 @@ iqj_is_null(struct iqj *x, const struct iq_args *a, const char *c, int *null)
 	else
 		r = tstore_scan_ea(x->ts, e, a->null_attr->id, iqj_fetch_cb,
 		    &f);
-	if (r == 0 && rs.n > 0) {
-		*null = 0;
-		for (i = 0; i < rs.n && !a->reverse; i++)
-			if (strcmp(rs.buf + rs.v[i].v, "null") == 0)
-				*null = 1;
-	}
 	free(e);
-	iqj_rows_clear(&rs);
 	return r == 0 ? 0 : -1;
+}
+
+/* Whether candidate entity (value text c) has no value for the attr, as
+ * the client's $isNull test: no triple, or (forward) a null value. */
+static int
+iqj_is_null(struct iqj *x, const struct iq_args *a, const char *c, int *null)
+{
+	struct iqj_rows rs = { NULL, 0, 0, NULL, 0, 0 };
+	size_t i;
+	int r;
+
+	r = iqj_null_rows(x, a, c, &rs);
+	*null = rs.n == 0;
+	for (i = 0; i < rs.n && !a->reverse; i++)
+		if (strcmp(rs.buf + rs.v[i].v, "null") == 0)
+			*null = 1;
+	iqj_rows_clear(&rs);
+	return r;
 }
 
 /* Drop rows whose value fails an $isNull test. */
@@ -565,6 +574,48 @@ iqj_main_done(struct iqj *x)
 	return m != NULL && strmap_get(x->accepted, m, NULL);
 }
 
+/* Push the witness of one matched row: the row, and for a satisfied
+ * $isNull:false the triples that show the value exists.  proof holds
+ * them while they are on the trail.  The number of steps pushed, or -1. */
+static int
+iqj_push_witness(struct iqj *x, const struct iq_pat *p,
+    const struct iqj_rows *rs, const struct iqj_row *row,
+    struct iqj_rows *proof)
+{
+	const struct iq_args *a = p->v.kind == IQ_T_ARGS ? p->v.args : NULL;
+	size_t i;
+
+	if (iqj_trail_push(x, p->attr, rs, row) != 0)
+		return -1;
+	if (a == NULL || a->kind != IQ_A_ISNULL || a->want_null)
+		return 1;
+	if (iqj_null_rows(x, a, rs->buf + row->v, proof) != 0)
+		return iqj_fail(x, tstore_errmsg(x->ts));
+	for (i = 0; i < proof->n; i++)
+		if (iqj_trail_push(x, a->null_attr, proof, &proof->v[i]) != 0)
+			return -1;
+	return (int)proof->n + 1;
+}
+
+/* Go on with the rest after a matched row (recording its witness). */
+static void
+iqj_next(struct iqj *x, const struct iq_pat *p, const struct iqj_rows *rs,
+    const struct iqj_row *row, const struct iqj_frame *nf)
+{
+	struct iqj_rows proof = { NULL, 0, 0, NULL, 0, 0 };
+	int pushed = 0;
+
+	if (p->is_eid)
+		x->eid_t = row->t;
+	if (x->witness && (pushed = iqj_push_witness(x, p, rs, row,
+	    &proof)) < 0)
+		goto out;
+	iqj_run(x, nf);
+	x->ntrail -= (size_t)pushed;
+out:
+	iqj_rows_clear(&proof);
+}
+
 /* Try each row of a triple pattern, then the rest. */
 static int
 iqj_triple(struct iqj *x, const struct iq_pat *p, const struct iqj_frame *nf)
@@ -579,16 +630,8 @@ iqj_triple(struct iqj *x, const struct iq_pat *p, const struct iqj_frame *nf)
 		if (iqj_main_done(x))
 			break;
 		if (iqj_bind(x, p, &rows, &rows.v[i], bound) &&
-		    !iqj_done(x, bound)) {
-			if (p->is_eid)
-				x->eid_t = rows.v[i].t;
-			if (!x->witness ||
-			    iqj_trail_push(x, p->attr, &rows, &rows.v[i]) == 0) {
-				iqj_run(x, nf);
-				if (x->witness)
-					x->ntrail--;
-			}
-		}
+		    !iqj_done(x, bound))
+			iqj_next(x, p, &rows, &rows.v[i], nf);
 		iqj_unbind(x, bound);
 	}
 out:
