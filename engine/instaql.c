@@ -8,16 +8,8 @@
  * entities, keep the cursor window, build the objects from the entity's
  * triples, apply the limit, and extend each object with its children.
  *
- * Ordering follows the client's compareOrder: equal values (and two
- * missing values) fall back to uuid byte order; a missing value sorts
- * first; strings of an attr whose checked-data-type is "string" use the
- * collation of collate.c, anything else JavaScript's ">".  Dates compare
- * as milliseconds.  The default order is the t of the id triple.
- *
- * Server mode adds the top-level page window (server_window), the count
- * aggregate, and the triples the client needs: every result entity's own
- * triples plus one witness binding per entity (the link triples and
- * linked values that make its where clause true).
+ * Ordering is in iqorder.c, server mode (page windows, aggregates, the
+ * triples to send) in iqserver.c.
  */
 #include "config.h"
 
@@ -34,58 +26,6 @@
 #include "engine/jsval.h"
 #include "engine/strmap.h"
 #include "engine/tstore.h"
-
-/* One label of the objects a node builds. */
-struct iq_field {
-	const char *label;
-	const struct attr *attr;
-};
-
-/* One compiled form. */
-struct iq_node {
-	char *path;
-	const char *label; /* the link label of a nested node */
-	const char *etype;
-	int level;
-	const json_t *form;
-	struct iq_plan plan;
-	int singular;      /* a has-one link under cardinality inference */
-	int link_missing;  /* the label names no attr: [] */
-	struct iq_field *fields;
-	size_t nfields;
-	struct strmap *field_by_attr; /* attr id -> index in fields */
-	const json_t *order_key;  /* the first key of $.order, or NULL */
-	int sort_desc;            /* sorting direction */
-	int cursor_desc;          /* direction of the cursor window */
-	const json_t *limit;      /* limit || first || last, or NULL */
-	int leading;              /* no offset, before or after */
-	struct iq_node **kids;
-	size_t nkids;
-};
-
-/* Evaluation state. */
-struct iq_ctx {
-	struct tstore *ts;
-	const struct attrs *as;
-	const struct instaql_opts *opts;
-	struct iq_tset tset; /* server mode */
-	json_t *topics;      /* object used as a set */
-	json_t *counts;      /* etype -> number of entities, when known */
-	json_t *page_info;   /* server mode: etype -> page-info */
-	json_t *aggregate;   /* server mode: etype -> {"count": n} */
-	json_t *rev_null;    /* server mode: attr id -> true, for reverse
-				$isNull tests (their links are sent) */
-	char **errmsg;
-};
-
-/* A sort entry: an entity and its order value. */
-struct iq_sortent {
-	size_t hit;
-	const char *e;
-	int64_t t;
-	json_t *v; /* NULL: undefined */
-	int nan;   /* the value is NaN (a date that does not parse) */
-};
 
 /* Set *errmsg to "<path>: <msg>" and return -1. */
 static int
@@ -445,305 +385,6 @@ iq_node_free(struct iq_node *n)
 }
 
 /*
- * Ordering.
- */
-
-/* The client's compareOrder. */
-static int
-iq_compare_order(const struct iq_sortent *a, const struct iq_sortent *b,
-    int strings)
-{
-	int anull = a->v == NULL || json_is_null(a->v);
-	int bnull = b->v == NULL || json_is_null(b->v);
-	char *x, *y;
-	int r;
-
-	if (json_is_integer(a->v) && json_is_integer(b->v)) {
-		json_int_t p = json_integer_value(a->v);
-		json_int_t q = json_integer_value(b->v);
-		if (p != q)
-			return p > q ? 1 : -1;
-		return jsval_uuid_cmp(a->e, b->e);
-	}
-	if ((!a->nan && !b->nan && jsval_strict_eq(a->v, b->v) && !anull) ||
-	    (anull && bnull && !a->nan && !b->nan))
-		return jsval_uuid_cmp(a->e, b->e);
-	if (bnull && !b->nan)
-		return 1;
-	if (anull && !a->nan)
-		return -1;
-	if (a->nan || b->nan)
-		return -1;
-	if (strings) {
-		x = jsval_to_string(a->v);
-		y = jsval_to_string(b->v);
-		r = x != NULL && y != NULL ? collate_compare(x, y) : 0;
-		free(x);
-		free(y);
-		return r < 0 ? -1 : r > 0 ? 1 : 0;
-	}
-	return jsval_relcmp(a->v, b->v) == JSVAL_GT ? 1 : -1;
-}
-
-/* Sorting parameters. */
-struct iq_sortspec {
-	int desc;
-	int strings;
-};
-
-/* Compare two entries in the sort's direction. */
-static int
-iq_sort_cmp(const struct iq_sortspec *s, const struct iq_sortent *a,
-    const struct iq_sortent *b)
-{
-	return s->desc ? iq_compare_order(b, a, s->strings) :
-	    iq_compare_order(a, b, s->strings);
-}
-
-/* Stable merge sort of v[0..n) using tmp. */
-static void
-iq_msort(const struct iq_sortspec *s, struct iq_sortent *v,
-    struct iq_sortent *tmp, size_t n)
-{
-	size_t mid = n / 2, i = 0, j = mid, k = 0;
-
-	if (n < 2)
-		return;
-	iq_msort(s, v, tmp, mid);
-	iq_msort(s, v + mid, tmp, n - mid);
-	while (i < mid && j < n)
-		tmp[k++] = iq_sort_cmp(s, &v[j], &v[i]) < 0 ? v[j++] : v[i++];
-	while (i < mid)
-		tmp[k++] = v[i++];
-	while (j < n)
-		tmp[k++] = v[j++];
-	memcpy(v, tmp, n * sizeof *v);
-}
-
-/* Whether an attr is a date attr. */
-static int
-iq_is_date(const struct attr *a)
-{
-	return a != NULL && a->checked_type != NULL &&
-	    strcmp(a->checked_type, "date") == 0;
-}
-
-/* Whether an attr orders by serverCreatedAt (its label is id). */
-static int
-iq_orders_by_t(const struct attr *a)
-{
-	return a == NULL || strcmp(a->label, "id") == 0;
-}
-
-/* comparableDate: milliseconds for a date value (null stays null). */
-static void
-iq_date_key(struct iq_sortent *s)
-{
-	double ms;
-
-	if (s->v == NULL || json_is_null(s->v))
-		return;
-	ms = jsval_date_ms(s->v);
-	json_decref(s->v);
-	s->v = NULL;
-	if (isnan(ms))
-		s->nan = 1;
-	else
-		s->v = json_real(ms);
-}
-
-/* Callback: the first value of a scan. */
-static int
-iq_first_cb(void *arg, const struct triple *tr)
-{
-	struct iq_sortent *s = arg;
-
-	s->v = iq_value_parse(tr->v);
-	return 1;
-}
-
-/* The order value of an entity under order attr a. */
-static int
-iq_order_value(struct iq_ctx *c, const struct attr *a, struct iq_sortent *s)
-{
-	if (iq_orders_by_t(a)) {
-		s->v = json_integer(s->t);
-		return s->v != NULL ? 0 : -1;
-	}
-	if (tstore_scan_ea(c->ts, s->e, a->id, iq_first_cb, s) < 0)
-		return -1;
-	if (iq_is_date(a))
-		iq_date_key(s);
-	return 0;
-}
-
-/* Bulk lookups: an entity index and the rows of one attr. */
-struct iq_bulk {
-	struct strmap *idx; /* entity id -> entry */
-	struct iq_sortent *ents;
-	json_t **objs;
-	const char *label;
-};
-
-/* Callback: the first value of each indexed entity. */
-static int
-iq_bulk_order_cb(void *arg, const struct triple *tr)
-{
-	struct iq_bulk *b = arg;
-	size_t i;
-
-	if (strmap_get(b->idx, tr->e, &i) && b->ents[i].v == NULL &&
-	    (b->ents[i].v = iq_value_parse(tr->v)) == NULL)
-		return -1;
-	return 0;
-}
-
-/* The number of entities of an etype (rows of its id attr), counted once
- * per evaluation. */
-static int64_t
-iq_entity_count(struct iq_ctx *c, const char *etype)
-{
-	const struct attr *id = attrs_primary(c->as, etype);
-	json_t *j = json_object_get(c->counts, etype);
-	int64_t n;
-
-	if (j != NULL)
-		return json_integer_value(j);
-	if (id == NULL || tstore_count_a(c->ts, id->id, &n) != 0)
-		return -1;
-	json_object_set_new(c->counts, etype, json_integer(n));
-	return n;
-}
-
-/* Whether scanning whole attrs of etype beats lookups for n of its
- * entities: when n is a good part of them. */
-static int
-iq_bulk_pays(struct iq_ctx *c, const char *etype, size_t n)
-{
-	int64_t all;
-
-	if (n < 64 || (all = iq_entity_count(c, etype)) < 0)
-		return 0;
-	return (uint64_t)all <= 4 * (uint64_t)n;
-}
-
-/* An index of entity ids to positions (NULL on failure). */
-static struct strmap *
-iq_index(const char *const *ids, size_t stride, size_t n)
-{
-	struct strmap *m = strmap_create();
-	size_t i;
-
-	for (i = 0; m != NULL && i < n; i++) {
-		const char *e = *(const char *const *)((const char *)ids +
-		    i * stride);
-		if (strmap_put(m, e, i) != 0) {
-			strmap_free(m);
-			return NULL;
-		}
-	}
-	return m;
-}
-
-/* Order values of many entities in one scan of the order attr. */
-static int
-iq_bulk_order(struct iq_ctx *c, const struct attr *a, struct iq_sortent *v,
-    size_t n)
-{
-	struct iq_bulk b = { NULL, v, NULL, NULL };
-	size_t i;
-	int r = -1;
-
-	if ((b.idx = iq_index(&v[0].e, sizeof v[0], n)) == NULL)
-		return -1;
-	if (tstore_scan_a(c->ts, a->id, iq_bulk_order_cb, &b) != 0)
-		goto out;
-	for (i = 0; i < n && iq_is_date(a); i++)
-		iq_date_key(&v[i]);
-	r = 0;
-out:
-	strmap_free(b.idx);
-	return r;
-}
-
-/* Free sort entries. */
-static void
-iq_sortents_free(struct iq_sortent *v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; v != NULL && i < n; i++)
-		json_decref(v[i].v);
-	free(v);
-}
-
-/* Build and sort the entries of the hits. */
-static struct iq_sortent *
-iq_sorted(struct iq_ctx *c, const struct iq_hits *h, const struct attr *oa,
-    const struct iq_sortspec *spec)
-{
-	struct iq_sortent *v = calloc(h->n + 1, sizeof *v), *tmp;
-	size_t i;
-
-	tmp = calloc(h->n + 1, sizeof *tmp);
-	if (v == NULL || tmp == NULL)
-		goto fail;
-	for (i = 0; i < h->n; i++) {
-		v[i].hit = i;
-		v[i].e = h->v[i].e;
-		v[i].t = h->v[i].t;
-	}
-	if (!iq_orders_by_t(oa) && iq_bulk_pays(c, oa->etype, h->n)) {
-		if (iq_bulk_order(c, oa, v, h->n) != 0)
-			goto fail;
-	} else {
-		for (i = 0; i < h->n; i++)
-			if (iq_order_value(c, oa, &v[i]) != 0)
-				goto fail;
-	}
-	iq_msort(spec, v, tmp, h->n);
-	free(tmp);
-	return v;
-fail:
-	free(tmp);
-	iq_sortents_free(v, h->n);
-	return NULL;
-}
-
-/* An entry for a cursor [e, a, v, t] under order attr a. */
-static void
-iq_cursor_ent(const json_t *cursor, const struct attr *a,
-    struct iq_sortent *s)
-{
-	memset(s, 0, sizeof *s);
-	s->e = json_string_value(json_array_get(cursor, 0));
-	if (s->e == NULL)
-		s->e = "";
-	if (iq_orders_by_t(a)) {
-		s->v = json_incref(json_array_get(cursor, 3));
-		return;
-	}
-	s->v = json_incref(json_array_get(cursor, 2));
-	if (iq_is_date(a))
-		iq_date_key(s);
-}
-
-/* The client's compareToCursor: entry against cursor. */
-static int
-iq_cmp_cursor(const json_t *cursor, const struct attr *a,
-    const struct iq_sortent *s)
-{
-	struct iq_sortent ce;
-	int r;
-
-	iq_cursor_ent(cursor, a, &ce);
-	r = iq_compare_order(s, &ce, !iq_orders_by_t(a) && a->checked_type &&
-	    strcmp(a->checked_type, "string") == 0);
-	json_decref(ce.v);
-	return r;
-}
-
-/*
  * Running a node.
  */
 
@@ -788,6 +429,13 @@ iq_object(struct iq_ctx *c, const struct iq_node *n, const char *e)
 	return f.obj;
 }
 
+/* Bulk object building: an entity index into the objects. */
+struct iq_bulk {
+	struct strmap *idx; /* entity id -> object */
+	json_t **objs;
+	const char *label;
+};
+
 /* Callback: set one field of an indexed entity's object. */
 static int
 iq_bulk_obj_cb(void *arg, const struct triple *tr)
@@ -810,11 +458,11 @@ iq_bulk_objects(struct iq_ctx *c, const struct iq_node *n,
     const struct iq_sortent *v, const size_t *keep, size_t nkeep,
     json_t **objs)
 {
-	struct iq_bulk b = { NULL, NULL, objs, NULL };
+	struct iq_bulk b = { NULL, objs, NULL };
 	size_t i;
 	int r = -1;
 
-	if (c->opts->server || !iq_bulk_pays(c, n->etype, nkeep))
+	if (c->opts->server || !iqorder_bulk_pays(c, n->etype, nkeep))
 		return 1;
 	if ((b.idx = strmap_create()) == NULL)
 		return -1;
@@ -835,7 +483,7 @@ out:
 }
 
 /* slice(0, limit) length for n items. */
-static size_t
+size_t
 iq_limit_len(const json_t *limit, size_t n)
 {
 	double l;
@@ -894,12 +542,12 @@ iq_outside_window(const struct iq_node *n, const json_t *pi,
 	if (n->leading || oa == NULL)
 		return 0;
 	if (jsval_truthy(sc)) {
-		cmp = iq_cmp_cursor(sc, oa, s);
+		cmp = iqorder_cmp_cursor(sc, oa, s);
 		if (n->cursor_desc ? cmp > 0 : cmp < 0)
 			return 1;
 	}
 	if (jsval_truthy(ec)) {
-		cmp = iq_cmp_cursor(ec, oa, s);
+		cmp = iqorder_cmp_cursor(ec, oa, s);
 		if (n->cursor_desc ? cmp < 0 : cmp > 0)
 			return 1;
 	}
@@ -978,18 +626,14 @@ iq_select(struct iq_ctx *c, const struct iq_node *n, const json_t *pi,
     struct iq_hits *h, struct iq_sortent **vp, size_t *nkeep,
     const struct attr **oap)
 {
-	struct iq_sortspec spec;
 	const struct attr *oa = iq_order_attr(c, n, pi);
 	struct iq_sortent *v;
 	size_t *keep, i;
 
-	spec.desc = n->sort_desc;
-	spec.strings = !iq_orders_by_t(oa) && oa->checked_type != NULL &&
-	    strcmp(oa->checked_type, "string") == 0;
-	if ((v = iq_sorted(c, h, oa, &spec)) == NULL)
+	if ((v = iqorder_sorted(c, h, oa, n->sort_desc)) == NULL)
 		return NULL;
 	if ((keep = calloc(h->n + 1, sizeof *keep)) == NULL) {
-		iq_sortents_free(v, h->n);
+		iqorder_free(v, h->n);
 		return NULL;
 	}
 	*nkeep = 0;
@@ -999,213 +643,6 @@ iq_select(struct iq_ctx *c, const struct iq_node *n, const json_t *pi,
 	*vp = v;
 	*oap = oa;
 	return keep;
-}
-
-/*
- * Server mode: the page window, page-info, count aggregates and the
- * closure of the triples sent.
- */
-
-/* Callback: the first triple of a scan, as [e, a, v, t]. */
-static int
-iq_first_triple_cb(void *arg, const struct triple *tr)
-{
-	json_t **out = arg;
-	json_t *v = iq_value_parse(tr->v);
-
-	*out = v != NULL ? json_pack("[s,s,o,I]", tr->e, tr->a, v,
-	    (json_int_t)tr->t) : NULL;
-	return 1;
-}
-
-/* The cursor [e, a, v, t] of a sorted entry: its order triple, or its id
- * triple when ordering by serverCreatedAt. */
-static json_t *
-iq_cursor_of(struct iq_ctx *c, const struct iq_node *n,
-    const struct attr *oa, const struct iq_sortent *s)
-{
-	const struct attr *id = attrs_primary(c->as, n->etype);
-	json_t *cur = NULL;
-
-	if (iq_orders_by_t(oa))
-		return json_pack("[s,s,s,I]", s->e, id != NULL ? id->id : "",
-		    s->e, (json_int_t)s->t);
-	if (tstore_scan_ea(c->ts, s->e, oa->id, iq_first_triple_cb, &cur) < 0)
-		return NULL;
-	if (cur == NULL)
-		cur = json_pack("[s,s,n,I]", s->e, oa->id, (json_int_t)s->t);
-	return cur;
-}
-
-/* Where an entry sits against a cursor in the node's sorted order: <0
- * before it, 0 on it, >0 after it. */
-static int
-iq_position(const struct iq_node *n, const struct attr *oa,
-    const json_t *cursor, const struct iq_sortent *s)
-{
-	int cmp = iq_cmp_cursor(cursor, oa, s);
-
-	return n->sort_desc ? -cmp : cmp;
-}
-
-/* Narrow [*lo, *hi) of the sorted kept entries to the after/before
- * cursors of the query. */
-static void
-iq_cursor_bounds(const struct iq_node *n, const json_t *d,
-    const struct attr *oa, const struct iq_sortent *v, const size_t *keep,
-    size_t *lo, size_t *hi)
-{
-	const json_t *after = json_object_get(d, "after");
-	const json_t *before = json_object_get(d, "before");
-	int ai = jsval_truthy(json_object_get(d, "afterInclusive"));
-	int bi = jsval_truthy(json_object_get(d, "beforeInclusive"));
-	int pos;
-
-	while (json_is_array(after) && *lo < *hi) {
-		pos = iq_position(n, oa, after, &v[keep[*lo]]);
-		if (pos > 0 || (ai && pos == 0))
-			break;
-		(*lo)++;
-	}
-	while (json_is_array(before) && *hi > *lo) {
-		pos = iq_position(n, oa, before, &v[keep[*hi - 1]]);
-		if (pos < 0 || (bi && pos == 0))
-			break;
-		(*hi)--;
-	}
-}
-
-/* Apply offset, then the client's limit (limit || first || last, taken
- * from the end for last) to [*lo, *hi). */
-static void
-iq_count_bounds(const struct iq_node *n, const json_t *d, size_t *lo,
-    size_t *hi)
-{
-	const json_t *off = json_object_get(d, "offset");
-	size_t k;
-
-	if (json_is_number(off) && json_number_value(off) > 0)
-		*lo += (size_t)json_number_value(off) < *hi - *lo ?
-		    (size_t)json_number_value(off) : *hi - *lo;
-	if (n->limit == NULL)
-		return;
-	k = iq_limit_len(n->limit, *hi - *lo);
-	if (n->limit == json_object_get(d, "last"))
-		*lo = *hi - k;
-	else
-		*hi = *lo + k;
-}
-
-/* The server's page of a top-level node: narrows keep[] and records its
- * page-info. */
-static int
-iq_server_window(struct iq_ctx *c, const struct iq_node *n,
-    const struct attr *oa, const struct iq_sortent *v, size_t *keep,
-    size_t *nkeep)
-{
-	const json_t *d = json_object_get(n->form, "$");
-	size_t lo = 0, hi = *nkeep;
-	json_t *pi, *sc = NULL, *ec = NULL;
-
-	iq_cursor_bounds(n, d, oa, v, keep, &lo, &hi);
-	iq_count_bounds(n, d, &lo, &hi);
-	if (lo < hi && ((sc = iq_cursor_of(c, n, oa, &v[keep[lo]])) == NULL ||
-	    (ec = iq_cursor_of(c, n, oa, &v[keep[hi - 1]])) == NULL)) {
-		json_decref(sc);
-		return -1;
-	}
-	pi = json_pack("{s:o,s:o,s:b,s:b}", "start-cursor",
-	    sc != NULL ? sc : json_null(), "end-cursor",
-	    ec != NULL ? ec : json_null(), "has-next-page?", hi < *nkeep,
-	    "has-previous-page?", lo > 0);
-	if (pi == NULL || json_object_set_new(c->page_info, n->etype, pi) != 0)
-		return -1;
-	memmove(keep, keep + lo, (hi - lo) * sizeof *keep);
-	*nkeep = hi - lo;
-	return 0;
-}
-
-/* The count aggregate of a top-level node. */
-static int
-iq_server_count(struct iq_ctx *c, const struct iq_node *n)
-{
-	struct iq_hits h = { NULL, 0, 0 };
-	int r;
-
-	if (iqjoin_run(c->ts, &n->plan, NULL, &h, 0, c->errmsg) != 0)
-		return -1;
-	r = json_object_set_new(c->aggregate, n->etype, json_pack("{s:I}",
-	    "count", (json_int_t)h.n));
-	iq_hits_clear(&h);
-	return r;
-}
-
-/* Callback: add a triple to the result's set. */
-static int
-iq_tset_cb(void *arg, const struct triple *tr)
-{
-	return iq_tset_add(arg, tr->e, tr->a, tr->v, tr->t) == 0 ? 0 : -1;
-}
-
-/* Callback: add the first triple of a scan, then stop. */
-static int
-iq_tset_first_cb(void *arg, const struct triple *tr)
-{
-	return iq_tset_add(arg, tr->e, tr->a, tr->v, tr->t) == 0 ? 1 : -1;
-}
-
-/* Send what the client needs to judge an entity it can see: all of its
- * own triples, and one incoming link per reverse $isNull attr. */
-static int
-iq_close_entity(struct iq_ctx *c, const struct attr *id, const char *e)
-{
-	const struct attr *a;
-	const char *aid;
-	json_t *t;
-	char *etext;
-	int r = 0;
-
-	if (tstore_scan_e(c->ts, e, iq_tset_cb, &c->tset) < 0)
-		return -1;
-	json_object_foreach(c->rev_null, aid, t) {
-		a = attrs_by_id(c->as, aid);
-		if (a == NULL || a->rev_etype == NULL ||
-		    strcmp(a->rev_etype, id->etype) != 0)
-			continue;
-		if ((etext = iq_quote(e)) == NULL)
-			return -1;
-		r = tstore_scan_av(c->ts, aid, etext, iq_tset_first_cb,
-		    &c->tset);
-		free(etext);
-		if (r < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* Close the triple set over the entities whose id triple it holds: the
- * client evaluates $isNull and $not over them, so it must see their
- * other values too. */
-static int
-iq_server_closure(struct iq_ctx *c)
-{
-	size_t i, n = json_array_size(c->tset.arr);
-	const struct attr *a;
-	const json_t *tr;
-	const char *e, *v;
-
-	for (i = 0; i < n; i++) {
-		tr = json_array_get(c->tset.arr, i);
-		e = json_string_value(json_array_get(tr, 0));
-		v = json_string_value(json_array_get(tr, 2));
-		a = attrs_by_id(c->as, json_string_value(json_array_get(tr, 1)));
-		if (a == NULL || e == NULL || v == NULL ||
-		    strcmp(e, v) != 0 || attrs_primary(c->as, a->etype) != a)
-			continue;
-		if (iq_close_entity(c, a, e) != 0)
-			return -1;
-	}
-	return 0;
 }
 
 /* Run a node for one parent (NULL at the top): the array of objects. */
@@ -1235,14 +672,14 @@ iq_run_node(struct iq_ctx *c, const struct iq_node *n, const char *parent,
 	if ((keep = iq_select(c, n, pi, &h, &v, &nkeep, &oa)) == NULL)
 		goto fail;
 	if (server_top) {
-		if (iq_server_window(c, n, oa, v, keep, &nkeep) != 0)
+		if (iqserver_window(c, n, oa, v, keep, &nkeep) != 0)
 			goto fail;
 	} else
 		nkeep = iq_limit_len(n->limit, nkeep);
 	if (iq_emit(c, n, &h, v, keep, nkeep, out) != 0)
 		goto fail;
 	free(keep);
-	iq_sortents_free(v, h.n);
+	iqorder_free(v, h.n);
 	iq_hits_clear(&h);
 	return out;
 fail:
@@ -1250,7 +687,7 @@ fail:
 		*c->errmsg = strdup(c->ts != NULL ? tstore_errmsg(c->ts) :
 		    "out of memory");
 	free(keep);
-	iq_sortents_free(v, h.n);
+	iqorder_free(v, h.n);
 	iq_hits_clear(&h);
 	json_decref(out);
 	return NULL;
@@ -1342,7 +779,7 @@ iq_eval_ns(struct iq_ctx *c, const char *ns, const json_t *form,
 	if ((n = iq_compile(c, ns, 0, form, NULL, ns)) == NULL)
 		return -1;
 	if (c->opts->server && iq_is_count(form)) {
-		r = iq_server_count(c, n);
+		r = iqserver_count(c, n);
 		iq_node_free(n);
 		return r;
 	}
@@ -1411,7 +848,7 @@ instaql_eval(struct tstore *ts, const struct attrs *as, const json_t *q,
 		out->page_info = iq_format_page_info(c.opts->page_info);
 	out->topics = iq_topics_array(c.topics);
 	if (c.opts->server) {
-		if (iq_server_closure(&c) != 0) {
+		if (iqserver_closure(&c) != 0) {
 			iq_error(&c, "query", tstore_errmsg(ts));
 			goto out;
 		}

@@ -23,6 +23,7 @@ struct attrs;
 struct tstore;
 struct jsval_like;
 struct strmap;
+struct instaql_opts;
 
 enum iq_term_kind {
 	IQ_T_WILD,   /* matches anything, binds nothing */
@@ -137,6 +138,84 @@ void iq_hits_clear(struct iq_hits *);
  * of one satisfying binding.  0, or -1 with *errmsg. */
 int iqjoin_run(struct tstore *, const struct iq_plan *, const char *parent,
     struct iq_hits *out, int witness, char **errmsg);
+
+/*
+ * Evaluation (instaql.c, iqorder.c, iqserver.c).
+ */
+
+/* One label of the objects a node builds. */
+struct iq_field {
+	const char *label;
+	const struct attr *attr;
+};
+
+/* One compiled form. */
+struct iq_node {
+	char *path;
+	const char *label; /* the link label of a nested node */
+	const char *etype;
+	int level;
+	const json_t *form;
+	struct iq_plan plan;
+	int singular;      /* a has-one link under cardinality inference */
+	int link_missing;  /* the label names no attr: [] */
+	struct iq_field *fields;
+	size_t nfields;
+	struct strmap *field_by_attr; /* attr id -> index in fields */
+	const json_t *order_key;  /* the first key of $.order, or NULL */
+	int sort_desc;            /* sorting direction */
+	int cursor_desc;          /* direction of the cursor window */
+	const json_t *limit;      /* limit || first || last, or NULL */
+	int leading;              /* no offset, before or after */
+	struct iq_node **kids;
+	size_t nkids;
+};
+
+/* Evaluation state. */
+struct iq_ctx {
+	struct tstore *ts;
+	const struct attrs *as;
+	const struct instaql_opts *opts;
+	struct iq_tset tset; /* server mode */
+	json_t *topics;      /* object used as a set */
+	json_t *counts;      /* etype -> number of entities, when known */
+	json_t *page_info;   /* server mode: etype -> page-info */
+	json_t *aggregate;   /* server mode: etype -> {"count": n} */
+	json_t *rev_null;    /* server mode: attr id -> true, for reverse
+				$isNull tests (their links are sent) */
+	char **errmsg;
+};
+
+/* A sort entry: an entity and its order value. */
+struct iq_sortent {
+	size_t hit;
+	const char *e;
+	int64_t t;
+	json_t *v; /* NULL: undefined */
+	int nan;   /* the value is NaN (a date that does not parse) */
+};
+
+/* Order and windows (iqorder.c). */
+struct iq_sortent *iqorder_sorted(struct iq_ctx *, const struct iq_hits *,
+    const struct attr *order_attr, int desc);
+void iqorder_free(struct iq_sortent *, size_t n);
+/* Compare an entry with a cursor [e, a, v, t] as the client does. */
+int iqorder_cmp_cursor(const json_t *cursor, const struct attr *order_attr,
+    const struct iq_sortent *);
+/* Whether order attr a means serverCreatedAt (NULL or an id attr). */
+int iqorder_by_t(const struct attr *a);
+/* Whether reading whole attrs of etype beats lookups for n entities. */
+int iqorder_bulk_pays(struct iq_ctx *, const char *etype, size_t n);
+
+/* Server mode (iqserver.c). */
+int iqserver_window(struct iq_ctx *, const struct iq_node *,
+    const struct attr *order_attr, const struct iq_sortent *, size_t *keep,
+    size_t *nkeep);
+int iqserver_count(struct iq_ctx *, const struct iq_node *);
+int iqserver_closure(struct iq_ctx *);
+
+/* slice(0, limit) of the client: how many of n entries stay. */
+size_t iq_limit_len(const json_t *limit, size_t n);
 
 /* A JSON value from canonical value text (NULL if unparsable). */
 json_t *iq_value_parse(const char *text);

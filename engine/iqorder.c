@@ -1,0 +1,333 @@
+/*
+ * iqorder.c: ordering a level's entities as the client does.
+ *
+ * The client's compareOrder: equal values (and two missing values) fall
+ * back to uuid byte order; a missing value sorts first; strings of an attr
+ * whose checked-data-type is "string" use the collation of collate.c,
+ * anything else JavaScript's ">".  Date attrs compare as milliseconds.
+ * Without an order attr (or ordering by serverCreatedAt) the value is the
+ * t of the entity's id triple.  The sort is a stable merge sort.
+ *
+ * Order values come from one lookup per entity, or, when a query needs a
+ * good part of an etype, from one scan of the whole order attr.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/attrs.h"
+#include "engine/collate.h"
+#include "engine/instaql.h"
+#include "engine/iq.h"
+#include "engine/jsval.h"
+#include "engine/strmap.h"
+#include "engine/tstore.h"
+
+/*
+ * Ordering.
+ */
+
+/* The client's compareOrder. */
+static int
+iqorder_compare(const struct iq_sortent *a, const struct iq_sortent *b,
+    int strings)
+{
+	int anull = a->v == NULL || json_is_null(a->v);
+	int bnull = b->v == NULL || json_is_null(b->v);
+	char *x, *y;
+	int r;
+
+	if (json_is_integer(a->v) && json_is_integer(b->v)) {
+		json_int_t p = json_integer_value(a->v);
+		json_int_t q = json_integer_value(b->v);
+		if (p != q)
+			return p > q ? 1 : -1;
+		return jsval_uuid_cmp(a->e, b->e);
+	}
+	if ((!a->nan && !b->nan && jsval_strict_eq(a->v, b->v) && !anull) ||
+	    (anull && bnull && !a->nan && !b->nan))
+		return jsval_uuid_cmp(a->e, b->e);
+	if (bnull && !b->nan)
+		return 1;
+	if (anull && !a->nan)
+		return -1;
+	if (a->nan || b->nan)
+		return -1;
+	if (strings) {
+		x = jsval_to_string(a->v);
+		y = jsval_to_string(b->v);
+		r = x != NULL && y != NULL ? collate_compare(x, y) : 0;
+		free(x);
+		free(y);
+		return r < 0 ? -1 : r > 0 ? 1 : 0;
+	}
+	return jsval_relcmp(a->v, b->v) == JSVAL_GT ? 1 : -1;
+}
+
+/* Sorting parameters. */
+struct iqorder_spec {
+	int desc;
+	int strings;
+};
+
+/* Compare two entries in the sort's direction. */
+static int
+iqorder_cmp(const struct iqorder_spec *s, const struct iq_sortent *a,
+    const struct iq_sortent *b)
+{
+	return s->desc ? iqorder_compare(b, a, s->strings) :
+	    iqorder_compare(a, b, s->strings);
+}
+
+/* Stable merge sort of v[0..n) using tmp. */
+static void
+iqorder_msort(const struct iqorder_spec *s, struct iq_sortent *v,
+    struct iq_sortent *tmp, size_t n)
+{
+	size_t mid = n / 2, i = 0, j = mid, k = 0;
+
+	if (n < 2)
+		return;
+	iqorder_msort(s, v, tmp, mid);
+	iqorder_msort(s, v + mid, tmp, n - mid);
+	while (i < mid && j < n)
+		tmp[k++] = iqorder_cmp(s, &v[j], &v[i]) < 0 ? v[j++] : v[i++];
+	while (i < mid)
+		tmp[k++] = v[i++];
+	while (j < n)
+		tmp[k++] = v[j++];
+	memcpy(v, tmp, n * sizeof *v);
+}
+
+/* Whether an attr is a date attr. */
+static int
+iqorder_is_date(const struct attr *a)
+{
+	return a != NULL && a->checked_type != NULL &&
+	    strcmp(a->checked_type, "date") == 0;
+}
+
+/* Whether an attr orders by serverCreatedAt (its label is id). */
+int
+iqorder_by_t(const struct attr *a)
+{
+	return a == NULL || strcmp(a->label, "id") == 0;
+}
+
+/* comparableDate: milliseconds for a date value (null stays null). */
+static void
+iqorder_date_key(struct iq_sortent *s)
+{
+	double ms;
+
+	if (s->v == NULL || json_is_null(s->v))
+		return;
+	ms = jsval_date_ms(s->v);
+	json_decref(s->v);
+	s->v = NULL;
+	if (isnan(ms))
+		s->nan = 1;
+	else
+		s->v = json_real(ms);
+}
+
+/* Callback: the first value of a scan. */
+static int
+iqorder_first_cb(void *arg, const struct triple *tr)
+{
+	struct iq_sortent *s = arg;
+
+	s->v = iq_value_parse(tr->v);
+	return 1;
+}
+
+/* The order value of an entity under order attr a. */
+static int
+iqorder_value(struct iq_ctx *c, const struct attr *a, struct iq_sortent *s)
+{
+	if (iqorder_by_t(a)) {
+		s->v = json_integer(s->t);
+		return s->v != NULL ? 0 : -1;
+	}
+	if (tstore_scan_ea(c->ts, s->e, a->id, iqorder_first_cb, s) < 0)
+		return -1;
+	if (iqorder_is_date(a))
+		iqorder_date_key(s);
+	return 0;
+}
+
+/* Bulk lookup of order values: an entity index into the entries. */
+struct iqorder_bulk {
+	struct strmap *idx; /* entity id -> entry */
+	struct iq_sortent *ents;
+};
+
+/* Callback: the first value of each indexed entity. */
+static int
+iqorder_bulk_cb(void *arg, const struct triple *tr)
+{
+	struct iqorder_bulk *b = arg;
+	size_t i;
+
+	if (strmap_get(b->idx, tr->e, &i) && b->ents[i].v == NULL &&
+	    (b->ents[i].v = iq_value_parse(tr->v)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* The number of entities of an etype (rows of its id attr), counted once
+ * per evaluation. */
+static int64_t
+iqorder_entity_count(struct iq_ctx *c, const char *etype)
+{
+	const struct attr *id = attrs_primary(c->as, etype);
+	json_t *j = json_object_get(c->counts, etype);
+	int64_t n;
+
+	if (j != NULL)
+		return json_integer_value(j);
+	if (id == NULL || tstore_count_a(c->ts, id->id, &n) != 0)
+		return -1;
+	json_object_set_new(c->counts, etype, json_integer(n));
+	return n;
+}
+
+/* Whether scanning whole attrs of etype beats lookups for n of its
+ * entities: when n is a good part of them. */
+int
+iqorder_bulk_pays(struct iq_ctx *c, const char *etype, size_t n)
+{
+	int64_t all;
+
+	if (n < 64 || (all = iqorder_entity_count(c, etype)) < 0)
+		return 0;
+	return (uint64_t)all <= 4 * (uint64_t)n;
+}
+
+/* An index of entity ids to positions (NULL on failure). */
+static struct strmap *
+iqorder_index(const char *const *ids, size_t stride, size_t n)
+{
+	struct strmap *m = strmap_create();
+	size_t i;
+
+	for (i = 0; m != NULL && i < n; i++) {
+		const char *e = *(const char *const *)((const char *)ids +
+		    i * stride);
+		if (strmap_put(m, e, i) != 0) {
+			strmap_free(m);
+			return NULL;
+		}
+	}
+	return m;
+}
+
+/* Order values of many entities in one scan of the order attr. */
+static int
+iqorder_bulk(struct iq_ctx *c, const struct attr *a, struct iq_sortent *v,
+    size_t n)
+{
+	struct iqorder_bulk b = { NULL, v };
+	size_t i;
+	int r = -1;
+
+	if ((b.idx = iqorder_index(&v[0].e, sizeof v[0], n)) == NULL)
+		return -1;
+	if (tstore_scan_a(c->ts, a->id, iqorder_bulk_cb, &b) != 0)
+		goto out;
+	for (i = 0; i < n && iqorder_is_date(a); i++)
+		iqorder_date_key(&v[i]);
+	r = 0;
+out:
+	strmap_free(b.idx);
+	return r;
+}
+
+/* Free sort entries. */
+void
+iqorder_free(struct iq_sortent *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		json_decref(v[i].v);
+	free(v);
+}
+
+/* Whether an order attr sorts its strings by collation. */
+static int
+iqorder_strings(const struct attr *oa)
+{
+	return !iqorder_by_t(oa) && oa->checked_type != NULL &&
+	    strcmp(oa->checked_type, "string") == 0;
+}
+
+/* The entries of the hits, sorted by order attr oa (NULL: by t). */
+struct iq_sortent *
+iqorder_sorted(struct iq_ctx *c, const struct iq_hits *h,
+    const struct attr *oa, int desc)
+{
+	struct iqorder_spec spec = { desc, iqorder_strings(oa) };
+	struct iq_sortent *v = calloc(h->n + 1, sizeof *v), *tmp;
+	size_t i;
+
+	tmp = calloc(h->n + 1, sizeof *tmp);
+	if (v == NULL || tmp == NULL)
+		goto fail;
+	for (i = 0; i < h->n; i++) {
+		v[i].hit = i;
+		v[i].e = h->v[i].e;
+		v[i].t = h->v[i].t;
+	}
+	if (!iqorder_by_t(oa) && iqorder_bulk_pays(c, oa->etype, h->n)) {
+		if (iqorder_bulk(c, oa, v, h->n) != 0)
+			goto fail;
+	} else {
+		for (i = 0; i < h->n; i++)
+			if (iqorder_value(c, oa, &v[i]) != 0)
+				goto fail;
+	}
+	iqorder_msort(&spec, v, tmp, h->n);
+	free(tmp);
+	return v;
+fail:
+	free(tmp);
+	iqorder_free(v, h->n);
+	return NULL;
+}
+
+/* An entry for a cursor [e, a, v, t] under order attr a. */
+static void
+iqorder_cursor_ent(const json_t *cursor, const struct attr *a,
+    struct iq_sortent *s)
+{
+	memset(s, 0, sizeof *s);
+	s->e = json_string_value(json_array_get(cursor, 0));
+	if (s->e == NULL)
+		s->e = "";
+	if (iqorder_by_t(a)) {
+		s->v = json_incref(json_array_get(cursor, 3));
+		return;
+	}
+	s->v = json_incref(json_array_get(cursor, 2));
+	if (iqorder_is_date(a))
+		iqorder_date_key(s);
+}
+
+/* The client's compareToCursor: entry against cursor. */
+int
+iqorder_cmp_cursor(const json_t *cursor, const struct attr *a,
+    const struct iq_sortent *s)
+{
+	struct iq_sortent ce;
+	int r;
+
+	iqorder_cursor_ent(cursor, a, &ce);
+	r = iqorder_compare(s, &ce, iqorder_strings(a));
+	json_decref(ce.v);
+	return r;
+}
