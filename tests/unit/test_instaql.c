@@ -235,6 +235,131 @@ START_TEST(test_topics_and_validate)
 }
 END_TEST
 
+/* Evaluate q in server mode (caller clears res). */
+static void
+server_eval(const char *q, struct instaql_result *res)
+{
+	struct instaql_opts opts = { 0, NULL, 1 };
+	json_t *jq = J(q);
+	char *err = NULL;
+
+	ck_assert_msg(instaql_eval(ts, as, jq, &opts, res, &err) == 0,
+	    "eval failed: %s", err ? err : "?");
+	json_decref(jq);
+}
+
+/* Whether the result's triples hold [e, a, v] (v as JSON text). */
+static int
+has_triple(const struct instaql_result *res, const char *e, const char *a,
+    const char *v)
+{
+	json_t *want = J(v), *tr;
+	size_t i;
+	int found = 0;
+
+	json_array_foreach(res->triples, i, tr)
+		if (strcmp(json_string_value(json_array_get(tr, 0)), e) == 0 &&
+		    strcmp(json_string_value(json_array_get(tr, 1)), a) == 0 &&
+		    json_equal(json_array_get(tr, 2), want))
+			found = 1;
+	json_decref(want);
+	return found;
+}
+
+/* Check a page-info field against a JSON literal. */
+static void
+check_pi(const struct instaql_result *res, const char *ns, const char *key,
+    const char *want)
+{
+	json_t *w = J(want);
+	json_t *got = json_object_get(json_object_get(res->page_info, ns), key);
+	char *s = json_dumps(got, JSON_ENCODE_ANY);
+
+	ck_assert_msg(json_equal(got, w), "%s.%s: got %s", ns, key, s);
+	free(s);
+	json_decref(w);
+}
+
+START_TEST(test_server_pages)
+{
+	struct instaql_result res;
+
+	/* Titles: "Get fit" (G1) < "Ship" (G2). */
+	server_eval("{\"goals\":{\"$\":{\"order\":{\"title\":\"asc\"},"
+		    "\"first\":1}}}", &res);
+	ck_assert_uint_eq(json_array_size(json_object_get(res.data, "goals")),
+	    1);
+	check_pi(&res, "goals", "start-cursor",
+	    "[\"" G1 "\",\"gtitle\",\"Get fit\",10]");
+	check_pi(&res, "goals", "end-cursor",
+	    "[\"" G1 "\",\"gtitle\",\"Get fit\",10]");
+	check_pi(&res, "goals", "has-next-page?", "true");
+	check_pi(&res, "goals", "has-previous-page?", "false");
+	instaql_result_clear(&res);
+
+	server_eval("{\"goals\":{\"$\":{\"order\":{\"title\":\"asc\"},"
+		    "\"first\":1,\"after\":[\"" G1 "\",\"gtitle\","
+		    "\"Get fit\",10]}}}", &res);
+	check_pi(&res, "goals", "start-cursor",
+	    "[\"" G2 "\",\"gtitle\",\"Ship\",5]");
+	check_pi(&res, "goals", "has-next-page?", "false");
+	check_pi(&res, "goals", "has-previous-page?", "true");
+	instaql_result_clear(&res);
+
+	/* Default order is serverCreatedAt: G2 (t 5) before G1 (t 10). */
+	server_eval("{\"goals\":{\"$\":{\"offset\":1,\"limit\":1}}}",
+	    &res);
+	check_pi(&res, "goals", "start-cursor",
+	    "[\"" G1 "\",\"gid\",\"" G1 "\",10]");
+	check_pi(&res, "goals", "has-previous-page?", "true");
+	instaql_result_clear(&res);
+
+	server_eval("{\"goals\":{\"$\":{\"last\":1}}}", &res);
+	check_pi(&res, "goals", "end-cursor",
+	    "[\"" G1 "\",\"gid\",\"" G1 "\",10]");
+	check_pi(&res, "goals", "has-next-page?", "false");
+	instaql_result_clear(&res);
+}
+END_TEST
+
+START_TEST(test_server_aggregate)
+{
+	struct instaql_result res;
+	json_t *want = J("{\"goals\":{\"count\":1}}");
+
+	server_eval("{\"goals\":{\"$\":{\"aggregate\":\"count\","
+		    "\"where\":{\"title\":\"Ship\"}}}}", &res);
+	ck_assert(json_equal(res.aggregate, want));
+	ck_assert_ptr_null(json_object_get(res.data, "goals"));
+	instaql_result_clear(&res);
+	json_decref(want);
+}
+END_TEST
+
+START_TEST(test_server_witness)
+{
+	struct instaql_result res;
+
+	server_eval("{\"goals\":{\"$\":{\"where\":{\"todos.owner\":\"" U1
+		    "\"},\"fields\":[\"title\"]}}}", &res);
+	/* The result entity, and the path that makes the where true. */
+	ck_assert(has_triple(&res, G1, "gid", "\"" G1 "\""));
+	ck_assert(has_triple(&res, G1, "gtitle", "\"Get fit\""));
+	ck_assert(has_triple(&res, G1, "gtodos", "\"" T1 "\""));
+	ck_assert(has_triple(&res, T1, "towner", "\"" U1 "\""));
+	/* Not the other goal. */
+	ck_assert(!has_triple(&res, G2, "gid", "\"" G2 "\""));
+	instaql_result_clear(&res);
+
+	/* $isNull:false on a reverse label: the incoming link is sent. */
+	server_eval("{\"users\":{\"$\":{\"where\":{\"todos\":"
+		    "{\"$isNull\":false}}}}}", &res);
+	ck_assert(has_triple(&res, U1, "uid", "\"" U1 "\""));
+	ck_assert(has_triple(&res, T1, "towner", "\"" U1 "\""));
+	instaql_result_clear(&res);
+}
+END_TEST
+
 /* The suite. */
 static Suite *
 instaql_suite(void)
@@ -249,6 +374,12 @@ instaql_suite(void)
 	tcase_add_test(tc, test_order_limit);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_topics_and_validate);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("server");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_server_pages);
+	tcase_add_test(tc, test_server_aggregate);
+	tcase_add_test(tc, test_server_witness);
 	suite_add_tcase(s, tc);
 	return s;
 }
