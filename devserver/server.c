@@ -5,6 +5,12 @@
  * until the server is freed.  With --app given, only those ids exist
  * (others are record-not-found, like an unknown app on Instant); without,
  * any UUID is an app.
+ *
+ * Refreshes are coalesced like Instant's: a commit marks its app dirty and
+ * one pass on the next loop turn recomputes the queries of every session
+ * of each dirty app, so a burst of transactions read in one turn costs one
+ * recomputation per query.  Commits that change attrs refresh at once (see
+ * server_app_changed).
  */
 #include "config.h"
 
@@ -22,6 +28,7 @@
 
 struct server_app {
 	struct app *app;
+	int dirty; /* committed to since the last refresh pass */
 	TAILQ_ENTRY(server_app) entry;
 };
 
@@ -35,9 +42,12 @@ struct server {
 	struct server_config cfg;
 	char **apps; /* normalised copies of cfg.apps */
 	struct faults faults;
+	struct event *refresh;
 	TAILQ_HEAD(, server_app) open_apps;
 	TAILQ_HEAD(, server_session) sessions;
 };
+
+static void server_refresh_cb(evutil_socket_t, short, void *);
 
 /* Create a server. */
 struct server *
@@ -54,6 +64,7 @@ server_create(struct event_base *base, const struct server_config *cfg,
 	faults_init(&sv->faults);
 	TAILQ_INIT(&sv->open_apps);
 	TAILQ_INIT(&sv->sessions);
+	sv->refresh = event_new(base, -1, 0, server_refresh_cb, sv);
 	for (size_t i = 0; i < cfg->napps; i++) {
 		if (uuid_normalize(cfg->apps[i], id) != 0) {
 			xasprintf(errmsg, "app id %s is not a UUID",
@@ -87,6 +98,8 @@ server_free(struct server *sv)
 		free(sv->apps[i]);
 	free(sv->apps);
 	faults_clear(&sv->faults);
+	if (sv->refresh != NULL)
+		event_free(sv->refresh);
 	free((char *)sv->cfg.data_dir);
 	free(sv);
 }
@@ -187,14 +200,55 @@ server_remove_session(struct server *sv, struct session *s)
 }
 
 /* Refresh every session of app. */
-void
-server_app_changed(struct server *sv, struct app *a, int attrs_changed)
+static void
+server_refresh_app(struct server *sv, struct app *a, int attrs_changed)
 {
 	struct server_session *ss;
 
 	TAILQ_FOREACH(ss, &sv->sessions, entry)
 	if (session_app(ss->s) == a)
 		session_refresh(ss->s, attrs_changed);
+}
+
+/* The refresh pass: every dirty app, once. */
+static void
+server_refresh_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *sv = arg;
+	struct server_app *sa;
+
+	TAILQ_FOREACH(sa, &sv->open_apps, entry)
+	{
+		if (!sa->dirty)
+			continue;
+		sa->dirty = 0;
+		server_refresh_app(sv, sa->app, 0);
+	}
+}
+
+/*
+ * After a commit: mark app dirty for the next refresh pass.  A commit that
+ * changed attrs refreshes at once instead: a session must learn new attrs
+ * before any later reply (an add-query-ok carries triples of those attrs
+ * but no attrs, and the client drops triples whose attr it does not know).
+ */
+void
+server_app_changed(struct server *sv, struct app *a, int attrs_changed)
+{
+	struct server_app *sa;
+
+	TAILQ_FOREACH(sa, &sv->open_apps, entry)
+	{
+		if (sa->app != a)
+			continue;
+		if (attrs_changed) {
+			sa->dirty = 0;
+			server_refresh_app(sv, a, 1);
+			return;
+		}
+		sa->dirty = 1;
+	}
+	event_active(sv->refresh, EV_TIMEOUT, 1);
 }
 
 /* Tell every session about the app status. */

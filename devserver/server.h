@@ -51,8 +51,9 @@ struct app *server_app(struct server *, const char *app_id, json_t **err);
 void server_add_session(struct server *, struct session *);
 void server_remove_session(struct server *, struct session *);
 
-/* After a commit on app: refresh every session of app (attrs included when
- * attrs_changed). */
+/* After a commit on app: refresh every session of app, on the next loop
+ * turn once for all the commits of this turn, or at once (with the attrs)
+ * when attrs_changed. */
 void server_app_changed(struct server *, struct app *, int attrs_changed);
 
 /* Push app-status-changed to every session (after a status fault change). */

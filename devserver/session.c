@@ -194,6 +194,16 @@ session_send(struct session *s, json_t *msg, int delay_ms)
 static void
 session_error(struct session *s, json_t *err, const json_t *event)
 {
+	const char *op = json_string_value(json_object_get(event, "op"));
+	const char *msg = json_string_value(json_object_get(err, "message"));
+
+	if (op == NULL || strlen(op) > 32 ||
+	    strspn(op, "abcdefghijklmnopqrstuvwxyz-") != strlen(op))
+		op = "-";
+	if (msg == NULL)
+		msg = "error";
+	log_info("session %s: %s: %s", s->id, op,
+		 log_escape(msg, strlen(msg), 200));
 	session_send(s, error_envelope(err, event, s->id), 0);
 	json_decref(err);
 }

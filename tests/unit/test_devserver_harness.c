@@ -113,6 +113,13 @@ expect_op(struct client *c, const char *op)
 	return m;
 }
 
+/* Run whatever the event loop has ready, without waiting. */
+void
+pump(void)
+{
+	ck_assert_int_ne(event_base_loop(base, EVLOOP_NONBLOCK), -1);
+}
+
 /* Drop the refresh-ok messages at the head of the queue. */
 void
 drop_refreshes(struct client *c)

@@ -18,6 +18,7 @@
 #define A_TITLE "a0000000-0000-4000-8000-000000000002"
 #define E1 "e0000000-0000-4000-8000-000000000001"
 #define E2 "e0000000-0000-4000-8000-000000000002"
+#define E3 "e0000000-0000-4000-8000-000000000003"
 
 struct client {
 	struct session *s;
@@ -43,6 +44,8 @@ json_t *client_take(struct client *);
 const char *op_of(const json_t *);
 /* Take the next message, checking its op. */
 json_t *expect_op(struct client *, const char *op);
+/* Run the event loop's ready callbacks (the coalesced refresh pass). */
+void pump(void);
 /* Drop refresh-ok messages at the head of the queue. */
 void drop_refreshes(struct client *);
 /* init with a current client version, checking init-ok. */
