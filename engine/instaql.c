@@ -804,68 +804,102 @@ instaql_result_clear(struct instaql_result *r)
 	memset(r, 0, sizeof *r);
 }
 
-/* Evaluate query q. */
+/* Set up the evaluation state: 0, or -1 out of memory. */
+static int
+iq_ctx_init(struct iq_ctx *c, struct tstore *ts, const struct attrs *as,
+    const struct instaql_opts *opts, char **errmsg)
+{
+	static const struct instaql_opts defaults;
+
+	memset(c, 0, sizeof *c);
+	c->ts = ts;
+	c->as = as;
+	c->opts = opts != NULL ? opts : &defaults;
+	c->errmsg = errmsg;
+	if ((c->topics = json_object()) == NULL ||
+	    (c->counts = json_object()) == NULL)
+		return -1;
+	if (!c->opts->server)
+		return 0;
+	if (iq_tset_init(&c->tset) != 0 ||
+	    (c->page_info = json_object()) == NULL ||
+	    (c->aggregate = json_object()) == NULL ||
+	    (c->rev_null = json_object()) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Release the evaluation state. */
+static void
+iq_ctx_clear(struct iq_ctx *c)
+{
+	json_decref(c->topics);
+	json_decref(c->counts);
+	json_decref(c->page_info);
+	json_decref(c->aggregate);
+	json_decref(c->rev_null);
+	iq_tset_clear(&c->tset);
+}
+
+/* Evaluate every namespace of q and fill the rest of out. */
+static int
+iq_eval_all(struct iq_ctx *c, const json_t *q, struct instaql_result *out)
+{
+	const char *ns;
+	json_t *form;
+
+	json_object_foreach((json_t *)q, ns, form) {
+		if (strcmp(ns, "$$ruleParams") == 0)
+			continue;
+		if (iq_eval_ns(c, ns, form, out) != 0)
+			return -1;
+	}
+	if (!c->opts->server && c->opts->page_info != NULL)
+		out->page_info = iq_format_page_info(c->opts->page_info);
+	out->topics = iq_topics_array(c->topics);
+	if (!c->opts->server)
+		return 0;
+	if (iqserver_closure(c) != 0)
+		return iq_error(c, "query", tstore_errmsg(c->ts));
+	out->triples = json_incref(c->tset.arr);
+	out->page_info = json_incref(c->page_info);
+	out->aggregate = json_incref(c->aggregate);
+	return 0;
+}
+
+/* Evaluate query q, in one read snapshot of the store. */
 int
 instaql_eval(struct tstore *ts, const struct attrs *as, const json_t *q,
     const struct instaql_opts *opts, struct instaql_result *out,
     char **errmsg)
 {
-	static const struct instaql_opts defaults;
 	struct iq_ctx c;
-	const char *ns;
-	json_t *form;
-	int r = -1;
+	int r = -1, snap = 0;
 
 	memset(out, 0, sizeof *out);
-	memset(&c, 0, sizeof c);
 	if (errmsg != NULL)
 		*errmsg = NULL;
-	c.ts = ts;
-	c.as = as;
-	c.opts = opts != NULL ? opts : &defaults;
-	c.errmsg = errmsg;
-	if (!json_is_object(q)) {
-		iq_error(&c, "query", "must be an object");
-		return -1;
-	}
-	if ((c.topics = json_object()) == NULL ||
-	    (c.counts = json_object()) == NULL ||
-	    (out->data = json_object()) == NULL ||
-	    (c.opts->server && (iq_tset_init(&c.tset) != 0 ||
-		(c.page_info = json_object()) == NULL ||
-		(c.aggregate = json_object()) == NULL ||
-		(c.rev_null = json_object()) == NULL))) {
+	if (iq_ctx_init(&c, ts, as, opts, errmsg) != 0 ||
+	    (out->data = json_object()) == NULL) {
 		iq_error(&c, "query", "out of memory");
 		goto out;
 	}
-	json_object_foreach((json_t *)q, ns, form) {
-		if (strcmp(ns, "$$ruleParams") == 0)
-			continue;
-		if (iq_eval_ns(&c, ns, form, out) != 0)
-			goto out;
+	if (!json_is_object(q)) {
+		iq_error(&c, "query", "must be an object");
+		goto out;
 	}
-	if (!c.opts->server && c.opts->page_info != NULL)
-		out->page_info = iq_format_page_info(c.opts->page_info);
-	out->topics = iq_topics_array(c.topics);
-	if (c.opts->server) {
-		if (iqserver_closure(&c) != 0) {
-			iq_error(&c, "query", tstore_errmsg(ts));
-			goto out;
-		}
-		out->triples = json_incref(c.tset.arr);
-		out->page_info = json_incref(c.page_info);
-		out->aggregate = json_incref(c.aggregate);
+	if (ts != NULL && tstore_read_begin(ts) != 0) {
+		iq_error(&c, "query", tstore_errmsg(ts));
+		goto out;
 	}
-	r = 0;
+	snap = ts != NULL;
+	r = iq_eval_all(&c, q, out);
 out:
+	if (snap)
+		tstore_read_end(ts);
 	if (r != 0)
 		instaql_result_clear(out);
-	json_decref(c.topics);
-	json_decref(c.counts);
-	json_decref(c.page_info);
-	json_decref(c.aggregate);
-	json_decref(c.rev_null);
-	iq_tset_clear(&c.tset);
+	iq_ctx_clear(&c);
 	return r;
 }
 

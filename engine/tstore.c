@@ -38,6 +38,8 @@ enum tstore_sql {
 	SQL_HAS_EA,
 	SQL_COUNT,
 	SQL_COUNT_A,
+	SQL_READ_BEGIN,
+	SQL_READ_END,
 	SQL_MAX
 };
 
@@ -60,6 +62,8 @@ static const char *const tstore_templates[SQL_MAX] = {
 	[SQL_COUNT] = "SELECT count(*) FROM %s",
 	[SQL_COUNT_A] = "SELECT count(*) FROM %s INDEXED BY %s_avet "
 			"WHERE a = ?1",
+	[SQL_READ_BEGIN] = "SAVEPOINT %s_read",
+	[SQL_READ_END] = "RELEASE %s_read",
 };
 
 struct tstore {
@@ -287,6 +291,21 @@ out:
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return r;
+}
+
+/* Start a read snapshot: every scan until tstore_read_end sees the same
+ * state, in one read transaction (nests in the caller's transaction). */
+int
+tstore_read_begin(struct tstore *ts)
+{
+	return tstore_exec(ts, SQL_READ_BEGIN, NULL, NULL, NULL);
+}
+
+/* End a read snapshot. */
+int
+tstore_read_end(struct tstore *ts)
+{
+	return tstore_exec(ts, SQL_READ_END, NULL, NULL, NULL);
 }
 
 /* Remove one triple. */

@@ -53,7 +53,11 @@ int tstore_retract_ea(struct tstore *, const char *e, const char *a);
 int tstore_retract_e(struct tstore *, const char *e);
 int tstore_clear(struct tstore *);
 
-/* Reads. */
+/* Reads.  A read snapshot makes a series of scans one read transaction
+ * (SAVEPOINT; it nests in the caller's transaction): no other
+ * connection's commit shows half-way, and no lock is taken per scan. */
+int tstore_read_begin(struct tstore *);
+int tstore_read_end(struct tstore *);
 int tstore_scan_e(struct tstore *, const char *e, tstore_cb, void *);
 int tstore_scan_ea(struct tstore *, const char *e, const char *a, tstore_cb,
     void *);

@@ -216,6 +216,27 @@ START_TEST(test_second_table_and_reopen)
 }
 END_TEST
 
+START_TEST(test_read_snapshot)
+{
+	struct rows r = { "", 0, 0 };
+
+	tstore_add(ts, "e", "a", "1", 1);
+	/* Alone, and nested in the caller's transaction. */
+	ck_assert_int_eq(tstore_read_begin(ts), 0);
+	ck_assert_int_eq(tstore_scan_e(ts, "e", collect_cb, &r), 0);
+	ck_assert_int_eq(tstore_read_end(ts), 0);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	tstore_add(ts, "e", "a", "2", 1);
+	ck_assert_int_eq(tstore_read_begin(ts), 0);
+	ck_assert_int_eq(tstore_scan_e(ts, "e", collect_cb, &r), 0);
+	ck_assert_int_eq(tstore_read_end(ts), 0);
+	ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(r.n, 3);
+	ck_assert_int_eq(sqlite3_get_autocommit(db), 1);
+}
+END_TEST
+
 /* Parse JSON text and return its canonical text (caller frees). */
 static char *
 canon(const char *text)
@@ -273,6 +294,7 @@ tstore_suite(void)
 	tcase_add_test(tc, test_bad_table_name);
 	tcase_add_test(tc, test_second_table_and_reopen);
 	tcase_add_test(tc, test_value_text);
+	tcase_add_test(tc, test_read_snapshot);
 	suite_add_tcase(s, tc);
 	return s;
 }
