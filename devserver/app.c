@@ -50,15 +50,18 @@ static const char app_schema[] =
     "CREATE TABLE IF NOT EXISTS transactions (id INTEGER PRIMARY KEY"
     " AUTOINCREMENT, created_at INTEGER NOT NULL);";
 
+#define APP_USERS_ID_ATTR "5a6e3f0e-8d0c-4a44-9b27-0000000000a1"
+#define APP_USERS_EMAIL_ATTR "5a6e3f0e-8d0c-4a44-9b27-0000000000a2"
+
 /* The system catalog attrs of $users, as Instant sends them. */
 static const char app_system_attrs[] =
     "["
-    "{\"id\":\"5a6e3f0e-8d0c-4a44-9b27-0000000000a1\","
+    "{\"id\":\"" APP_USERS_ID_ATTR "\","
     "\"forward-identity\":[\"5a6e3f0e-8d0c-4a44-9b27-0000000000f1\","
     "\"$users\",\"id\"],\"value-type\":\"blob\",\"cardinality\":\"one\","
     "\"unique?\":true,\"index?\":false,\"required?\":false,"
     "\"inferred-types\":[\"string\"],\"catalog\":\"system\"},"
-    "{\"id\":\"5a6e3f0e-8d0c-4a44-9b27-0000000000a2\","
+    "{\"id\":\"" APP_USERS_EMAIL_ATTR "\","
     "\"forward-identity\":[\"5a6e3f0e-8d0c-4a44-9b27-0000000000f2\","
     "\"$users\",\"email\"],\"value-type\":\"blob\",\"cardinality\":\"one\","
     "\"unique?\":true,\"index?\":true,\"required?\":false,"
@@ -498,4 +501,42 @@ app_attr_etype(const struct app *a, const char *attr_id, const json_t *steps)
 	    steps, i, step) if ((etype = app_step_declares(step, attr_id)) !=
 				NULL) return etype;
 	return NULL;
+}
+
+/* Add one triple whose value is the JSON string v. */
+static int
+app_add_string(struct app *a, const char *e, const char *attr, const char *v,
+	       int64_t now)
+{
+	json_t *j = json_string(v);
+	char *text = j != NULL ? tstore_value_text(j) : NULL;
+	int r = text != NULL ? tstore_add(a->ts, e, attr, text, now) : -1;
+
+	free(text);
+	json_decref(j);
+	return r;
+}
+
+/* Write a new user's $users entity as one transaction. */
+int
+app_add_user(struct app *a, const json_t *user, int64_t *tx_id)
+{
+	const char *id = json_string_value(json_object_get(user, "id"));
+	const char *email = json_string_value(json_object_get(user, "email"));
+	int64_t now = app_now_ms();
+
+	if (id == NULL || sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL,
+				       NULL) != SQLITE_OK)
+		return -1;
+	if (app_add_string(a, id, APP_USERS_ID_ATTR, id, now) != 0 ||
+	    (email != NULL &&
+	     app_add_string(a, id, APP_USERS_EMAIL_ATTR, email, now) != 0) ||
+	    app_new_tx(a, now, tx_id) != 0 ||
+	    sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		log_error("app %s: %s", a->id, sqlite3_errmsg(a->db));
+		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	a->last_tx = *tx_id;
+	return 0;
 }

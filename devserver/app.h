@@ -55,4 +55,8 @@ const char *app_attr_etype(const struct app *, const char *attr_id,
 
 struct users *app_users(struct app *);
 
+/* Write the $users entity (id, email) of a user just created, as one
+ * transaction: 0 with *tx_id, or -1. */
+int app_add_user(struct app *, const json_t *user, int64_t *tx_id);
+
 #endif

@@ -52,13 +52,27 @@ auth_field(const json_t *body, const char *name)
 	return json_string_value(json_object_get(body, name));
 }
 
+/* Give a new user its $users entity and tell the app's sessions: 0 or -1. */
+static int
+auth_user_created(struct server *sv, struct app *a, const json_t *user)
+{
+	int64_t tx_id;
+
+	if (app_add_user(a, user, &tx_id) != 0)
+		return -1;
+	server_app_changed(sv, a, 0);
+	return 0;
+}
+
 /* POST sign_in_guest. */
 static void
-auth_guest(struct app *a, const json_t *body, struct evbuffer *out)
+auth_guest(struct server *sv, struct app *a, const json_t *body,
+	   struct evbuffer *out)
 {
 	json_t *user = users_new_guest(app_users(a));
 
-	if (user == NULL) {
+	if (user == NULL || auth_user_created(sv, a, user) != 0) {
+		json_decref(user);
 		auth_error(out, error_new(500, "sql-exception",
 					  "Database error", NULL));
 		return;
@@ -96,7 +110,8 @@ auth_email(const json_t *body)
 
 /* POST send_magic_code. */
 static void
-auth_send_code(struct app *a, const json_t *body, struct evbuffer *out)
+auth_send_code(struct server *sv, struct app *a, const json_t *body,
+	       struct evbuffer *out)
 {
 	const char *email = auth_email(body);
 	char code[7], esc[AUTH_MAX_EMAIL * 4 + 8];
@@ -120,7 +135,8 @@ auth_send_code(struct app *a, const json_t *body, struct evbuffer *out)
 
 /* POST verify_magic_code. */
 static void
-auth_verify_code(struct app *a, const json_t *body, struct evbuffer *out)
+auth_verify_code(struct server *sv, struct app *a, const json_t *body,
+		 struct evbuffer *out)
 {
 	const char *email = auth_email(body), *code = auth_field(body, "code");
 	json_t *user;
@@ -136,8 +152,9 @@ auth_verify_code(struct app *a, const json_t *body, struct evbuffer *out)
 		auth_error(out, error_not_found("app-email-magic-code"));
 		return;
 	}
-	if ((user = users_sign_in_email(app_users(a), email, &created)) ==
-	    NULL) {
+	user = users_sign_in_email(app_users(a), email, &created);
+	if (user == NULL || (created && auth_user_created(sv, a, user) != 0)) {
+		json_decref(user);
 		auth_error(out, error_new(500, "sql-exception",
 					  "Database error", NULL));
 		return;
@@ -148,7 +165,8 @@ auth_verify_code(struct app *a, const json_t *body, struct evbuffer *out)
 
 /* POST verify_refresh_token. */
 static void
-auth_verify_token(struct app *a, const json_t *body, struct evbuffer *out)
+auth_verify_token(struct server *sv, struct app *a, const json_t *body,
+		  struct evbuffer *out)
 {
 	const char *token = auth_field(body, "refresh-token");
 	json_t *user;
@@ -166,7 +184,8 @@ auth_verify_token(struct app *a, const json_t *body, struct evbuffer *out)
 
 /* POST /runtime/signout: forget the refresh token. */
 static void
-auth_sign_out(struct app *a, const json_t *body, struct evbuffer *out)
+auth_sign_out(struct server *sv, struct app *a, const json_t *body,
+	      struct evbuffer *out)
 {
 	const char *token = auth_field(body, "refresh_token");
 
@@ -216,7 +235,8 @@ auth_handle(struct server *sv, const struct http_request *req,
 	static const struct {
 		const char *path;
 		const char *app_key;
-		void (*fn)(struct app *, const json_t *, struct evbuffer *);
+		void (*fn)(struct server *, struct app *, const json_t *,
+			   struct evbuffer *);
 	} routes[] = {
 	    {"/runtime/auth/sign_in_guest", "app-id", auth_guest},
 	    {"/runtime/auth/send_magic_code", "app-id", auth_send_code},
@@ -238,7 +258,7 @@ auth_handle(struct server *sv, const struct http_request *req,
 		}
 		if ((a = auth_app(sv, req, routes[i].app_key, &body, out)) !=
 		    NULL)
-			routes[i].fn(a, body, out);
+			routes[i].fn(sv, a, body, out);
 		json_decref(body);
 		return 0;
 	}

@@ -674,7 +674,7 @@ START_TEST(test_auth_guest_and_token)
 				   "Content-Length: %zu\r\n\r\n%s";
 	struct client *c = client_new();
 	char req[512], payload[256];
-	json_t *body, *user, *m;
+	json_t *body, *user, *m, *res;
 
 	snprintf(payload, sizeof payload, "{\"app-id\":\"%s\"}", APP);
 	snprintf(req, sizeof req, post, "/runtime/auth/sign_in_guest",
@@ -691,6 +691,14 @@ START_TEST(test_auth_guest_and_token)
 				"refresh-token",
 				json_object_get(user, "refresh_token")));
 	m = expect_op(c, "init-ok");
+	/* the user is an entity of the system $users namespace */
+	res = client_query(c, json_pack("{s:{}}", "$users"), "q1");
+	ck_assert(
+	    result_has_value(json_object_get(res, "result"),
+			     json_string_value(json_object_get(user, "id"))));
+	ck_assert_int_ge(
+	    json_integer_value(json_object_get(res, "processed-tx-id")), 1);
+	json_decref(res);
 	ck_assert_str_eq(
 	    json_string_value(json_object_get(
 		json_object_get(json_object_get(m, "auth"), "user"), "id")),
