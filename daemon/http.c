@@ -442,7 +442,8 @@ http_start(struct http_req *h, struct event_base *base,
 		return -1;
 	}
 	evhttp_connection_set_retries(h->conn, 0);
-	evhttp_connection_set_timeout(h->conn, h->timeout_sec);
+	/* Longer than the overall timer, which so reports first. */
+	evhttp_connection_set_timeout(h->conn, h->timeout_sec + 1);
 	evhttp_connection_set_max_headers_size(h->conn, HTTP_MAX_HEADERS);
 	evhttp_connection_set_max_body_size(h->conn, HTTP_MAX_BODY);
 	h->timer = evtimer_new(base, http_timer_cb, h);
