@@ -39,7 +39,6 @@
 
 struct http_req {
 	struct evhttp_connection *conn;
-	struct evhttp_request *req; /* NULL once evhttp has finished it */
 	SSL *ssl;                   /* owned by the bufferevent */
 	struct event *timer;
 	struct event *finish_ev;
@@ -64,7 +63,8 @@ http_word_in(const char *word, const char *list)
 	const char *p = list;
 
 	while ((p = strstr(p, word)) != NULL) {
-		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+		if ((p == list || p[-1] == ' ') &&
+		    (p[n] == ' ' || p[n] == '\0'))
 			return 1;
 		p += n;
 	}
@@ -228,13 +228,17 @@ http_describe_error(struct http_req *h, const char *what, int sys_err)
 {
 	struct bufferevent *bev = evhttp_connection_get_bufferevent(h->conn);
 	int dns = bev != NULL ? bufferevent_socket_get_dns_error(bev) : 0;
+	unsigned long ssl_err = 0;
 	char *s;
 
+	if (h->ssl != NULL && bev != NULL)
+		ssl_err = tls_bufferevent_error(bev);
 	if (dns != 0)
 		xasprintf(&s, "cannot resolve %s: %s", h->host,
 		    evutil_gai_strerror(dns));
-	else if (h->ssl != NULL && SSL_get_verify_result(h->ssl) != X509_V_OK)
-		s = tls_describe_failure(h->ssl, 0, 0);
+	else if (h->ssl != NULL && (ssl_err != 0 ||
+	    SSL_get_verify_result(h->ssl) != X509_V_OK))
+		s = tls_describe_failure(h->ssl, ssl_err, 0);
 	else if (what == NULL && http_connect_errno(sys_err))
 		xasprintf(&s, "cannot connect to %s port %d: %s", h->host,
 		    h->port, strerror(sys_err));
@@ -256,8 +260,8 @@ http_done_cb(struct evhttp_request *req, void *arg)
 	char *err = NULL;
 	json_t *body;
 
-	h->req = NULL;
-	if (req == NULL || (status = evhttp_request_get_response_code(req)) == 0) {
+	status = req != NULL ? evhttp_request_get_response_code(req) : 0;
+	if (status == 0) {
 		/* After http_error_cb this changes nothing. */
 		http_finish(h, 0, NULL, http_describe_error(h, NULL, e));
 		return;
@@ -297,7 +301,6 @@ http_error_cb(enum evhttp_request_error e, void *arg)
 	int sys_err = errno;
 	char *s;
 
-	h->req = NULL;
 	if (e == EVREQ_HTTP_DATA_TOO_LONG)
 		xasprintf(&s, "response larger than %d bytes", HTTP_MAX_BODY);
 	else
@@ -430,6 +433,7 @@ http_start(struct http_req *h, struct event_base *base,
     const struct http_url *u, const json_t *body, char **err)
 {
 	struct timeval tv = { h->timeout_sec, 0 };
+	struct evhttp_request *req;
 	struct bufferevent *bev;
 
 	if (http_make_bev(h, base, tls, u, &bev, err) != 0)
@@ -451,10 +455,9 @@ http_start(struct http_req *h, struct event_base *base,
 	if (h->timer == NULL || h->finish_ev == NULL)
 		fatal("out of memory");
 	evtimer_add(h->timer, &tv);
-	h->req = http_make_req(h, u, body);
-	if (evhttp_make_request(h->conn, h->req, type, u->target) != 0) {
-		evhttp_request_free(h->req);
-		h->req = NULL;
+	req = http_make_req(h, u, body);
+	if (evhttp_make_request(h->conn, req, type, u->target) != 0) {
+		evhttp_request_free(req);
 		*err = xstrdup("cannot start the HTTP request");
 		return -1;
 	}

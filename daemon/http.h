@@ -18,7 +18,8 @@ struct http_url {
 	int tls;           /* https or wss */
 	char *host;        /* without brackets: "example.org", "::1" */
 	int port;          /* explicit, or 80/443 by scheme */
-	char *host_header; /* "example.org", "[::1]:8888": port if not default */
+	char *host_header; /* "example.org", "[::1]:8888" (port if not
+			      the scheme's) */
 	char *target;      /* path and query: "/runtime/session?app_id=x" */
 };
 

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/bufferevent_ssl.h>
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -141,6 +143,18 @@ tls_ssl_new(struct tls_ctx *t, const char *host, char **err)
 		return NULL;
 	}
 	return ssl;
+}
+
+/* The first real OpenSSL error of an OpenSSL bufferevent. */
+unsigned long
+tls_bufferevent_error(struct bufferevent *bev)
+{
+	unsigned long e, first = 0;
+
+	while ((e = bufferevent_get_openssl_error(bev)) != 0)
+		if (first == 0 && ERR_GET_LIB(e) != 0)
+			first = e;
+	return first;
 }
 
 /* Describe a failed handshake. */

@@ -9,6 +9,7 @@
 
 #include <openssl/ssl.h>
 
+struct bufferevent;
 struct tls_ctx;
 
 /*
@@ -27,9 +28,16 @@ void tls_ctx_free(struct tls_ctx *);
 SSL *tls_ssl_new(struct tls_ctx *, const char *host, char **err);
 
 /*
+ * The first OpenSSL library error queued on an OpenSSL bufferevent, or 0.
+ * (libevent queues SSL_get_error codes there too; those are skipped.)
+ * Drains the bufferevent's error queue.
+ */
+unsigned long tls_bufferevent_error(struct bufferevent *);
+
+/*
  * Why a TLS handshake failed, for a log line or a closed reason (caller
  * frees): the certificate verification result when it failed, else the
- * OpenSSL error ssl_err (from bufferevent_get_openssl_error; 0 if none),
+ * OpenSSL error ssl_err (from tls_bufferevent_error; 0 if none),
  * else sys_err (an errno value; 0 if none).
  */
 char *tls_describe_failure(SSL *ssl, unsigned long ssl_err, int sys_err);

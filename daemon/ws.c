@@ -198,7 +198,7 @@ static void
 ws_teardown(struct ws *ws)
 {
 	if (ws->dns_req != NULL) {
-		/* Its callback then runs with EVUTIL_EAI_CANCEL, ignoring ws. */
+		/* Its callback runs with EVUTIL_EAI_CANCEL, ignoring ws. */
 		evdns_getaddrinfo_cancel(ws->dns_req);
 		ws->dns_req = NULL;
 	}
@@ -310,6 +310,7 @@ ws_has_token(const char *value, const char *token)
 
 	while (*p != '\0') {
 		p += strspn(p, " \t,");
+		/* strchr also finds the terminating NUL: token at the end */
 		if (strncasecmp(p, token, n) == 0 &&
 		    strchr(" \t,", p[n]) != NULL)
 			return 1;
@@ -357,8 +358,9 @@ ws_check_header(char *line, const char *accept, struct ws_resp *rs,
 	    strcasecmp(line, "Sec-WebSocket-Protocol") == 0) {
 		if (*v == '\0')
 			return 0;
-		xasprintf(reason, "server chose %s \"%s\" that we did not offer",
-		    line, log_escape(v, strlen(v), 80));
+		xasprintf(reason,
+		    "server chose %s \"%s\" that we did not offer", line,
+		    log_escape(v, strlen(v), 80));
 		return -1;
 	}
 	return 0;
@@ -713,7 +715,8 @@ ws_write_cb(struct bufferevent *bev, void *arg)
 static char *
 ws_event_reason(struct ws *ws, short what)
 {
-	unsigned long ssl_err = bufferevent_get_openssl_error(ws->bev);
+	unsigned long ssl_err = ws->ssl != NULL ?
+	    tls_bufferevent_error(ws->bev) : 0;
 	char buf[256], *s;
 
 	if (ws->state == WS_TLS)

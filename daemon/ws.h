@@ -42,10 +42,11 @@ struct ws;
 
 /*
  * Connect to uri, ws://host[:port]/path?query or wss://... (wss needs tls;
- * IPv6 literals in brackets).  Every address the name resolves to is tried
- * in turn until one accepts the TCP connection.  Returns NULL with a message
- * in *err (caller frees) only for a bad URI or a missing tls; every later
- * failure ends in closed.
+ * IPv6 literals in brackets), resolving with dns (not NULL).  Every address
+ * the name resolves to is tried in turn until one accepts the TCP
+ * connection; the connect timeout covers them all.  Returns NULL with a
+ * message in *err (caller frees) only for a bad URI or a missing tls;
+ * every later failure ends in closed.  tls and dns must outlive ws.
  */
 struct ws *ws_connect(struct event_base *, struct evdns_base *,
     const char *uri, struct tls_ctx *tls, const struct ws_opts *,

@@ -218,6 +218,7 @@ main(int argc, char **argv)
 	    LOG_LEVEL_WARN);
 	if ((tls = tls_ctx_create(d.ca, &err)) == NULL) {
 		printf("tls: %s\n", err);
+		free(err);
 		return 1;
 	}
 	d.base = event_base_new();

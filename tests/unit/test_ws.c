@@ -144,7 +144,8 @@ srv_answer(struct srv *s)
 		    "Content-Length: 0\r\n\r\n");
 		break;
 	case SRV_HUGE:
-		evbuffer_add_printf(out, "HTTP/1.1 101 Switching Protocols\r\n");
+		evbuffer_add_printf(out, "HTTP/1.1 101 Switching "
+		    "Protocols\r\n");
 		for (int i = 0; i < 2000; i++)
 			evbuffer_add_printf(out, "X-Pad: aaaaaaaaaa\r\n");
 		break;
