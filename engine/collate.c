@@ -396,6 +396,57 @@ collate_level(const struct collate_seq *a, const struct collate_seq *b,
 	return 0;
 }
 
+/* Append one byte to a key buffer of capacity cap. */
+static void
+collate_key_put(unsigned char *k, size_t *n, unsigned char b)
+{
+	k[(*n)++] = b;
+}
+
+/* The sort key of a UTF-8 string: memcmp of two keys orders them as
+ * collate_compare.  Primary weights (3 bytes each), a zero separator,
+ * secondary weights plus one, a zero, tertiary weights plus one.  Caller
+ * frees; NULL on allocation failure. */
+unsigned char *
+collate_key(const char *s, size_t *len)
+{
+	struct collate_seq q = { NULL, 0, 0 };
+	unsigned char *k = NULL;
+	size_t i, n = 0;
+
+	if (collate_elements(s, &q) != 0 ||
+	    (k = malloc(q.n * 5 + 5)) == NULL)
+		goto out;
+	for (i = 0; i < q.n; i++) {
+		collate_key_put(k, &n, (unsigned char)(q.v[i].p >> 16));
+		collate_key_put(k, &n, (unsigned char)(q.v[i].p >> 8));
+		collate_key_put(k, &n, (unsigned char)q.v[i].p);
+	}
+	for (i = 0; i < 3; i++)
+		collate_key_put(k, &n, 0);
+	for (i = 0; i < q.n; i++)
+		collate_key_put(k, &n, (unsigned char)(q.v[i].s + 1));
+	collate_key_put(k, &n, 0);
+	for (i = 0; i < q.n; i++)
+		collate_key_put(k, &n, (unsigned char)(q.v[i].t + 1));
+	*len = n;
+out:
+	free(q.v);
+	return k;
+}
+
+/* Compare two sort keys. */
+int
+collate_key_cmp(const unsigned char *a, size_t alen, const unsigned char *b,
+    size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c != 0)
+		return c < 0 ? -1 : 1;
+	return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
 /* Compare two UTF-8 strings: <0, 0 or >0. */
 int
 collate_compare(const char *a, const char *b)

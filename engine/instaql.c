@@ -429,9 +429,11 @@ iq_object(struct iq_ctx *c, const struct iq_node *n, const char *e)
 	return f.obj;
 }
 
-/* Bulk object building: an entity index into the objects. */
+/* Bulk object building: the hits' index, and the position of each hit
+ * among the kept entities (plus one; 0 when it is not kept). */
 struct iq_bulk {
-	struct strmap *idx; /* entity id -> object */
+	const struct strmap *idx;
+	size_t *pos;
 	json_t **objs;
 	const char *label;
 };
@@ -442,34 +444,37 @@ iq_bulk_obj_cb(void *arg, const struct triple *tr)
 {
 	struct iq_bulk *b = arg;
 	json_t *v;
-	size_t i;
+	size_t hit;
 
-	if (!strmap_get(b->idx, tr->e, &i))
+	if (!strmap_get(b->idx, tr->e, &hit) || b->pos[hit] == 0)
 		return 0;
 	if ((v = iq_value_parse(tr->v)) == NULL)
 		return 0;
-	return json_object_set_new(b->objs[i], b->label, v) == 0 ? 0 : -1;
+	return json_object_set_new(b->objs[b->pos[hit] - 1], b->label, v) ==
+	    0 ? 0 : -1;
 }
 
 /* The objects of the kept entries, field by field in one scan each, when
  * that beats a lookup per entity; 1 if not worth it. */
 static int
 iq_bulk_objects(struct iq_ctx *c, const struct iq_node *n,
-    const struct iq_sortent *v, const size_t *keep, size_t nkeep,
-    json_t **objs)
+    const struct iq_hits *h, const struct iq_sortent *v, const size_t *keep,
+    size_t nkeep, json_t **objs)
 {
-	struct iq_bulk b = { NULL, objs, NULL };
+	struct iq_bulk b = { h->index, NULL, objs, NULL };
 	size_t i;
 	int r = -1;
 
-	if (c->opts->server || !iqorder_bulk_pays(c, n->etype, nkeep))
+	if (c->opts->server || h->index == NULL ||
+	    !iqorder_bulk_pays(c, n->etype, nkeep))
 		return 1;
-	if ((b.idx = strmap_create()) == NULL)
+	if ((b.pos = calloc(h->n + 1, sizeof *b.pos)) == NULL)
 		return -1;
-	for (i = 0; i < nkeep; i++)
-		if (strmap_put(b.idx, v[keep[i]].e, i) != 0 ||
-		    (objs[i] = json_object()) == NULL)
+	for (i = 0; i < nkeep; i++) {
+		b.pos[v[keep[i]].hit] = i + 1;
+		if ((objs[i] = json_object()) == NULL)
 			goto out;
+	}
 	for (i = 0; i < n->nfields; i++) {
 		b.label = n->fields[i].label;
 		if (tstore_scan_a(c->ts, n->fields[i].attr->id, iq_bulk_obj_cb,
@@ -478,7 +483,7 @@ iq_bulk_objects(struct iq_ctx *c, const struct iq_node *n,
 	}
 	r = 0;
 out:
-	strmap_free(b.idx);
+	free(b.pos);
 	return r;
 }
 
@@ -598,7 +603,7 @@ iq_emit(struct iq_ctx *c, const struct iq_node *n, const struct iq_hits *h,
 	int bulk, r = -1;
 
 	if (objs == NULL ||
-	    (bulk = iq_bulk_objects(c, n, v, keep, nkeep, objs)) < 0)
+	    (bulk = iq_bulk_objects(c, n, h, v, keep, nkeep, objs)) < 0)
 		goto out;
 	for (i = 0; i < nkeep; i++) {
 		const struct iq_sortent *s = &v[keep[i]];
@@ -650,7 +655,7 @@ static json_t *
 iq_run_node(struct iq_ctx *c, const struct iq_node *n, const char *parent,
     const json_t *pi)
 {
-	struct iq_hits h = { NULL, 0, 0 };
+	struct iq_hits h = { NULL, 0, 0, NULL };
 	struct iq_sortent *v = NULL;
 	const struct attr *oa;
 	json_t *out = json_array();

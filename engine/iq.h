@@ -129,6 +129,7 @@ struct iq_hit {
 struct iq_hits {
 	struct iq_hit *v;
 	size_t n, cap;
+	struct strmap *index; /* entity id -> position in v */
 };
 
 void iq_hits_clear(struct iq_hits *);
@@ -193,6 +194,8 @@ struct iq_sortent {
 	int64_t t;
 	json_t *v; /* NULL: undefined */
 	int nan;   /* the value is NaN (a date that does not parse) */
+	unsigned char *ckey; /* collation key of String(v), or NULL */
+	size_t cklen;
 };
 
 /* Order and windows (iqorder.c). */

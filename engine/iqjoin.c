@@ -62,7 +62,7 @@ struct iqj {
 	char *parent_text;
 	const char **vals; /* per variable: bound value text or NULL */
 	struct iq_hits *out;
-	struct strmap *accepted; /* JSON text of accepted entities */
+	struct strmap *accepted; /* ids of accepted entities -> hit */
 	int64_t eid_t;
 	int witness;
 	struct iqj_step *trail;
@@ -553,6 +553,23 @@ iqj_unbind(struct iqj *x, const int bound[2])
 		x->vals[bound[1]] = NULL;
 }
 
+/* Whether the entity whose JSON text is m is accepted. */
+static int
+iqj_seen(const struct iqj *x, const char *m)
+{
+	size_t n = strlen(m);
+	char *e;
+	int r;
+
+	if (n >= 2 && m[0] == '"' && memchr(m, '\\', n) == NULL)
+		return strmap_getn(x->accepted, m + 1, n - 2, NULL);
+	if ((e = iqj_unquote(m)) == NULL)
+		return 0;
+	r = strmap_get(x->accepted, e, NULL);
+	free(e);
+	return r;
+}
+
 /* Whether a binding just made gives the level's entity a value that is
  * already accepted (nothing new can come of it). */
 static int
@@ -562,7 +579,7 @@ iqj_done(struct iqj *x, const int bound[2])
 
 	if (bound[0] != m && bound[1] != m)
 		return 0;
-	return strmap_get(x->accepted, x->vals[m], NULL);
+	return iqj_seen(x, x->vals[m]);
 }
 
 /* Whether the level's entity is bound and already accepted. */
@@ -571,7 +588,7 @@ iqj_main_done(struct iqj *x)
 {
 	const char *m = x->vals[x->plan->main_var];
 
-	return m != NULL && strmap_get(x->accepted, m, NULL);
+	return m != NULL && iqj_seen(x, m);
 }
 
 /* Push the witness of one matched row: the row, and for a satisfied
@@ -681,14 +698,14 @@ iqj_accept(struct iqj *x)
 	const char *m = x->vals[x->plan->main_var];
 	struct iq_hit *v;
 
-	if (m == NULL || strmap_get(x->accepted, m, NULL))
+	if (m == NULL || iqj_seen(x, m))
 		return 0;
 	if ((v = iqj_hit_new(x->out)) == NULL ||
 	    (v->e = iqj_unquote(m)) == NULL)
 		return iqj_fail(x, "out of memory");
 	v->t = x->eid_t;
 	x->out->n++;
-	if (strmap_put(x->accepted, m, x->out->n - 1) != 0)
+	if (strmap_put(x->accepted, v->e, x->out->n - 1) != 0)
 		return iqj_fail(x, "out of memory");
 	if (x->witness && (v->witness = iqj_witness(x)) == NULL)
 		return iqj_fail(x, "out of memory");
@@ -737,6 +754,7 @@ iq_hits_clear(struct iq_hits *h)
 		json_decref(h->v[i].witness);
 	}
 	free(h->v);
+	strmap_free(h->index);
 	memset(h, 0, sizeof *h);
 }
 
@@ -767,6 +785,10 @@ iqjoin_run(struct tstore *ts, const struct iq_plan *plan, const char *parent,
 		goto out;
 	}
 	r = iqj_run(&x, &f);
+	if (r == 0 && !x.err) {
+		out->index = x.accepted;
+		x.accepted = NULL;
+	}
 out:
 	free(x.vals);
 	free(x.parent_text);

@@ -57,6 +57,8 @@ iqorder_compare(const struct iq_sortent *a, const struct iq_sortent *b,
 		return -1;
 	if (a->nan || b->nan)
 		return -1;
+	if (strings && a->ckey != NULL && b->ckey != NULL)
+		return collate_key_cmp(a->ckey, a->cklen, b->ckey, b->cklen);
 	if (strings) {
 		x = jsval_to_string(a->v);
 		y = jsval_to_string(b->v);
@@ -160,9 +162,10 @@ iqorder_value(struct iq_ctx *c, const struct attr *a, struct iq_sortent *s)
 	return 0;
 }
 
-/* Bulk lookup of order values: an entity index into the entries. */
+/* Bulk lookup of order values: the hits' index into the entries (entry
+ * i is hit i before sorting). */
 struct iqorder_bulk {
-	struct strmap *idx; /* entity id -> entry */
+	const struct strmap *idx;
 	struct iq_sortent *ents;
 };
 
@@ -173,7 +176,8 @@ iqorder_bulk_cb(void *arg, const struct triple *tr)
 	struct iqorder_bulk *b = arg;
 	size_t i;
 
-	if (strmap_get(b->idx, tr->e, &i) && b->ents[i].v == NULL &&
+	if (b->idx != NULL && strmap_get(b->idx, tr->e, &i) &&
+	    b->ents[i].v == NULL &&
 	    (b->ents[i].v = iq_value_parse(tr->v)) == NULL)
 		return -1;
 	return 0;
@@ -208,43 +212,19 @@ iqorder_bulk_pays(struct iq_ctx *c, const char *etype, size_t n)
 	return (uint64_t)all <= 4 * (uint64_t)n;
 }
 
-/* An index of entity ids to positions (NULL on failure). */
-static struct strmap *
-iqorder_index(const char *const *ids, size_t stride, size_t n)
-{
-	struct strmap *m = strmap_create();
-	size_t i;
-
-	for (i = 0; m != NULL && i < n; i++) {
-		const char *e = *(const char *const *)((const char *)ids +
-		    i * stride);
-		if (strmap_put(m, e, i) != 0) {
-			strmap_free(m);
-			return NULL;
-		}
-	}
-	return m;
-}
-
 /* Order values of many entities in one scan of the order attr. */
 static int
-iqorder_bulk(struct iq_ctx *c, const struct attr *a, struct iq_sortent *v,
-    size_t n)
+iqorder_bulk(struct iq_ctx *c, const struct attr *a,
+    const struct iq_hits *h, struct iq_sortent *v)
 {
-	struct iqorder_bulk b = { NULL, v };
+	struct iqorder_bulk b = { h->index, v };
 	size_t i;
-	int r = -1;
 
-	if ((b.idx = iqorder_index(&v[0].e, sizeof v[0], n)) == NULL)
-		return -1;
 	if (tstore_scan_a(c->ts, a->id, iqorder_bulk_cb, &b) != 0)
-		goto out;
-	for (i = 0; i < n && iqorder_is_date(a); i++)
+		return -1;
+	for (i = 0; i < h->n && iqorder_is_date(a); i++)
 		iqorder_date_key(&v[i]);
-	r = 0;
-out:
-	strmap_free(b.idx);
-	return r;
+	return 0;
 }
 
 /* Free sort entries. */
@@ -253,8 +233,10 @@ iqorder_free(struct iq_sortent *v, size_t n)
 {
 	size_t i;
 
-	for (i = 0; v != NULL && i < n; i++)
+	for (i = 0; v != NULL && i < n; i++) {
 		json_decref(v[i].v);
+		free(v[i].ckey);
+	}
 	free(v);
 }
 
@@ -264,6 +246,27 @@ iqorder_strings(const struct attr *oa)
 {
 	return !iqorder_by_t(oa) && oa->checked_type != NULL &&
 	    strcmp(oa->checked_type, "string") == 0;
+}
+
+/* Collation keys for the entries' values, computed once before sorting
+ * rather than in every comparison. */
+static int
+iqorder_keys(struct iq_sortent *v, size_t n)
+{
+	size_t i;
+	char *s;
+
+	for (i = 0; i < n; i++) {
+		if (v[i].v == NULL || json_is_null(v[i].v) || v[i].nan)
+			continue;
+		if ((s = jsval_to_string(v[i].v)) == NULL)
+			return -1;
+		v[i].ckey = collate_key(s, &v[i].cklen);
+		free(s);
+		if (v[i].ckey == NULL)
+			return -1;
+	}
+	return 0;
 }
 
 /* The entries of the hits, sorted by order attr oa (NULL: by t). */
@@ -284,13 +287,15 @@ iqorder_sorted(struct iq_ctx *c, const struct iq_hits *h,
 		v[i].t = h->v[i].t;
 	}
 	if (!iqorder_by_t(oa) && iqorder_bulk_pays(c, oa->etype, h->n)) {
-		if (iqorder_bulk(c, oa, v, h->n) != 0)
+		if (iqorder_bulk(c, oa, h, v) != 0)
 			goto fail;
 	} else {
 		for (i = 0; i < h->n; i++)
 			if (iqorder_value(c, oa, &v[i]) != 0)
 				goto fail;
 	}
+	if (spec.strings && iqorder_keys(v, h->n) != 0)
+		goto fail;
 	iqorder_msort(&spec, v, tmp, h->n);
 	free(tmp);
 	return v;

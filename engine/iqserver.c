@@ -159,7 +159,7 @@ iqserver_window(struct iq_ctx *c, const struct iq_node *n,
 int
 iqserver_count(struct iq_ctx *c, const struct iq_node *n)
 {
-	struct iq_hits h = { NULL, 0, 0 };
+	struct iq_hits h = { NULL, 0, 0, NULL };
 	int r;
 
 	if (iqjoin_run(c->ts, &n->plan, NULL, &h, 0, c->errmsg) != 0)

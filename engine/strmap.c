@@ -1,6 +1,6 @@
 /*
- * strmap.c: a string-keyed hash map with linear probing (FNV-1a hashes,
- * load factor at most 1/2).  No removal: the evaluator only adds.
+ * strmap.c: a string-keyed hash map with linear probing (FNV-1a hashes
+ * with a final mix, load factor at most 1/2).  No removal: the evaluator only adds.
  */
 #include "config.h"
 
@@ -22,17 +22,24 @@ struct strmap {
 	size_t n;
 };
 
-/* FNV-1a of a string. */
+/* FNV-1a of len bytes. */
 static uint64_t
-strmap_hash(const char *s)
+strmap_hash(const char *s, size_t len)
 {
 	uint64_t h = 1469598103934665603ULL;
+	size_t i;
 
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
 		h *= 1099511628211ULL;
 	}
-	return h;
+	/* FNV's low bits mix poorly and the table uses them: finish with
+	 * the splitmix64 finalizer. */
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	return h ^ (h >> 31);
 }
 
 /* Create an empty map. */
@@ -65,16 +72,20 @@ strmap_free(struct strmap *m)
 	free(m);
 }
 
-/* The slot holding key, or the empty slot where it belongs. */
+/* The slot holding the key of len bytes, or the empty slot where it
+ * belongs. */
 static struct strmap_slot *
-strmap_find(const struct strmap *m, const char *key, uint64_t h)
+strmap_find(const struct strmap *m, const char *key, size_t len, uint64_t h)
 {
 	size_t i = (size_t)h & (m->cap - 1);
+	const char *k;
 
-	while (m->slots[i].key != NULL &&
-	    (m->slots[i].hash != h || strcmp(m->slots[i].key, key) != 0))
-		i = (i + 1) & (m->cap - 1);
-	return &m->slots[i];
+	for (;; i = (i + 1) & (m->cap - 1)) {
+		k = m->slots[i].key;
+		if (k == NULL || (m->slots[i].hash == h &&
+		    strncmp(k, key, len) == 0 && k[len] == '\0'))
+			return &m->slots[i];
+	}
 }
 
 /* Double the table. */
@@ -92,7 +103,8 @@ strmap_grow(struct strmap *m)
 	for (i = 0; i < oldcap; i++) {
 		if (old[i].key == NULL)
 			continue;
-		s = strmap_find(m, old[i].key, old[i].hash);
+		s = strmap_find(m, old[i].key, strlen(old[i].key),
+		    old[i].hash);
 		*s = old[i];
 	}
 	free(old);
@@ -103,12 +115,13 @@ strmap_grow(struct strmap *m)
 int
 strmap_put(struct strmap *m, const char *key, size_t value)
 {
-	uint64_t h = strmap_hash(key);
+	size_t len = strlen(key);
+	uint64_t h = strmap_hash(key, len);
 	struct strmap_slot *s;
 
 	if ((m->n + 1) * 2 > m->cap && strmap_grow(m) != 0)
 		return -1;
-	s = strmap_find(m, key, h);
+	s = strmap_find(m, key, len, h);
 	if (s->key == NULL) {
 		if ((s->key = strdup(key)) == NULL)
 			return -1;
@@ -123,7 +136,15 @@ strmap_put(struct strmap *m, const char *key, size_t value)
 int
 strmap_get(const struct strmap *m, const char *key, size_t *value)
 {
-	struct strmap_slot *s = strmap_find(m, key, strmap_hash(key));
+	return strmap_getn(m, key, strlen(key), value);
+}
+
+/* Look up the key of len bytes. */
+int
+strmap_getn(const struct strmap *m, const char *key, size_t len,
+    size_t *value)
+{
+	struct strmap_slot *s = strmap_find(m, key, len, strmap_hash(key, len));
 
 	if (s->key == NULL)
 		return 0;

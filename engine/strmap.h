@@ -13,6 +13,9 @@ void strmap_free(struct strmap *);
 int strmap_put(struct strmap *, const char *key, size_t value);
 /* 1 and *value if key is present, else 0. */
 int strmap_get(const struct strmap *, const char *key, size_t *value);
+/* The same for the key made of the len bytes at key (no NUL needed). */
+int strmap_getn(const struct strmap *, const char *key, size_t len,
+    size_t *value);
 size_t strmap_count(const struct strmap *);
 
 #endif
