@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ enum srv_mode {
 	SRV_BAD_OPCODE,  /* 101, then a frame with reserved opcode 3 */
 	SRV_NO_ANSWER,   /* read the request, never answer */
 	SRV_DROP,        /* 101, a message, then close without close frame */
+	SRV_FRAGMENTS,   /* 101, then "hello" in two fragments around a ping */
 };
 
 struct srv {
@@ -51,32 +53,49 @@ struct srv {
 	enum srv_mode mode;
 	int port;
 	char request[4096];
+	char close_payload[128]; /* of the client's close frame */
+	size_t close_len;
 	int closing; /* free bev once the output drains */
 };
 
-/* Queue one unmasked server frame. */
+/* Queue one unmasked server frame whose first byte is b0 (FIN, opcode). */
 static void
-srv_frame(struct bufferevent *bev, int opcode, const void *data, size_t len)
+srv_frame_raw(struct bufferevent *bev, int b0, const void *data, size_t len)
 {
 	unsigned char h[10];
 	size_t hl = 2;
 
-	h[0] = 0x80 | opcode;
+	h[0] = (unsigned char)b0;
 	if (len < 126) {
 		h[1] = (unsigned char)len;
-	} else {
+	} else if (len < 65536) {
 		h[1] = 126;
 		h[2] = (unsigned char)(len >> 8);
 		h[3] = (unsigned char)len;
 		hl = 4;
+	} else {
+		h[1] = 127;
+		for (int i = 0; i < 8; i++)
+			h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+		hl = 10;
 	}
 	bufferevent_write(bev, h, hl);
 	bufferevent_write(bev, data, len);
 }
 
-/* Parse one masked client frame (payload < 64 KiB): 1 if one was taken. */
+/* Queue one complete unmasked server frame. */
+static void
+srv_frame(struct bufferevent *bev, int opcode, const void *data, size_t len)
+{
+	srv_frame_raw(bev, 0x80 | opcode, data, len);
+}
+
+/*
+ * Take one masked client frame: 1 with its opcode and payload (malloc'd,
+ * NUL-terminated), 0 if incomplete.
+ */
 static int
-srv_take_frame(struct evbuffer *in, int *opcode, char *buf, size_t *len)
+srv_take_frame(struct evbuffer *in, int *opcode, char **buf, size_t *len)
 {
 	size_t avail = evbuffer_get_length(in), n, hl = 2, i;
 	unsigned char *p;
@@ -86,21 +105,22 @@ srv_take_frame(struct evbuffer *in, int *opcode, char *buf, size_t *len)
 	p = evbuffer_pullup(in, 2);
 	ck_assert_msg(p[1] & 0x80, "client frame not masked");
 	n = p[1] & 0x7f;
-	if (n == 126) {
-		if (avail < 4)
+	if (n >= 126) {
+		hl = n == 126 ? 4 : 10;
+		if (avail < hl)
 			return 0;
-		p = evbuffer_pullup(in, 4);
-		n = ((size_t)p[2] << 8) | p[3];
-		hl = 4;
+		p = evbuffer_pullup(in, hl);
+		for (n = 0, i = 2; i < hl; i++)
+			n = (n << 8) | p[i];
 	}
-	ck_assert_uint_lt(n, 4000);
 	if (avail < hl + 4 + n)
 		return 0;
 	p = evbuffer_pullup(in, hl + 4 + n);
 	*opcode = p[0] & 0x0f;
+	*buf = malloc(n + 1);
 	for (i = 0; i < n; i++)
-		buf[i] = (char)(p[hl + 4 + i] ^ p[hl + (i % 4)]);
-	buf[n] = '\0';
+		(*buf)[i] = (char)(p[hl + 4 + i] ^ p[hl + (i % 4)]);
+	(*buf)[n] = '\0';
 	*len = n;
 	evbuffer_drain(in, hl + 4 + n);
 	return 1;
@@ -184,6 +204,11 @@ srv_answer(struct srv *s)
 		srv_frame(s->bev, 0x1, "last", 4);
 		srv_close_after_write(s);
 		break;
+	case SRV_FRAGMENTS:
+		srv_frame_raw(s->bev, 0x01, "hel", 3);
+		srv_frame(s->bev, 0x9, "", 0);
+		srv_frame_raw(s->bev, 0x80, "lo", 2);
+		break;
 	default:
 		break;
 	}
@@ -201,6 +226,9 @@ srv_on_frame(struct srv *s, int opcode, const char *buf, size_t len)
 		snprintf(reply, sizeof reply, "got pong %s", buf);
 		srv_frame(s->bev, 0x1, reply, strlen(reply));
 	} else if (opcode == 0x8) {
+		ck_assert_uint_le(len, sizeof s->close_payload);
+		memcpy(s->close_payload, buf, len);
+		s->close_len = len;
 		srv_frame(s->bev, 0x8, buf, len);
 		srv_close_after_write(s);
 	}
@@ -213,8 +241,8 @@ srv_read_cb(struct bufferevent *bev, void *arg)
 	struct srv *s = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer_ptr end;
-	char buf[4096];
 	size_t len;
+	char *buf;
 	int opcode;
 
 	if (s->request[0] == '\0') {
@@ -226,8 +254,10 @@ srv_read_cb(struct bufferevent *bev, void *arg)
 		srv_answer(s);
 	}
 	while (s->bev != NULL && !s->closing &&
-	    srv_take_frame(in, &opcode, buf, &len))
+	    srv_take_frame(in, &opcode, &buf, &len)) {
 		srv_on_frame(s, opcode, buf, len);
+		free(buf);
+	}
 }
 
 /* The client went away. */
@@ -294,8 +324,13 @@ struct cl {
 	int nclosed;
 	int nmsgs;
 	char last[4096];
+	size_t last_len;
 	char reason[512];
 	const char *send_on_open;  /* text to send once open */
+	char *big;                 /* large text to send once open */
+	size_t big_len;
+	size_t pending;            /* ws_pending_output after sending big */
+	int big_echoed;            /* big came back intact */
 	const char *close_on_msg;  /* ws_close reason on the first message */
 	int free_on_msg;           /* ws_free on the first message */
 	int free_on_open;          /* ws_free in open */
@@ -309,6 +344,10 @@ cl_open(void *arg)
 	struct cl *c = arg;
 
 	c->opened++;
+	if (c->big != NULL) {
+		ck_assert_int_eq(ws_send_text(c->ws, c->big, c->big_len), 0);
+		c->pending = ws_pending_output(c->ws);
+	}
 	if (c->send_on_open != NULL)
 		ck_assert_int_eq(ws_send_text(c->ws, c->send_on_open,
 		    strlen(c->send_on_open)), 0);
@@ -325,7 +364,11 @@ cl_message(const char *data, size_t len, void *arg)
 {
 	struct cl *c = arg;
 
-	ck_assert_uint_lt(len, sizeof c->last);
+	c->last_len = len;
+	if (c->big != NULL && len == c->big_len)
+		c->big_echoed = memcmp(data, c->big, len) == 0;
+	if (len >= sizeof c->last)
+		len = sizeof c->last - 1;
 	memcpy(c->last, data, len);
 	c->last[len] = '\0';
 	c->nmsgs++;
@@ -398,7 +441,7 @@ scenario(struct cl *c, enum srv_mode mode, const struct ws_opts *o,
 	ws_free(c->ws);
 	c->ws = NULL;
 	if (sout != NULL)
-		memcpy(sout->request, s.request, sizeof s.request);
+		*sout = s;
 	srv_stop(&s);
 	evdns_base_free(dns, 0);
 	event_base_free(base);
@@ -508,6 +551,50 @@ START_TEST(test_echo_and_close)
 	    "\r\nSec-WebSocket-Version: 13\r\n"));
 	ck_assert_ptr_null(strstr(s.request, "Sec-WebSocket-Protocol"));
 	ck_assert_ptr_null(strstr(s.request, "Sec-WebSocket-Extensions"));
+}
+END_TEST
+
+START_TEST(test_large_both_ways)
+{
+	struct cl c = { .close_on_msg = "done" };
+	struct srv s;
+
+	c.big_len = 3 * 1024 * 1024 + 5;
+	c.big = malloc(c.big_len);
+	for (size_t i = 0; i < c.big_len; i++)
+		c.big[i] = (char)('a' + i % 26);
+	scenario(&c, SRV_ECHO, NULL, &s);
+	/* Not all of it fits the socket's buffer at once. */
+	ck_assert_uint_gt(c.pending, 0);
+	ck_assert_uint_le(c.pending, c.big_len + 14);
+	ck_assert_int_eq(c.nmsgs, 1);
+	ck_assert_uint_eq(c.last_len, c.big_len);
+	ck_assert_int_eq(c.big_echoed, 1);
+	expect_closed(&c, "done");
+	free(c.big);
+}
+END_TEST
+
+START_TEST(test_close_frame_sent)
+{
+	struct cl c = { .send_on_open = "x", .close_on_msg = "bye now" };
+	struct srv s;
+
+	scenario(&c, SRV_ECHO, NULL, &s);
+	expect_closed(&c, "bye now");
+	ck_assert_uint_eq(s.close_len, 9);
+	ck_assert_int_eq(memcmp(s.close_payload, "\x03\xe8" "bye now", 9), 0);
+}
+END_TEST
+
+START_TEST(test_fragments)
+{
+	struct cl c = { .close_on_msg = "done" };
+
+	scenario(&c, SRV_FRAGMENTS, NULL, NULL);
+	ck_assert_int_eq(c.nmsgs, 1);
+	ck_assert_str_eq(c.last, "hello");
+	expect_closed(&c, "done");
 }
 END_TEST
 
@@ -831,6 +918,9 @@ ws_suite(void)
 	tcase_add_test(tc, test_nul_in_response);
 	tcase_add_test(tc, test_echo_and_close);
 	tcase_add_test(tc, test_ping_answered);
+	tcase_add_test(tc, test_large_both_ways);
+	tcase_add_test(tc, test_close_frame_sent);
+	tcase_add_test(tc, test_fragments);
 	tcase_add_test(tc, test_frame_with_101);
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_not_101);
