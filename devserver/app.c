@@ -305,9 +305,11 @@ app_result_json(const json_t *q, const struct instaql_result *res)
 	return json_pack("[{s:o,s:[]}]", "data", data, "child-nodes");
 }
 
-/* Evaluate q (an object) in server mode into *result, or *err. */
+/* Evaluate q (an object) in server mode into *result (and *topics), or
+ * *err. */
 static int
-app_eval(struct app *a, const json_t *q, json_t **result, json_t **err)
+app_eval(struct app *a, const json_t *q, json_t **result, json_t **topics,
+	 json_t **err)
 {
 	struct instaql_opts opts = {0, NULL, 1};
 	struct instaql_result res;
@@ -321,6 +323,8 @@ app_eval(struct app *a, const json_t *q, json_t **result, json_t **err)
 		return -1;
 	}
 	*result = app_result_json(q, &res);
+	if (topics != NULL)
+		*topics = json_incref(res.topics);
 	instaql_result_clear(&res);
 	return 0;
 }
@@ -328,22 +332,25 @@ app_eval(struct app *a, const json_t *q, json_t **result, json_t **err)
 /* Run a query in server mode.  "$$ruleParams" only feeds permission
  * rules, which the devserver does not have: it is left out. */
 int
-app_query(struct app *a, const json_t *q, json_t **result, json_t **err)
+app_query(struct app *a, const json_t *q, json_t **result, json_t **topics,
+	  json_t **err)
 {
 	json_t *plain;
 	int r;
 
 	*result = NULL;
 	*err = NULL;
+	if (topics != NULL)
+		*topics = NULL;
 	if (!json_is_object(q)) {
 		*err = error_validation("query", q, "Query must be an object.");
 		return -1;
 	}
 	if (json_object_get(q, "$$ruleParams") == NULL)
-		return app_eval(a, q, result, err);
+		return app_eval(a, q, result, topics, err);
 	plain = json_copy((json_t *)q);
 	json_object_del(plain, "$$ruleParams");
-	r = app_eval(a, plain, result, err);
+	r = app_eval(a, plain, result, topics, err);
 	json_decref(plain);
 	return r;
 }
@@ -424,10 +431,18 @@ app_reload_attrs(struct app *a)
 	a->tx = txapply_create(a->db, a->ts, a->attrs, TXAPPLY_SERVER);
 }
 
+/* Release a commit's members. */
+void
+app_commit_clear(struct app_commit *c)
+{
+	json_decref(c->etypes);
+	memset(c, 0, sizeof *c);
+}
+
 /* Apply steps atomically. */
 int
-app_transact(struct app *a, const json_t *steps, int64_t *tx_id,
-	     int *attrs_changed, json_t **err)
+app_transact(struct app *a, const json_t *steps, struct app_commit *c,
+	     json_t **err)
 {
 	struct txapply_result res;
 	char *before = NULL, *after = NULL;
@@ -435,6 +450,7 @@ app_transact(struct app *a, const json_t *steps, int64_t *tx_id,
 	int r = -1;
 
 	memset(&res, 0, sizeof res);
+	memset(c, 0, sizeof *c);
 	*err = NULL;
 	if (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK) {
@@ -450,14 +466,15 @@ app_transact(struct app *a, const json_t *steps, int64_t *tx_id,
 		goto out;
 	}
 	after = app_attrs_text(a);
-	*attrs_changed = strcmp(before, after) != 0;
-	if ((*attrs_changed && app_save_attrs(a) != 0) ||
-	    app_new_tx(a, now, tx_id) != 0 ||
+	c->attrs_changed = strcmp(before, after) != 0;
+	if ((c->attrs_changed && app_save_attrs(a) != 0) ||
+	    app_new_tx(a, now, &c->tx_id) != 0 ||
 	    sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		*err = app_internal_error(a);
 		goto out;
 	}
-	a->last_tx = *tx_id;
+	a->last_tx = c->tx_id;
+	c->etypes = res.etypes != NULL ? json_incref(res.etypes) : json_array();
 	r = 0;
 out:
 	if (r != 0) {
@@ -519,24 +536,26 @@ app_add_string(struct app *a, const char *e, const char *attr, const char *v,
 
 /* Write a new user's $users entity as one transaction. */
 int
-app_add_user(struct app *a, const json_t *user, int64_t *tx_id)
+app_add_user(struct app *a, const json_t *user, struct app_commit *c)
 {
 	const char *id = json_string_value(json_object_get(user, "id"));
 	const char *email = json_string_value(json_object_get(user, "email"));
 	int64_t now = app_now_ms();
 
+	memset(c, 0, sizeof *c);
 	if (id == NULL || sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL,
 				       NULL) != SQLITE_OK)
 		return -1;
 	if (app_add_string(a, id, APP_USERS_ID_ATTR, id, now) != 0 ||
 	    (email != NULL &&
 	     app_add_string(a, id, APP_USERS_EMAIL_ATTR, email, now) != 0) ||
-	    app_new_tx(a, now, tx_id) != 0 ||
+	    app_new_tx(a, now, &c->tx_id) != 0 ||
 	    sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		log_error("app %s: %s", a->id, sqlite3_errmsg(a->db));
 		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
-	a->last_tx = *tx_id;
+	a->last_tx = c->tx_id;
+	c->etypes = json_pack("[s]", "$users");
 	return 0;
 }

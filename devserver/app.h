@@ -36,17 +36,30 @@ json_t *app_processed_tx_id(const struct app *);
 /*
  * Evaluate InstaQL q.  0 with *result set to the add-query-ok "result"
  * value (a one-element array whose node carries join-rows, and page-info
- * and aggregate when the query asks for them), or -1 with *err set to an
- * Instant error object.
+ * and aggregate when the query asks for them) and, if topics is not NULL,
+ * *topics to the sorted array of etypes the evaluation read; or -1 with
+ * *err set to an Instant error object.
  */
-int app_query(struct app *, const json_t *q, json_t **result, json_t **err);
+int app_query(struct app *, const json_t *q, json_t **result, json_t **topics,
+	      json_t **err);
+
+/* What a committed transaction changed. */
+struct app_commit {
+	int64_t tx_id;
+	int attrs_changed;
+	json_t *etypes; /* array of etypes whose triples changed (owned) */
+};
+
+/* Release a commit's members. */
+void app_commit_clear(struct app_commit *);
 
 /*
- * Apply tx-steps as one transaction.  0 with *tx_id and *attrs_changed,
- * or -1 with *err set to an Instant error object (nothing written).
+ * Apply tx-steps as one transaction.  0 with *commit filled (clear it with
+ * app_commit_clear), or -1 with *err set to an Instant error object
+ * (nothing written).
  */
-int app_transact(struct app *, const json_t *steps, int64_t *tx_id,
-		 int *attrs_changed, json_t **err);
+int app_transact(struct app *, const json_t *steps, struct app_commit *,
+		 json_t **err);
 
 /* The etype an attr id belongs to (also looking at add-attr steps in
  * steps, which may be NULL), or NULL. */
@@ -56,7 +69,7 @@ const char *app_attr_etype(const struct app *, const char *attr_id,
 struct users *app_users(struct app *);
 
 /* Write the $users entity (id, email) of a user just created, as one
- * transaction: 0 with *tx_id, or -1. */
-int app_add_user(struct app *, const json_t *user, int64_t *tx_id);
+ * transaction: 0 with *commit filled, or -1. */
+int app_add_user(struct app *, const json_t *user, struct app_commit *);
 
 #endif

@@ -56,11 +56,12 @@ auth_field(const json_t *body, const char *name)
 static int
 auth_user_created(struct server *sv, struct app *a, const json_t *user)
 {
-	int64_t tx_id;
+	struct app_commit c;
 
-	if (app_add_user(a, user, &tx_id) != 0)
+	if (app_add_user(a, user, &c) != 0)
 		return -1;
-	server_app_changed(sv, a, 0);
+	server_app_changed(sv, a, &c);
+	app_commit_clear(&c);
 	return 0;
 }
 

@@ -28,7 +28,8 @@
 
 struct server_app {
 	struct app *app;
-	int dirty; /* committed to since the last refresh pass */
+	json_t *changed; /* etypes changed since the last refresh pass (a set
+			  * object), or NULL */
 	TAILQ_ENTRY(server_app) entry;
 };
 
@@ -91,6 +92,7 @@ server_free(struct server *sv)
 		session_free(ss->s); /* unregisters itself */
 	while ((sa = TAILQ_FIRST(&sv->open_apps)) != NULL) {
 		TAILQ_REMOVE(&sv->open_apps, sa, entry);
+		json_decref(sa->changed);
 		app_free(sa->app);
 		free(sa);
 	}
@@ -199,15 +201,17 @@ server_remove_session(struct server *sv, struct session *s)
 	}
 }
 
-/* Refresh every session of app. */
+/* Refresh every session of app; changed (a set of etypes, or NULL for
+ * "anything") lets sessions skip queries that did not read those. */
 static void
-server_refresh_app(struct server *sv, struct app *a, int attrs_changed)
+server_refresh_app(struct server *sv, struct app *a, int attrs_changed,
+		   const json_t *changed)
 {
 	struct server_session *ss;
 
 	TAILQ_FOREACH(ss, &sv->sessions, entry)
 	if (session_app(ss->s) == a)
-		session_refresh(ss->s, attrs_changed);
+		session_refresh(ss->s, attrs_changed, changed);
 }
 
 /* The refresh pass: every dirty app, once. */
@@ -216,24 +220,40 @@ server_refresh_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *sv = arg;
 	struct server_app *sa;
+	json_t *changed;
 
 	TAILQ_FOREACH(sa, &sv->open_apps, entry)
 	{
-		if (!sa->dirty)
+		if ((changed = sa->changed) == NULL)
 			continue;
-		sa->dirty = 0;
-		server_refresh_app(sv, sa->app, 0);
+		sa->changed = NULL;
+		server_refresh_app(sv, sa->app, 0, changed);
+		json_decref(changed);
 	}
 }
 
+/* Add the etypes of c to the pending set of sa. */
+static void
+server_note_changes(struct server_app *sa, const struct app_commit *c)
+{
+	json_t *etype;
+	size_t i;
+
+	if (sa->changed == NULL)
+		sa->changed = json_object();
+	json_array_foreach(c->etypes, i, etype) if (json_is_string(etype))
+	    json_object_set(sa->changed, json_string_value(etype), json_true());
+}
+
 /*
- * After a commit: mark app dirty for the next refresh pass.  A commit that
- * changed attrs refreshes at once instead: a session must learn new attrs
- * before any later reply (an add-query-ok carries triples of those attrs
- * but no attrs, and the client drops triples whose attr it does not know).
+ * After a commit: note what changed for the next refresh pass.  A commit
+ * that changed attrs refreshes everything at once instead: a session must
+ * learn new attrs before any later reply (an add-query-ok carries triples
+ * of those attrs but no attrs, and the client drops triples whose attr it
+ * does not know).
  */
 void
-server_app_changed(struct server *sv, struct app *a, int attrs_changed)
+server_app_changed(struct server *sv, struct app *a, const struct app_commit *c)
 {
 	struct server_app *sa;
 
@@ -241,12 +261,13 @@ server_app_changed(struct server *sv, struct app *a, int attrs_changed)
 	{
 		if (sa->app != a)
 			continue;
-		if (attrs_changed) {
-			sa->dirty = 0;
-			server_refresh_app(sv, a, 1);
+		if (c->attrs_changed) {
+			json_decref(sa->changed);
+			sa->changed = NULL;
+			server_refresh_app(sv, a, 1, NULL);
 			return;
 		}
-		sa->dirty = 1;
+		server_note_changes(sa, c);
 	}
 	event_active(sv->refresh, EV_TIMEOUT, 1);
 }

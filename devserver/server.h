@@ -18,6 +18,7 @@
 #include "devserver/faults.h"
 
 struct app;
+struct app_commit;
 struct session;
 
 struct server_config {
@@ -51,10 +52,12 @@ struct app *server_app(struct server *, const char *app_id, json_t **err);
 void server_add_session(struct server *, struct session *);
 void server_remove_session(struct server *, struct session *);
 
-/* After a commit on app: refresh every session of app, on the next loop
- * turn once for all the commits of this turn, or at once (with the attrs)
- * when attrs_changed. */
-void server_app_changed(struct server *, struct app *, int attrs_changed);
+/* After commit c on app: refresh every session of app, on the next loop
+ * turn once for all the commits of this turn (recomputing only queries
+ * that read a changed etype), or at once and in full (with the attrs) when
+ * c changed attrs. */
+void server_app_changed(struct server *, struct app *,
+			const struct app_commit *c);
 
 /* Push app-status-changed to every session (after a status fault change). */
 void server_status_changed(struct server *);

@@ -41,8 +41,9 @@ enum session_state { SESSION_NEW, SESSION_READY, SESSION_CLOSED };
 
 struct session_query {
 	json_t *q;
-	char *key;  /* canonical text of q */
-	char *last; /* canonical text of the last result sent */
+	char *key;	/* canonical text of q */
+	char *last;	/* canonical text of the last result sent */
+	json_t *topics; /* etypes its last evaluation read, or NULL */
 	TAILQ_ENTRY(session_query) entry;
 };
 
@@ -89,6 +90,7 @@ session_query_free(struct session_query *sq)
 	json_decref(sq->q);
 	free(sq->key);
 	free(sq->last);
+	json_decref(sq->topics);
 	free(sq);
 }
 
@@ -306,22 +308,22 @@ session_find_query(struct session *s, const char *key)
 	return NULL;
 }
 
-/* Run q for this session: 0 with *result, or -1 with *err. */
+/* Run q for this session: 0 with *result and *topics, or -1 with *err. */
 static int
 session_run_query(struct session *s, const json_t *q, json_t **result,
-		  json_t **err)
+		  json_t **topics, json_t **err)
 {
 	*err = error_app_status(server_app_status(s->server), 0);
 	if (*err != NULL)
 		return -1;
-	return app_query(s->app, q, result, err);
+	return app_query(s->app, q, result, topics, err);
 }
 
 /* add-query: answer with the full result and remember the query. */
 static void
 session_add_query(struct session *s, const json_t *event)
 {
-	json_t *q = json_object_get(event, "q"), *result, *err, *input;
+	json_t *q = json_object_get(event, "q"), *result, *topics, *err, *input;
 	struct session_query *sq;
 	char *key;
 
@@ -344,7 +346,7 @@ session_add_query(struct session *s, const json_t *event)
 			     0);
 		return;
 	}
-	if (session_run_query(s, q, &result, &err) != 0) {
+	if (session_run_query(s, q, &result, &topics, &err) != 0) {
 		free(key);
 		session_error(s, err, event);
 		return;
@@ -353,6 +355,7 @@ session_add_query(struct session *s, const json_t *event)
 	sq->q = json_incref(q);
 	sq->key = key;
 	sq->last = proto_canonical(result);
+	sq->topics = topics;
 	TAILQ_INSERT_TAIL(&s->queries, sq, entry);
 	session_send(s,
 		     json_pack("{s:s,s:O,s:o,s:o,s:O}", "op", "add-query-ok",
@@ -450,42 +453,61 @@ static void
 session_transact(struct session *s, const json_t *event)
 {
 	struct faults *f = server_faults(s->server);
+	struct app_commit c;
 	json_t *err;
-	int64_t tx_id;
-	int attrs_changed = 0;
 
 	if ((err = session_check_transact(s, event)) != NULL ||
-	    app_transact(s->app, json_object_get(event, "tx-steps"), &tx_id,
-			 &attrs_changed, &err) != 0) {
+	    app_transact(s->app, json_object_get(event, "tx-steps"), &c,
+			 &err) != 0) {
 		session_error(s, err, event);
 		return;
 	}
 	if (faults_take(&f->close_before_ack)) {
 		log_info("fault: closing session %s before the ack of tx %lld",
-			 s->id, (long long)tx_id);
+			 s->id, (long long)c.tx_id);
 		session_close(s);
 	}
-	server_app_changed(s->server, s->app, attrs_changed);
+	server_app_changed(s->server, s->app, &c);
 	if (s->state == SESSION_CLOSED)
-		return;
+		goto out;
 	if (faults_take(&f->drop_ack)) {
 		log_info("fault: dropping the ack of tx %lld",
-			 (long long)tx_id);
-		return;
+			 (long long)c.tx_id);
+		goto out;
 	}
 	session_send(s,
 		     json_pack("{s:s,s:I,s:O}", "op", "transact-ok", "tx-id",
-			       (json_int_t)tx_id, "client-event-id",
+			       (json_int_t)c.tx_id, "client-event-id",
 			       session_cid(event)),
 		     f->ack_delay_ms);
+out:
+	app_commit_clear(&c);
 }
 
-/* Recompute the session's queries; push the changed ones. */
+/* Whether a query may have changed: it read one of the changed etypes (or
+ * what it read, or what changed, is unknown). */
+static int
+session_query_touched(const struct session_query *sq, const json_t *changed)
+{
+	json_t *etype;
+	size_t i;
+
+	if (changed == NULL || sq->topics == NULL)
+		return 1;
+	json_array_foreach(
+	    sq->topics, i,
+	    etype) if (json_object_get(changed, json_string_value(etype)) !=
+		       NULL) return 1;
+	return 0;
+}
+
+/* Recompute the session's queries that changed etypes may affect; push
+ * the ones whose result changed. */
 void
-session_refresh(struct session *s, int attrs_changed)
+session_refresh(struct session *s, int attrs_changed, const json_t *changed)
 {
 	struct session_query *sq;
-	json_t *comps, *result, *err, *msg;
+	json_t *comps, *result, *topics, *err, *msg;
 	char *text;
 
 	if (s->state != SESSION_READY)
@@ -493,10 +515,14 @@ session_refresh(struct session *s, int attrs_changed)
 	comps = json_array();
 	TAILQ_FOREACH(sq, &s->queries, entry)
 	{
-		if (session_run_query(s, sq->q, &result, &err) != 0) {
+		if (!session_query_touched(sq, changed))
+			continue;
+		if (session_run_query(s, sq->q, &result, &topics, &err) != 0) {
 			json_decref(err);
 			continue;
 		}
+		json_decref(sq->topics);
+		sq->topics = topics;
 		text = proto_canonical(result);
 		if (sq->last != NULL && strcmp(text, sq->last) == 0) {
 			free(text);

@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 struct server;
 struct app;
 
@@ -36,10 +38,13 @@ void session_free(struct session *);
 /* Handle one message from the client. */
 void session_receive(struct session *, const char *text, size_t len);
 
-/* Recompute this session's queries after a commit and push refresh-ok
- * with the changed ones (and attrs when attrs_changed or the client
- * cannot skip them). */
-void session_refresh(struct session *, int attrs_changed);
+/* Recompute this session's queries after commits and push refresh-ok with
+ * the changed ones (and attrs when attrs_changed or the client cannot skip
+ * them).  changed is a set (object keys) of the etypes whose triples
+ * changed, or NULL for "anything": a query whose last evaluation read none
+ * of them cannot have changed and is not recomputed. */
+void session_refresh(struct session *, int attrs_changed,
+		     const json_t *changed);
 
 /* Push app-status-changed with status. */
 void session_status_changed(struct session *, const char *status);

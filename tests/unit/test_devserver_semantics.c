@@ -2,9 +2,10 @@
  * test_devserver_semantics.c: Instant's transaction semantics as a client
  * of the devserver sees them through transact and add-query: create and
  * update mode errors and their messages, all-or-nothing, merge with null,
- * unique violations, lookups that upsert, op-grouped execution order and
- * delete cascades.  Expectations come from the protocol reference (§3.3,
- * §3.5, §3.6, §5.5) and InstaML facts (instaql-instaml.md §3).
+ * unique violations, lookups that upsert, op-grouped execution order,
+ * delete cascades, and refreshes that follow where clauses across links.
+ * Expectations come from the protocol reference (§3.3, §3.5, §3.6, §5.5) and
+ * InstaML facts (instaql-instaml.md §3).
  */
 #include "config.h"
 
@@ -402,6 +403,54 @@ START_TEST(test_delete_cascades)
 }
 END_TEST
 
+START_TEST(test_refresh_follows_links)
+{
+	struct client *a = client_new(), *b = client_new();
+	json_t *steps, *m, *comp;
+
+	client_init(a);
+	client_init(b);
+	steps = goal_attrs();
+	json_array_append_new(steps,
+			      attr_step(A_TID, "todos", "id", 0, 1, NULL));
+	json_array_append_new(
+	    steps, attr_step(A_TTITLE, "todos", "title", 0, 0, NULL));
+	json_array_append_new(steps,
+			      attr_step(A_TODOS, "goals", "todos", 1, 0, NULL));
+	json_array_append_new(steps, add(E1, A_ID, json_string(E1), NULL));
+	json_array_append_new(steps,
+			      add(E1, A_TITLE, json_string("goal"), NULL));
+	json_array_append_new(steps, add(T1, A_TID, json_string(T1), NULL));
+	json_array_append_new(steps,
+			      add(T1, A_TTITLE, json_string("open"), NULL));
+	json_array_append_new(steps, add(E1, A_TODOS, json_string(T1), NULL));
+	tx_ok(a, steps);
+	drop_refreshes(b);
+	m = client_query(b,
+			 json_pack("{s:{s:{s:{s:s}}}}", "goals", "$", "where",
+				   "todos.title", "done"),
+			 "qb");
+	ck_assert_str_eq(op_of(m), "add-query-ok");
+	ck_assert(!result_has_value(json_object_get(m, "result"), "goal"));
+	json_decref(m);
+	drop_refreshes(b);
+
+	/* only todos change, yet the goals query reads todos: refreshed */
+	tx_ok(a,
+	      json_pack("[o]", add(T1, A_TTITLE, json_string("done"), NULL)));
+	pump();
+	m = expect_op(b, "refresh-ok");
+	comp = json_array_get(json_object_get(m, "computations"), 0);
+	ck_assert(
+	    result_has_value(json_object_get(comp, "instaql-result"), "goal"));
+	ck_assert(
+	    result_has_value(json_object_get(comp, "instaql-result"), "done"));
+	json_decref(m);
+	client_free(a);
+	client_free(b);
+}
+END_TEST
+
 /* The semantics suite. */
 static Suite *
 suite(void)
@@ -417,6 +466,7 @@ suite(void)
 	tcase_add_test(tc, test_lookup_upserts);
 	tcase_add_test(tc, test_op_grouped_order);
 	tcase_add_test(tc, test_delete_cascades);
+	tcase_add_test(tc, test_refresh_follows_links);
 	suite_add_tcase(s, tc);
 	return s;
 }
