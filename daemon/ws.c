@@ -370,10 +370,8 @@ ws_check_header(char *line, const char *accept, struct ws_resp *rs,
 static int
 ws_check_status(const char *line, char **reason)
 {
-	const char *p = line + strlen("HTTP/1.1 ");
-
-	if (strncmp(line, "HTTP/1.1 ", strlen("HTTP/1.1 ")) == 0 &&
-	    strncmp(p, "101", 3) == 0 && (p[3] == ' ' || p[3] == '\0'))
+	if (strncmp(line, "HTTP/1.1 101", 12) == 0 &&
+	    (line[12] == ' ' || line[12] == '\0'))
 		return 0;
 	xasprintf(reason,
 	    "server answered \"%s\" instead of 101 Switching Protocols",
