@@ -395,21 +395,83 @@ iqj_is_null(struct iqj *x, const struct iq_args *a, const char *c, int *null)
 	return r;
 }
 
+/* Null states of entities, from one scan of the tested attr: bit 1 the
+ * entity has a value (forward) or an incoming link (reverse), bit 2 it
+ * has a null value. */
+struct iqj_nulls {
+	struct strmap *m; /* forward: raw id; reverse: value text */
+	int reverse;
+};
+
+/* Callback: record one triple of the tested attr. */
+static int
+iqj_nulls_cb(void *arg, const struct triple *tr)
+{
+	struct iqj_nulls *n = arg;
+	const char *k = n->reverse ? tr->v : tr->e;
+	size_t bits = 0;
+
+	strmap_get(n->m, k, &bits);
+	bits |= 1;
+	if (!n->reverse && strcmp(tr->v, "null") == 0)
+		bits |= 2;
+	return strmap_put(n->m, k, bits);
+}
+
+/* Whether the candidate (value text c) is null by the scanned states. */
+static int
+iqj_nulls_test(const struct iqj_nulls *n, const char *c)
+{
+	size_t bits = 0, len = strlen(c);
+	char *e;
+
+	if (n->reverse)
+		strmap_get(n->m, c, &bits);
+	else if (len >= 2 && c[0] == '"' && memchr(c, '\\', len) == NULL)
+		strmap_getn(n->m, c + 1, len - 2, &bits);
+	else if ((e = iqj_unquote(c)) != NULL) {
+		strmap_get(n->m, e, &bits);
+		free(e);
+	}
+	return !(bits & 1) || (bits & 2);
+}
+
+/* Whether one scan of the tested attr beats a lookup per candidate. */
+static int
+iqj_nulls_pay(struct iqj *x, const struct iq_args *a, size_t candidates)
+{
+	int64_t rows;
+
+	if (candidates < 256 ||
+	    tstore_count_a(x->ts, a->null_attr->id, &rows) != 0)
+		return 0;
+	return (uint64_t)rows <= 16 * (uint64_t)candidates;
+}
+
 /* Drop rows whose value fails an $isNull test. */
 static int
 iqj_filter_null(struct iqj *x, const struct iq_args *a, struct iqj_rows *rs)
 {
+	struct iqj_nulls n = { NULL, a->reverse };
 	size_t i, k = 0;
-	int null;
+	int null, r = -1;
 
+	if (iqj_nulls_pay(x, a, rs->n) && ((n.m = strmap_create()) == NULL ||
+	    tstore_scan_a(x->ts, a->null_attr->id, iqj_nulls_cb, &n) != 0))
+		goto out;
 	for (i = 0; i < rs->n; i++) {
-		if (iqj_is_null(x, a, rs->buf + rs->v[i].v, &null) != 0)
-			return -1;
+		if (n.m != NULL)
+			null = iqj_nulls_test(&n, rs->buf + rs->v[i].v);
+		else if (iqj_is_null(x, a, rs->buf + rs->v[i].v, &null) != 0)
+			goto out;
 		if (null == a->want_null)
 			rs->v[k++] = rs->v[i];
 	}
 	rs->n = k;
-	return 0;
+	r = 0;
+out:
+	strmap_free(n.m);
+	return r;
 }
 
 /* The raw entity id an e term stands for, or NULL if unknown; *never

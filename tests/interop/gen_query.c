@@ -203,12 +203,20 @@ gen_link(struct world *w, int i)
 	json_array_append(w->attrs, a);
 }
 
-/* Add one triple. */
+/* Append one triple [e, attr id, v, t] (v is stolen). */
+static void
+add_triple_to(json_t *triples, json_t *e, json_t *attr, json_t *v,
+    long long t)
+{
+	json_array_append_new(triples, json_pack("[O,O,o,I]", e,
+	    json_object_get(attr, "id"), v, (json_int_t)t));
+}
+
+/* Add one triple to the store. */
 static void
 add_triple(struct world *w, json_t *e, json_t *attr, json_t *v, long long t)
 {
-	json_array_append_new(w->triples, json_pack("[O,O,o,I]", e,
-	    json_object_get(attr, "id"), v, (json_int_t)t));
+	add_triple_to(w->triples, e, attr, v, t);
 }
 
 /* The entities of one etype with their values. */
@@ -629,4 +637,88 @@ gen_cases(json_t *cases, unsigned long seed, int n)
 			    w.triples, i));
 		free_world(&w);
 	}
+}
+
+/*
+ * Benchmark store: n goals (title, n, done) and n todos (title), each todo
+ * linked from a random goal.
+ */
+
+static const char *const bench_queries[] = {
+	"{\"goals\":{}}",
+	"{\"goals\":{\"$\":{\"where\":{\"title\":\"alpha7\"}}}}",
+	"{\"goals\":{\"$\":{\"order\":{\"n\":\"desc\"},\"limit\":10}}}",
+	"{\"goals\":{\"$\":{\"where\":{\"n\":{\"$gt\":990}}},"
+	"\"todos\":{}}}",
+	"{\"todos\":{\"$\":{\"where\":{\"goals.title\":"
+	"{\"$like\":\"beta1%\"}}}}}",
+	"{\"goals\":{\"$\":{\"order\":{\"title\":\"asc\"},\"limit\":20}}}",
+	"{\"goals\":{\"$\":{\"where\":{\"done\":true,\"n\":{\"$lt\":10}}},"
+	"\"todos\":{\"goals\":{}}}}",
+	"{\"todos\":{\"$\":{\"where\":{\"goals\":{\"$isNull\":true}},"
+	"\"limit\":5}}}",
+};
+
+/* The benchmark attrs: goals id/title/n/done, todos id/title, link. */
+static void
+bench_attrs(json_t *attrs, json_t **id)
+{
+	static const char *const names[][2] = { { "goals", "id" },
+		{ "goals", "title" }, { "goals", "n" }, { "goals", "done" },
+		{ "todos", "id" }, { "todos", "title" } };
+	size_t i;
+
+	for (i = 0; i < 6; i++) {
+		id[i] = gen_attr(names[i][0], names[i][1], "blob", 1,
+		    i == 0 || i == 4, i == 1 ? "string" : NULL);
+		json_array_append(attrs, id[i]);
+	}
+	id[6] = gen_attr("goals", "todos", "ref", 0, 0, NULL);
+	json_object_set_new(id[6], "reverse-identity", json_pack("[o,s,s]",
+	    gen_uuid(), "todos", "goals"));
+	json_array_append(attrs, id[6]);
+}
+
+/* Append the benchmark cases. */
+void
+bench_cases(json_t *cases, int n)
+{
+	static const char *const words[] = { "alpha", "beta", "gamma",
+		"delta", "eps", "zeta", "eta", "theta" };
+	json_t *attrs = json_array(), *triples = json_array(), *a[7];
+	json_t *goals = json_array(), *g, *t;
+	char title[64];
+	size_t i;
+	int k;
+
+	rng = 42;
+	bench_attrs(attrs, a);
+	for (k = 0; k < n; k++) {
+		g = gen_uuid();
+		snprintf(title, sizeof title, "%s%d", words[pick(8)], k % 1000);
+		add_triple_to(triples, g, a[0], json_incref(g), k);
+		add_triple_to(triples, g, a[1], json_string(title), k);
+		add_triple_to(triples, g, a[2], json_integer(pick(1001)), k);
+		add_triple_to(triples, g, a[3], json_boolean(chance(50)), k);
+		json_array_append_new(goals, g);
+	}
+	for (k = 0; k < n; k++) {
+		t = gen_uuid();
+		snprintf(title, sizeof title, "todo%d", k);
+		add_triple_to(triples, t, a[4], json_incref(t), k);
+		add_triple_to(triples, t, a[5], json_string(title), k);
+		if (chance(90))
+			add_triple_to(triples, json_array_get(goals, pick(n)),
+			    a[6], json_incref(t), k);
+		json_decref(t);
+	}
+	for (i = 0; i < sizeof bench_queries / sizeof bench_queries[0]; i++)
+		json_array_append_new(cases, json_pack("{s:s,s:O,s:O,s:o,s:i}",
+		    "name", "bench", "attrs", attrs, "triples", triples, "q",
+		    json_loads(bench_queries[i], 0, NULL), "bench", 3));
+	for (k = 0; k < 7; k++)
+		json_decref(a[k]);
+	json_decref(goals);
+	json_decref(attrs);
+	json_decref(triples);
 }

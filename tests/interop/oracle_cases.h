@@ -17,4 +17,8 @@ int oracle_fixture_cases(json_t *cases);
 /* Append n generated cases from seed. */
 void gen_cases(json_t *cases, unsigned long seed, int n);
 
+/* Append benchmark cases ("bench": runs) over one store of n goals and n
+ * todos. */
+void bench_cases(json_t *cases, int n);
+
 #endif

@@ -17,12 +17,17 @@
  *
  * Prints "N passed, M failed"; any mismatch, a missing node or a missing
  * package fails the test.
+ *
+ * With IQ_BENCH=<entities>, it instead times both evaluators (least CPU
+ * time of a few runs) on a generated store of that many goals and todos
+ * and prints a table; the results must still agree.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/attrs.h"
@@ -421,6 +426,74 @@ ask(const json_t *cases)
 	return answers;
 }
 
+/* CPU time of the process in ms. */
+static double
+cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Least CPU time of n evaluations of case c; *out gets the last result. */
+static double
+time_ours(struct ostore *s, const json_t *c, int n, json_t **out)
+{
+	double best = 1e18, t0, dt;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		json_decref(*out);
+		t0 = cpu_ms();
+		*out = ours(s, c);
+		dt = cpu_ms() - t0;
+		best = dt < best ? dt : best;
+	}
+	return best;
+}
+
+/* Time both evaluators on bench cases. */
+static int
+bench(int entities)
+{
+	struct ostore st = { NULL, NULL, NULL };
+	json_t *cases = json_array(), *answers, *mine = NULL;
+	const json_t *c;
+	double ms;
+	size_t i;
+	int failed = 0;
+
+	bench_cases(cases, entities);
+	if ((answers = ask(cases)) == NULL)
+		return 1;
+	c = json_array_get(cases, 0);
+	if (ostore_load(&st, json_object_get(c, "attrs"),
+		json_object_get(c, "triples")) != 0)
+		return 1;
+	printf("%10s %10s %7s  query (%d entities)\n", "client ms", "ours ms",
+	    "ratio", entities);
+	json_array_foreach(cases, i, c) {
+		char *q = json_dumps(json_object_get(c, "q"), JSON_COMPACT);
+		const json_t *a = json_array_get(answers, i);
+		double js = json_number_value(json_object_get(a, "ms"));
+		int ok;
+
+		ms = time_ours(&st, c, 3, &mine);
+		ok = same_json(json_object_get(mine, "data"),
+		    json_object_get(a, "data"));
+		failed += !ok;
+		printf("%10.1f %10.1f %6.1fx  %.70s%s\n", js, ms,
+		    ms > 0 ? js / ms : 0, q, ok ? "" : " MISMATCH");
+		free(q);
+	}
+	json_decref(mine);
+	ostore_clear(&st);
+	json_decref(answers);
+	json_decref(cases);
+	return failed == 0 ? 0 : 1;
+}
+
 /* Build the cases, ask the oracle, compare. */
 int
 main(void)
@@ -433,6 +506,8 @@ main(void)
 		seed = strtoul(getenv("IQ_SEED"), NULL, 10);
 	if (getenv("IQ_CASES") != NULL)
 		ncases = atoi(getenv("IQ_CASES"));
+	if (getenv("IQ_BENCH") != NULL)
+		return bench(atoi(getenv("IQ_BENCH")));
 	if (oracle_fixture_cases(cases) != 0) {
 		fprintf(stderr, "cannot read the fixtures\n");
 		return 1;
