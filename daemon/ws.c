@@ -543,16 +543,12 @@ ws_local_close_reason(struct ws *ws)
 	return s;
 }
 
-/* Finish once both directions are shut and the output has drained. */
+/* Finish a closing handshake with the reason recorded or implied. */
 static void
-ws_check_done(struct ws *ws)
+ws_finish_close(struct ws *ws)
 {
 	char *s;
 
-	if (!ws_live(ws) || wslay_event_want_read(ws->wslay) ||
-	    wslay_event_want_write(ws->wslay) ||
-	    evbuffer_get_length(bufferevent_get_output(ws->bev)) > 0)
-		return;
 	if (ws->reason != NULL) {
 		ws_fail(ws, ws->reason);
 		return;
@@ -560,6 +556,17 @@ ws_check_done(struct ws *ws)
 	s = ws_local_close_reason(ws);
 	ws_fail(ws, s);
 	free(s);
+}
+
+/* Finish once both directions are shut and the output has drained. */
+static void
+ws_check_done(struct ws *ws)
+{
+	if (!ws_live(ws) || wslay_event_want_read(ws->wslay) ||
+	    wslay_event_want_write(ws->wslay) ||
+	    evbuffer_get_length(bufferevent_get_output(ws->bev)) > 0)
+		return;
+	ws_finish_close(ws);
 }
 
 /* Hand queued frames to the bufferevent, then see if we are done. */
@@ -961,7 +968,7 @@ ws_close_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct ws *ws = arg;
 
 	ws_enter(ws);
-	ws_fail(ws, ws->reason);
+	ws_finish_close(ws);
 	ws_leave(ws);
 }
 
@@ -1071,12 +1078,13 @@ ws_close(struct ws *ws, const char *reason)
 	if (ws->state != WS_OPEN) {
 		ws_fail(ws, reason);
 	} else {
-		ws_set_reason(ws, reason);
 		ws->state = WS_CLOSING;
 		evtimer_add(ws->close_timer, &tv);
-		wslay_event_queue_close(ws->wslay, WSLAY_CODE_NORMAL_CLOSURE,
-		    (const uint8_t *)reason,
-		    ws_utf8_cut(reason, WS_MAX_CLOSE_REASON));
+		/* Fails if wslay already closed (error, size): keep its reason. */
+		if (wslay_event_queue_close(ws->wslay,
+		    WSLAY_CODE_NORMAL_CLOSURE, (const uint8_t *)reason,
+		    ws_utf8_cut(reason, WS_MAX_CLOSE_REASON)) == 0)
+			ws_set_reason(ws, reason);
 		if (ws->depth == 1)
 			ws_progress(ws);
 	}
