@@ -225,7 +225,7 @@ srv_on_frame(struct srv *s, int opcode, const char *buf, size_t len)
 	} else if (opcode == 0xa && s->mode == SRV_PING) {
 		snprintf(reply, sizeof reply, "got pong %s", buf);
 		srv_frame(s->bev, 0x1, reply, strlen(reply));
-	} else if (opcode == 0x8) {
+	} else if (opcode == 0x8 && s->mode != SRV_SILENT) {
 		ck_assert_uint_le(len, sizeof s->close_payload);
 		memcpy(s->close_payload, buf, len);
 		s->close_len = len;
@@ -334,6 +334,7 @@ struct cl {
 	const char *close_on_msg;  /* ws_close reason on the first message */
 	int free_on_msg;           /* ws_free on the first message */
 	int free_on_open;          /* ws_free in open */
+	const char *close_on_open; /* ws_close reason in open */
 	int free_on_closed;        /* ws_free in closed */
 };
 
@@ -351,6 +352,8 @@ cl_open(void *arg)
 	if (c->send_on_open != NULL)
 		ck_assert_int_eq(ws_send_text(c->ws, c->send_on_open,
 		    strlen(c->send_on_open)), 0);
+	if (c->close_on_open != NULL)
+		ws_close(c->ws, c->close_on_open);
 	if (c->free_on_open) {
 		ws_free(c->ws);
 		c->ws = NULL;
@@ -681,6 +684,16 @@ START_TEST(test_dead_socket)
 }
 END_TEST
 
+START_TEST(test_close_unanswered)
+{
+	struct ws_opts o = { .dead_timeout_sec = 1 };
+	struct cl c = { .close_on_open = "leaving" };
+
+	scenario(&c, SRV_SILENT, &o, NULL);
+	expect_closed(&c, "leaving");
+}
+END_TEST
+
 START_TEST(test_too_big)
 {
 	struct ws_opts o = { .max_msg = 1000 };
@@ -927,6 +940,7 @@ ws_suite(void)
 	tcase_add_test(tc, test_bad_accept);
 	tcase_add_test(tc, test_extension_refused);
 	tcase_add_test(tc, test_dead_socket);
+	tcase_add_test(tc, test_close_unanswered);
 	tcase_add_test(tc, test_too_big);
 	tcase_add_test(tc, test_remote_close);
 	tcase_add_test(tc, test_huge_headers);
