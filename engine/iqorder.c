@@ -74,6 +74,7 @@ iqorder_compare(const struct iq_sortent *a, const struct iq_sortent *b,
 struct iqorder_spec {
 	int desc;
 	int strings;
+	int by_t; /* the values are the entries' t (not set in v) */
 };
 
 /* Compare two entries in the sort's direction. */
@@ -81,8 +82,14 @@ static int
 iqorder_cmp(const struct iqorder_spec *s, const struct iq_sortent *a,
     const struct iq_sortent *b)
 {
-	return s->desc ? iqorder_compare(b, a, s->strings) :
-	    iqorder_compare(a, b, s->strings);
+	const struct iq_sortent *x = s->desc ? b : a, *y = s->desc ? a : b;
+
+	if (s->by_t) {
+		if (x->t != y->t)
+			return x->t > y->t ? 1 : -1;
+		return jsval_uuid_cmp(x->e, y->e);
+	}
+	return iqorder_compare(x, y, s->strings);
 }
 
 /* Stable merge sort of v[0..n) using tmp. */
@@ -151,10 +158,6 @@ iqorder_first_cb(void *arg, const struct triple *tr)
 static int
 iqorder_value(struct iq_ctx *c, const struct attr *a, struct iq_sortent *s)
 {
-	if (iqorder_by_t(a)) {
-		s->v = json_integer(s->t);
-		return s->v != NULL ? 0 : -1;
-	}
 	if (tstore_scan_ea(c->ts, s->e, a->id, iqorder_first_cb, s) < 0)
 		return -1;
 	if (iqorder_is_date(a))
@@ -248,6 +251,22 @@ iqorder_strings(const struct attr *oa)
 	    strcmp(oa->checked_type, "string") == 0;
 }
 
+/* The order values of the entries (one scan of the attr or one lookup
+ * per entity). */
+static int
+iqorder_values(struct iq_ctx *c, const struct attr *oa,
+    const struct iq_hits *h, struct iq_sortent *v)
+{
+	size_t i;
+
+	if (iqorder_bulk_pays(c, oa->etype, h->n))
+		return iqorder_bulk(c, oa, h, v);
+	for (i = 0; i < h->n; i++)
+		if (iqorder_value(c, oa, &v[i]) != 0)
+			return -1;
+	return 0;
+}
+
 /* Collation keys for the entries' values, computed once before sorting
  * rather than in every comparison. */
 static int
@@ -274,7 +293,8 @@ struct iq_sortent *
 iqorder_sorted(struct iq_ctx *c, const struct iq_hits *h,
     const struct attr *oa, int desc)
 {
-	struct iqorder_spec spec = { desc, iqorder_strings(oa) };
+	struct iqorder_spec spec = { desc, iqorder_strings(oa),
+		iqorder_by_t(oa) };
 	struct iq_sortent *v = calloc(h->n + 1, sizeof *v), *tmp;
 	size_t i;
 
@@ -286,14 +306,8 @@ iqorder_sorted(struct iq_ctx *c, const struct iq_hits *h,
 		v[i].e = h->v[i].e;
 		v[i].t = h->v[i].t;
 	}
-	if (!iqorder_by_t(oa) && iqorder_bulk_pays(c, oa->etype, h->n)) {
-		if (iqorder_bulk(c, oa, h, v) != 0)
-			goto fail;
-	} else {
-		for (i = 0; i < h->n; i++)
-			if (iqorder_value(c, oa, &v[i]) != 0)
-				goto fail;
-	}
+	if (!spec.by_t && iqorder_values(c, oa, h, v) != 0)
+		goto fail;
 	if (spec.strings && iqorder_keys(v, h->n) != 0)
 		goto fail;
 	iqorder_msort(&spec, v, tmp, h->n);
@@ -328,11 +342,16 @@ int
 iqorder_cmp_cursor(const json_t *cursor, const struct attr *a,
     const struct iq_sortent *s)
 {
-	struct iq_sortent ce;
+	struct iq_sortent ce, se = *s;
 	int r;
 
 	iqorder_cursor_ent(cursor, a, &ce);
-	r = iqorder_compare(s, &ce, iqorder_strings(a));
+	/* Entries sorted by t carry no value: compare their t. */
+	if (iqorder_by_t(a) && se.v == NULL)
+		se.v = json_integer(se.t);
+	r = iqorder_compare(&se, &ce, iqorder_strings(a));
+	if (se.v != s->v)
+		json_decref(se.v);
 	json_decref(ce.v);
 	return r;
 }

@@ -323,11 +323,11 @@ server_case(struct ostore *s, const json_t *c)
 	return sc;
 }
 
-/* Whether q takes the last entities of a namespace and has other forms:
- * the client re-applies its limit to the server's page plus any entity of
- * that etype the other results made visible, and takes the first ones,
- * so it can show others than the page (a limit of the protocol, not of
- * the evaluator). */
+/* Whether q takes the last entities of a namespace and has other forms
+ * or a where clause: the client re-applies its limit to the server's page
+ * plus any entity of that etype that other results or where witnesses
+ * made visible, and takes the first ones, so it can show others than the
+ * page (a limit of the protocol, not of the evaluator). */
 static int
 last_with_children(const json_t *q)
 {
@@ -337,7 +337,8 @@ last_with_children(const json_t *q)
 	json_object_foreach((json_t *)q, ns, form) {
 		if (!has_last(form))
 			continue;
-		if (json_object_size(q) > 1)
+		if (json_object_size(q) > 1 || json_object_get(
+		    json_object_get(form, "$"), "where") != NULL)
 			return 1;
 		json_object_foreach(form, k, x)
 			if (strcmp(k, "$") != 0)
