@@ -83,7 +83,7 @@ iq_tset_add(struct iq_tset *s, const char *e, const char *a,
 		r = 0;
 		goto out;
 	}
-	if ((v = iq_value_parse(vtext)) == NULL)
+	if ((v = iqjoin_value(vtext)) == NULL)
 		goto out;
 	tr = json_pack("[s,s,o,I]", e, a, v, (json_int_t)t);
 	if (tr == NULL || json_array_append_new(s->arr, tr) != 0 ||
@@ -344,12 +344,11 @@ iq_compile(struct iq_ctx *c, const char *etype, int level,
 	if (iq_check_dollar(c, n, d) != 0)
 		goto fail;
 	iq_topic(c, etype);
-	if (j != NULL || level == 0) {
-		if (iqwhere_plan(&n->plan, c->as, etype, level,
-			json_object_get(d, "where"), j, path, c->errmsg) != 0)
-			goto fail;
-		iq_topics_plist(c, &n->plan.pats);
-	}
+	/* A missing link's plan is never run: compiling it checks it. */
+	if (iqwhere_plan(&n->plan, c->as, etype, level,
+		json_object_get(d, "where"), j, path, c->errmsg) != 0)
+		goto fail;
+	iq_topics_plist(c, &n->plan.pats);
 	iq_node_options(n, d);
 	if (iq_node_fields(c, n, json_object_get(d, "fields")) != 0 ||
 	    (n->kids = calloc(json_object_size(form) + 1,
@@ -408,7 +407,7 @@ iq_obj_cb(void *arg, const struct triple *tr)
 		return -1;
 	if (!strmap_get(f->n->field_by_attr, tr->a, &i))
 		return 0;
-	if ((v = iq_value_parse(tr->v)) == NULL)
+	if ((v = iqjoin_value(tr->v)) == NULL)
 		return 0;
 	return json_object_set_new(f->obj, f->n->fields[i].label, v) == 0 ?
 	    0 : -1;
@@ -448,7 +447,7 @@ iq_bulk_obj_cb(void *arg, const struct triple *tr)
 
 	if (!strmap_get(b->idx, tr->e, &hit) || b->pos[hit] == 0)
 		return 0;
-	if ((v = iq_value_parse(tr->v)) == NULL)
+	if ((v = iqjoin_value(tr->v)) == NULL)
 		return 0;
 	return json_object_set_new(b->objs[b->pos[hit] - 1], b->label, v) ==
 	    0 ? 0 : -1;

@@ -84,8 +84,11 @@ int instaql_eval(struct tstore *, const struct attrs *, const json_t *q,
 /* Release what a result holds and zero it (a zeroed result is a no-op). */
 void instaql_result_clear(struct instaql_result *);
 
-/* Check the shape of a query without evaluating it: 0, or -1 with
- * *errmsg as for instaql_eval. */
+/* Check the shape of a query without a store: forms, "$" options and
+ * where structure (and/or, operator maps that need no attr).  Errors that
+ * depend on attrs (a null value, a path through an attr that is not a
+ * link) are only found by instaql_eval.  0, or -1 with *errmsg as for
+ * instaql_eval. */
 int instaql_validate(const json_t *q, char **errmsg);
 
 #endif

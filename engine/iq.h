@@ -221,9 +221,9 @@ int iqserver_closure(struct iq_ctx *);
 size_t iq_limit_len(const json_t *limit, size_t n);
 
 /* A JSON value from canonical value text (NULL if unparsable). */
-json_t *iq_value_parse(const char *text);
+json_t *iqjoin_value(const char *text);
 
 /* The JSON text of a string (caller frees). */
-char *iq_quote(const char *s);
+char *iqjoin_quote(const char *s);
 
 #endif

@@ -143,7 +143,7 @@ iqj_needs_escape(const char *s)
 
 /* The JSON text of a string (caller frees). */
 char *
-iq_quote(const char *s)
+iqjoin_quote(const char *s)
 {
 	size_t n = strlen(s);
 	json_t *j;
@@ -173,7 +173,7 @@ iqj_put_etext(struct iqj_rows *rs, const char *e, size_t *off)
 
 	if (!iqj_needs_escape(e))
 		return iqj_put(rs, e, 1, off);
-	if ((q = iq_quote(e)) == NULL)
+	if ((q = iqjoin_quote(e)) == NULL)
 		return -1;
 	r = iqj_put(rs, q, 0, off);
 	free(q);
@@ -232,7 +232,7 @@ iqj_unquote(const char *text)
 
 /* A JSON value from canonical value text. */
 json_t *
-iq_value_parse(const char *text)
+iqjoin_value(const char *text)
 {
 	size_t n = strlen(text);
 
@@ -292,7 +292,7 @@ iqj_cmp(const struct iq_args *a, const char *vtext)
 		return iqj_cmp_result(a->op, x < y ? JSVAL_LT : x > y ?
 		    JSVAL_GT : JSVAL_EQ);
 	}
-	if ((v = iq_value_parse(vtext)) == NULL)
+	if ((v = iqjoin_value(vtext)) == NULL)
 		return 0;
 	if (a->is_date) {
 		x = jsval_date_ms(v);
@@ -842,7 +842,7 @@ iqjoin_run(struct tstore *ts, const struct iq_plan *plan, const char *parent,
 	x.vals = calloc(plan->nvars + 1, sizeof *x.vals);
 	x.accepted = strmap_create();
 	if (x.vals == NULL || x.accepted == NULL ||
-	    (parent != NULL && (x.parent_text = iq_quote(parent)) == NULL)) {
+	    (parent != NULL && (x.parent_text = iqjoin_quote(parent)) == NULL)) {
 		iqj_fail(&x, "out of memory");
 		goto out;
 	}

@@ -150,7 +150,7 @@ iqorder_first_cb(void *arg, const struct triple *tr)
 {
 	struct iq_sortent *s = arg;
 
-	s->v = iq_value_parse(tr->v);
+	s->v = iqjoin_value(tr->v);
 	return 1;
 }
 
@@ -181,7 +181,7 @@ iqorder_bulk_cb(void *arg, const struct triple *tr)
 
 	if (b->idx != NULL && strmap_get(b->idx, tr->e, &i) &&
 	    b->ents[i].v == NULL &&
-	    (b->ents[i].v = iq_value_parse(tr->v)) == NULL)
+	    (b->ents[i].v = iqjoin_value(tr->v)) == NULL)
 		return -1;
 	return 0;
 }

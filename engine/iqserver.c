@@ -41,7 +41,7 @@ static int
 iqserver_first_cb(void *arg, const struct triple *tr)
 {
 	json_t **out = arg;
-	json_t *v = iq_value_parse(tr->v);
+	json_t *v = iqjoin_value(tr->v);
 
 	*out = v != NULL ? json_pack("[s,s,o,I]", tr->e, tr->a, v,
 	    (json_int_t)tr->t) : NULL;
@@ -202,7 +202,7 @@ iqserver_close_entity(struct iq_ctx *c, const struct attr *id, const char *e)
 		if (a == NULL || a->rev_etype == NULL ||
 		    strcmp(a->rev_etype, id->etype) != 0)
 			continue;
-		if ((etext = iq_quote(e)) == NULL)
+		if ((etext = iqjoin_quote(e)) == NULL)
 			return -1;
 		r = tstore_scan_av(c->ts, aid, etext, iqserver_tset_first_cb,
 		    &c->tset);

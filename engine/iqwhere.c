@@ -13,7 +13,8 @@
  *   $in/in; a map with none of them, an object or an array matches nothing;
  * - on a reverse label only a string value (a linked id) can match;
  * - a missing attr makes the whole level empty; a path through an attr
- *   that is not a link is an error.
+ *   that is not a link is an error.  After a missing attr the other
+ *   clauses are still compiled, only to report malformed ones.
  *
  * Patterns are then reordered greedily so that each one is looked up with
  * as many of its terms known as possible (the result is the same set: the
@@ -45,6 +46,7 @@ struct iqw {
 	struct iq_plan *plan;
 	const struct attrs *as;
 	char **errmsg;
+	int notfound; /* a clause named a missing attr (checking goes on) */
 };
 
 /* Set *errmsg to "<path>: <msg>" and return -1. */
@@ -613,7 +615,9 @@ iqw_where(struct iqw *w, const struct iqw_namer *nm, const char *etype,
 		else
 			r = iqw_path_clause(w, nm, etype, level, key, v, out,
 			    kpath);
-		if (r != 0)
+		if (r == IQW_NOTFOUND)
+			w->notfound = 1;
+		else if (r != 0)
 			return r;
 	}
 	return 0;
@@ -622,12 +626,11 @@ iqw_where(struct iqw *w, const struct iqw_namer *nm, const char *etype,
 /* The join pattern with the parent: the link, with the parent's variable
  * replaced by the parent entity. */
 static int
-iqw_join_pat(struct iqw *w, const char *etype, int level,
-    const struct iq_join *j, const char *path)
+iqw_join_pat(struct iqw *w, int level, const struct iq_join *j,
+    const char *path)
 {
 	struct iq_pat *p = iqw_push(&w->plan->pats);
 
-	(void)etype;
 	if (p == NULL)
 		return iqw_error(w, path, "out of memory");
 	p->kind = IQ_P_TRIPLE;
@@ -761,7 +764,7 @@ iqwhere_plan(struct iq_plan *plan, const struct attrs *as, const char *etype,
     int level, const json_t *where, const struct iq_join *join,
     const char *path, char **errmsg)
 {
-	struct iqw w = { plan, as, errmsg };
+	struct iqw w = { plan, as, errmsg, 0 };
 	char wpath[1024];
 	char *bound;
 	size_t first;
@@ -771,12 +774,12 @@ iqwhere_plan(struct iq_plan *plan, const struct attrs *as, const char *etype,
 	if (errmsg != NULL)
 		*errmsg = NULL;
 	snprintf(wpath, sizeof wpath, "%s.$.where", path);
-	r = join != NULL ? iqw_join_pat(&w, etype, level, join, path) : 0;
+	r = join != NULL ? iqw_join_pat(&w, level, join, path) : 0;
 	if (r == 0 && where != NULL && !json_is_null(where))
 		r = iqw_where(&w, NULL, etype, level, where, &plan->pats, wpath);
 	if (r == 0)
 		r = iqw_eid_pat(&w, etype, level, path);
-	if (r == IQW_NOTFOUND) {
+	if (r == IQW_NOTFOUND || (r == 0 && w.notfound)) {
 		plan->notfound = 1;
 		return 0;
 	}

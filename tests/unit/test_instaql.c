@@ -231,6 +231,13 @@ START_TEST(test_topics_and_validate)
 	ck_assert_ptr_nonnull(err);
 	free(err);
 	json_decref(q);
+	/* Clauses after a missing attr, and nested forms, are checked too. */
+	q = J("{\"goals\":{\"x\":{\"$\":{\"where\":{\"nope\":1,"
+	      "\"or\":5}}}}}");
+	ck_assert_int_eq(instaql_validate(q, &err), -1);
+	ck_assert_str_eq(err, "goals.x.$.where.or: must be an array");
+	free(err);
+	json_decref(q);
 	json_decref(want);
 }
 END_TEST
