@@ -27,6 +27,9 @@
 #include "engine/strmap.h"
 #include "engine/tstore.h"
 
+/* Nested forms at most (each level is a recursion). */
+#define IQ_MAX_LEVEL 32
+
 /* Set *errmsg to "<path>: <msg>" and return -1. */
 static int
 iq_error(struct iq_ctx *c, const char *path, const char *msg)
@@ -334,6 +337,10 @@ iq_compile(struct iq_ctx *c, const char *etype, int level,
 	n->etype = etype;
 	n->level = level;
 	n->form = form;
+	if (level > IQ_MAX_LEVEL) {
+		iq_error(c, path, "nesting too deep");
+		goto fail;
+	}
 	if (!json_is_object(form)) {
 		iq_error(c, path, "must be an object");
 		goto fail;

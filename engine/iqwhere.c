@@ -32,6 +32,8 @@
 #include "engine/tstore.h"
 
 #define IQW_NOTFOUND 1
+/* Patterns of one level at most: the search recurses once per pattern. */
+#define IQW_MAX_PATTERNS 1024
 
 /* A variable namer: the root names "?x-lvl"; a branch namer appends
  * "-<idx>" to every name but its join symbol. */
@@ -47,6 +49,7 @@ struct iqw {
 	const struct attrs *as;
 	char **errmsg;
 	int notfound; /* a clause named a missing attr (checking goes on) */
+	int npats;
 };
 
 /* Set *errmsg to "<path>: <msg>" and return -1. */
@@ -129,6 +132,22 @@ iqw_push(struct iq_plist *l)
 	}
 	memset(&l->v[l->n], 0, sizeof l->v[0]);
 	return &l->v[l->n++];
+}
+
+/* A new pattern in list, within the cap of one level: NULL on error
+ * (*errmsg set). */
+static struct iq_pat *
+iqw_new(struct iqw *w, struct iq_plist *l, const char *path)
+{
+	struct iq_pat *p;
+
+	if (++w->npats > IQW_MAX_PATTERNS) {
+		iqw_error(w, path, "where clause too large");
+		return NULL;
+	}
+	if ((p = iqw_push(l)) == NULL)
+		iqw_error(w, path, "out of memory");
+	return p;
 }
 
 /* Free what a term owns. */
@@ -223,8 +242,8 @@ iqw_ref_pat(struct iqw *w, const struct iqw_namer *nm, const char *etype,
 
 	if ((r = iqw_ref_attr(w, etype, label, path, &a, &fwd)) != 0)
 		return r;
-	if ((p = iqw_push(out)) == NULL)
-		return iqw_error(w, path, "out of memory");
+	if ((p = iqw_new(w, out, path)) == NULL)
+		return -1;
 	p->kind = IQ_P_TRIPLE;
 	p->attr = a;
 	if (iqw_var(w, nm, a->etype, fwd ? level : level + 1, &p->e) != 0 ||
@@ -379,8 +398,8 @@ iqw_isnull_pat(struct iqw *w, const struct iqw_namer *nm, const char *etype,
 
 	if (id == NULL)
 		return IQW_NOTFOUND;
-	if ((p = iqw_push(out)) == NULL)
-		return iqw_error(w, path, "out of memory");
+	if ((p = iqw_new(w, out, path)) == NULL)
+		return -1;
 	p->kind = IQ_P_TRIPLE;
 	p->attr = id;
 	if (iqw_var(w, nm, etype, level, &p->e) != 0 ||
@@ -409,8 +428,8 @@ iqw_value_pat(struct iqw *w, const struct iqw_namer *nm, const char *etype,
 	if (iqw_has(v, "$isNull"))
 		return iqw_isnull_pat(w, nm, etype, level, a, f != NULL,
 		    json_object_get(v, "$isNull"), out, path);
-	if ((p = iqw_push(out)) == NULL)
-		return iqw_error(w, path, "out of memory");
+	if ((p = iqw_new(w, out, path)) == NULL)
+		return -1;
 	p->kind = IQ_P_TRIPLE;
 	p->attr = a;
 	if (f != NULL) {
@@ -452,8 +471,9 @@ static int
 iqw_or(struct iqw *w, struct iq_plist *out, size_t n, struct iq_pat **p,
     const char *path)
 {
-	if ((*p = iqw_push(out)) == NULL ||
-	    ((*p)->branches = calloc(n + 1, sizeof *(*p)->branches)) == NULL)
+	if ((*p = iqw_new(w, out, path)) == NULL)
+		return -1;
+	if (((*p)->branches = calloc(n + 1, sizeof *(*p)->branches)) == NULL)
 		return iqw_error(w, path, "out of memory");
 	(*p)->kind = IQ_P_OR;
 	(*p)->nbranches = n;
@@ -629,10 +649,10 @@ static int
 iqw_join_pat(struct iqw *w, int level, const struct iq_join *j,
     const char *path)
 {
-	struct iq_pat *p = iqw_push(&w->plan->pats);
+	struct iq_pat *p = iqw_new(w, &w->plan->pats, path);
 
 	if (p == NULL)
-		return iqw_error(w, path, "out of memory");
+		return -1;
 	p->kind = IQ_P_TRIPLE;
 	p->attr = j->attr;
 	if (j->forward) {
@@ -652,8 +672,8 @@ iqw_eid_pat(struct iqw *w, const char *etype, int level, const char *path)
 
 	if (id == NULL)
 		return IQW_NOTFOUND;
-	if ((p = iqw_push(&w->plan->pats)) == NULL)
-		return iqw_error(w, path, "out of memory");
+	if ((p = iqw_new(w, &w->plan->pats, path)) == NULL)
+		return -1;
 	p->kind = IQ_P_TRIPLE;
 	p->attr = id;
 	p->is_eid = 1;
@@ -764,7 +784,7 @@ iqwhere_plan(struct iq_plan *plan, const struct attrs *as, const char *etype,
     int level, const json_t *where, const struct iq_join *join,
     const char *path, char **errmsg)
 {
-	struct iqw w = { plan, as, errmsg, 0 };
+	struct iqw w = { plan, as, errmsg, 0, 0 };
 	char wpath[1024];
 	char *bound;
 	size_t first;

@@ -367,6 +367,37 @@ START_TEST(test_server_witness)
 }
 END_TEST
 
+START_TEST(test_limits)
+{
+	struct instaql_result res;
+	json_t *q, *where = json_object(), *form;
+	char key[32], *err = NULL;
+	int i;
+
+	/* A where clause of 2000 keys is refused, not searched. */
+	for (i = 0; i < 2000; i++) {
+		snprintf(key, sizeof key, "a%d", i);
+		attr(key, "goals", key, "blob", "one", NULL, NULL);
+		json_object_set_new(where, key, json_integer(1));
+	}
+	q = json_pack("{s:{s:{s:o}}}", "goals", "$", "where", where);
+	ck_assert_int_eq(instaql_eval(ts, as, q, NULL, &res, &err), -1);
+	ck_assert_msg(strstr(err, "where clause too large") != NULL, "%s",
+	    err);
+	free(err);
+	json_decref(q);
+	/* Forms nested 40 deep. */
+	form = json_object();
+	for (i = 0; i < 40; i++)
+		form = json_pack("{s:o}", "todos", form);
+	q = json_pack("{s:o}", "goals", form);
+	ck_assert_int_eq(instaql_validate(q, &err), -1);
+	ck_assert_msg(strstr(err, "nesting too deep") != NULL, "%s", err);
+	free(err);
+	json_decref(q);
+}
+END_TEST
+
 /* The suite. */
 static Suite *
 instaql_suite(void)
@@ -381,6 +412,7 @@ instaql_suite(void)
 	tcase_add_test(tc, test_order_limit);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_topics_and_validate);
+	tcase_add_test(tc, test_limits);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("server");
 	tcase_add_checked_fixture(tc, setup, teardown);
