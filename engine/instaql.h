@@ -18,6 +18,10 @@
  * the link triples of nested results, and every "witness" triple that
  * makes a where clause true for it.
  *
+ * In client mode a namespace the server answered with an aggregate is
+ * not evaluated by the client: leave it out of q and pass the server's
+ * aggregate on.
+ *
  * String ordering (order by an attr whose checked-data-type is "string")
  * follows the client's Intl.Collator('en-US') for Latin-1 text: case- and
  * accent-insensitive first, then accents, then lower case before upper;
