@@ -715,7 +715,7 @@ bench_cases(json_t *cases, int n)
 	for (i = 0; i < sizeof bench_queries / sizeof bench_queries[0]; i++)
 		json_array_append_new(cases, json_pack("{s:s,s:O,s:O,s:o,s:i}",
 		    "name", "bench", "attrs", attrs, "triples", triples, "q",
-		    json_loads(bench_queries[i], 0, NULL), "bench", 3));
+		    json_loads(bench_queries[i], 0, NULL), "bench", 7));
 	for (k = 0; k < 7; k++)
 		json_decref(a[k]);
 	json_decref(goals);

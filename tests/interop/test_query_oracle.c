@@ -480,7 +480,7 @@ bench(int entities)
 		double js = json_number_value(json_object_get(a, "ms"));
 		int ok;
 
-		ms = time_ours(&st, c, 3, &mine);
+		ms = time_ours(&st, c, 7, &mine);
 		ok = same_json(json_object_get(mine, "data"),
 		    json_object_get(a, "data"));
 		failed += !ok;
