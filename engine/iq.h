@@ -89,6 +89,7 @@ struct iq_plan {
 	size_t nvars, capvars;
 	struct iq_plist pats;
 	int main_var;
+	const struct attr *eid_attr; /* the attr of the id pattern */
 	int notfound; /* an attr is missing: the level is empty */
 };
 

@@ -63,7 +63,8 @@ struct iqj {
 	const char **vals; /* per variable: bound value text or NULL */
 	struct iq_hits *out;
 	struct strmap *accepted; /* ids of accepted entities -> hit */
-	int64_t eid_t;
+	int64_t eid_t;     /* t of the id triple of ... */
+	const char *eid_of; /* ... this binding of the entity, or NULL */
 	int witness;
 	struct iqj_step *trail;
 	size_t ntrail, captrail;
@@ -676,22 +677,39 @@ iqj_push_witness(struct iqj *x, const struct iq_pat *p,
 	return (int)proof->n + 1;
 }
 
+/* Whether a matched row is the id triple [e, id, e] of the level's
+ * entity, so that the id pattern need not look it up again. */
+static int
+iqj_proves_eid(const struct iqj *x, const struct iq_pat *p,
+    const struct iqj_rows *rs, const struct iqj_row *row)
+{
+	return p->attr == x->plan->eid_attr && p->e.kind == IQ_T_VAR &&
+	    p->e.var == x->plan->main_var &&
+	    strcmp(rs->buf + row->v, rs->buf + row->etext) == 0;
+}
+
 /* Go on with the rest after a matched row (recording its witness). */
 static void
 iqj_next(struct iqj *x, const struct iq_pat *p, const struct iqj_rows *rs,
     const struct iqj_row *row, const struct iqj_frame *nf)
 {
 	struct iqj_rows proof = { NULL, 0, 0, NULL, 0, 0 };
+	const char *eid_of = x->eid_of;
+	int64_t eid_t = x->eid_t;
 	int pushed = 0;
 
-	if (p->is_eid)
+	if (p->is_eid || iqj_proves_eid(x, p, rs, row)) {
 		x->eid_t = row->t;
+		x->eid_of = x->vals[x->plan->main_var];
+	}
 	if (x->witness && (pushed = iqj_push_witness(x, p, rs, row,
 	    &proof)) < 0)
 		goto out;
 	iqj_run(x, nf);
 	x->ntrail -= (size_t)pushed;
 out:
+	x->eid_of = eid_of;
+	x->eid_t = eid_t;
 	iqj_rows_clear(&proof);
 }
 
@@ -703,6 +721,10 @@ iqj_triple(struct iqj *x, const struct iq_pat *p, const struct iqj_frame *nf)
 	int bound[2];
 	size_t i;
 
+	/* The id triple is known already: nothing to look up. */
+	if (p->is_eid && x->eid_of != NULL &&
+	    x->eid_of == x->vals[x->plan->main_var])
+		return iqj_run(x, nf);
 	if (iqj_fetch(x, p, &rows) != 0)
 		goto out;
 	for (i = 0; i < rows.n && !x->err; i++) {

@@ -681,6 +681,7 @@ iqw_eid_pat(struct iqw *w, const char *etype, int level, const char *path)
 		return iqw_error(w, path, "out of memory");
 	p->v = p->e;
 	w->plan->main_var = p->e.var;
+	w->plan->eid_attr = id;
 	return 0;
 }
 
