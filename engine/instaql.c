@@ -651,6 +651,11 @@ iq_select(struct iq_ctx *c, const struct iq_node *n, const json_t *pi,
 	for (i = 0; i < h->n; i++)
 		if (!iq_outside_window(n, pi, oa, &v[i]))
 			keep[(*nkeep)++] = i;
+	if (!c->opts->server && iqorder_js_keys(v, keep, *nkeep) != 0) {
+		free(keep);
+		iqorder_free(v, h->n);
+		return NULL;
+	}
 	*vp = v;
 	*oap = oa;
 	return keep;

@@ -206,6 +206,9 @@ void iqorder_free(struct iq_sortent *, size_t n);
 /* Compare an entry with a cursor [e, a, v, t] as the client does. */
 int iqorder_cmp_cursor(const json_t *cursor, const struct attr *order_attr,
     const struct iq_sortent *);
+/* Reorder kept entries as a JavaScript object lists them by id: array
+ * indexes ("0", "17") first.  0, or -1 out of memory. */
+int iqorder_js_keys(const struct iq_sortent *, size_t *keep, size_t n);
 /* Whether order attr a means serverCreatedAt (NULL or an id attr). */
 int iqorder_by_t(const struct attr *a);
 /* Whether reading whole attrs of etype beats lookups for n entities. */

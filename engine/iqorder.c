@@ -355,3 +355,65 @@ iqorder_cmp_cursor(const json_t *cursor, const struct attr *a,
 	json_decref(ce.v);
 	return r;
 }
+
+/* The numeric value of an array-index string ("0", or no leading zero,
+ * at most 2^32 - 2), or -1: JavaScript objects list such keys first, in
+ * numeric order. */
+static long long
+iqorder_index_key(const char *e)
+{
+	long long n = 0;
+	size_t i;
+
+	if (e[0] == '\0' || (e[0] == '0' && e[1] != '\0'))
+		return -1;
+	for (i = 0; e[i] != '\0'; i++) {
+		if (e[i] < '0' || e[i] > '9' || i >= 10)
+			return -1;
+		n = n * 10 + (e[i] - '0');
+	}
+	return n <= 4294967294LL ? n : -1;
+}
+
+/* Sort entry indexes by their array-index keys (insertion sort: such
+ * ids are rare). */
+static void
+iqorder_sort_index_keys(const struct iq_sortent *v, size_t *idx, size_t n)
+{
+	size_t i, j, t;
+
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && iqorder_index_key(v[idx[j - 1]].e) >
+		    iqorder_index_key(v[idx[j]].e); j--) {
+			t = idx[j];
+			idx[j] = idx[j - 1];
+			idx[j - 1] = t;
+		}
+}
+
+/* Reorder kept entries as the client's result object lists them: ids
+ * that are array indexes first, in numeric order, then the rest in sort
+ * order. */
+int
+iqorder_js_keys(const struct iq_sortent *v, size_t *keep, size_t n)
+{
+	size_t *idx, i, k = 0, m;
+
+	for (i = 0; i < n && iqorder_index_key(v[keep[i]].e) < 0; i++)
+		;
+	if (i == n)
+		return 0;
+	if ((idx = malloc(n * sizeof *idx)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (iqorder_index_key(v[keep[i]].e) >= 0)
+			idx[k++] = keep[i];
+	iqorder_sort_index_keys(v, idx, k);
+	m = k;
+	for (i = 0; i < n; i++)
+		if (iqorder_index_key(v[keep[i]].e) < 0)
+			idx[m++] = keep[i];
+	memcpy(keep, idx, n * sizeof *idx);
+	free(idx);
+	return 0;
+}

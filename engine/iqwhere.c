@@ -270,15 +270,44 @@ iqw_args(struct iq_term *t, enum iq_args_kind kind)
 	return t->args;
 }
 
+/* The characters (code points) of a UTF-8 string, as JSON strings. */
+static json_t *
+iqw_chars(const char *s)
+{
+	json_t *arr = json_array();
+	size_t n;
+
+	for (; arr != NULL && *s != '\0'; s += n) {
+		n = 1;
+		while ((s[n] & 0xc0) == 0x80)
+			n++;
+		if (json_array_append_new(arr, json_stringn(s, n)) != 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
 /* A $in list: the texts of its primitive items (objects never match). */
 static int
 iqw_in(struct iqw *w, const json_t *list, struct iq_term *t,
     const char *path)
 {
 	struct iq_args *a;
+	json_t *chars;
 	size_t i;
 	char *s;
+	int r;
 
+	if (json_is_string(list)) {
+		/* The client iterates a string: its characters. */
+		if ((chars = iqw_chars(json_string_value(list))) == NULL)
+			return iqw_error(w, path, "out of memory");
+		r = iqw_in(w, chars, t, path);
+		json_decref(chars);
+		return r;
+	}
 	if (!json_is_array(list))
 		return iqw_error(w, path, "$in needs an array");
 	if ((a = iqw_args(t, IQ_A_IN)) == NULL ||
@@ -360,6 +389,26 @@ iqw_comparator(struct iqw *w, const struct attr *attr, const json_t *v,
 	return 0;
 }
 
+/* Whether a where value is a string starting with "?": the client's
+ * pattern matcher takes it for a variable of that very name (it matches
+ * any value, and the same name elsewhere must match the same value). */
+static int
+iqw_is_var_name(const json_t *v)
+{
+	return json_is_string(v) && json_string_value(v)[0] == '?';
+}
+
+/* A variable term of a given name. */
+static int
+iqw_named_var(struct iqw *w, const char *name, struct iq_term *t,
+    const char *path)
+{
+	t->kind = IQ_T_VAR;
+	if ((t->var = iqw_intern(w->plan, name)) < 0)
+		return iqw_error(w, path, "out of memory");
+	return 0;
+}
+
 /* The value term of a forward attr (the client's parseValue). */
 static int
 iqw_value(struct iqw *w, const struct attr *attr, const json_t *v,
@@ -373,6 +422,8 @@ iqw_value(struct iqw *w, const struct attr *attr, const json_t *v,
 		t->kind = IQ_T_NEVER;
 		return 0;
 	}
+	if (iqw_is_var_name(v))
+		return iqw_named_var(w, json_string_value(v), t, path);
 	if (!json_is_object(v)) {
 		t->kind = IQ_T_CONST;
 		if ((t->text = tstore_value_text(v)) == NULL)
@@ -440,6 +491,8 @@ iqw_value_pat(struct iqw *w, const struct iqw_namer *nm, const char *etype,
 	/* Reverse label: [value, attr, ?x]; only an id string can match. */
 	if (iqw_var(w, nm, etype, level, &p->v) != 0)
 		return iqw_error(w, path, "out of memory");
+	if (iqw_is_var_name(v))
+		return iqw_named_var(w, json_string_value(v), &p->e, path);
 	p->e.kind = json_is_string(v) ? IQ_T_CONST : IQ_T_NEVER;
 	if (json_is_string(v) &&
 	    (p->e.text = strdup(json_string_value(v))) == NULL)
