@@ -722,3 +722,53 @@ bench_cases(json_t *cases, int n)
 	json_decref(attrs);
 	json_decref(triples);
 }
+
+/*
+ * Collation: one store of entities named from a wide alphabet (Latin with
+ * accents and ligatures, Greek, Cyrillic, punctuation, symbols, emoji,
+ * CJK), ordered both ways by a checked string attr.
+ */
+
+static const char *const wide[] = { "a", "A", "b", "e", "E", "z", "Z",
+	"0", "9", " ", "-", "_", ".", ",", "!", "'", "(", "\xc3\xa9",
+	"\xc3\x89", "\xc3\xa8", "\xc3\xbc", "\xc3\x9f", "\xc3\xa6",
+	"\xc3\x86", "\xc5\x93", "\xc4\x8d", "\xc5\x82", "\xce\xb1",
+	"\xce\x91", "\xd0\xb0", "\xd0\xaf", "\xe2\x80\x94",
+	"\xe2\x82\xac", "\xe2\x86\x92", "\xe2\x98\x85",
+	"\xf0\x9f\x98\x80", "\xe6\x97\xa5", "\xc4\xb1" };
+
+/* Append the collation cases. */
+void
+collation_cases(json_t *cases)
+{
+	json_t *attrs = json_array(), *triples = json_array(), *id, *name, *e;
+	char buf[64];
+	size_t n = sizeof wide / sizeof wide[0];
+	int k, j, len;
+
+	rng = 7;
+	id = gen_attr("words", "id", "blob", 1, 1, NULL);
+	name = gen_attr("words", "name", "blob", 1, 0, "string");
+	json_array_append(attrs, id);
+	json_array_append(attrs, name);
+	for (k = 0; k < 300; k++) {
+		buf[0] = '\0';
+		len = pick(5);
+		for (j = 0; j < len; j++)
+			strncat(buf, wide[pick((int)n)],
+			    sizeof buf - strlen(buf) - 1);
+		e = gen_uuid();
+		add_triple_to(triples, e, id, json_incref(e), k);
+		add_triple_to(triples, e, name, json_string(buf), k);
+		json_decref(e);
+	}
+	for (k = 0; k < 2; k++)
+		json_array_append_new(cases, json_pack(
+		    "{s:s,s:O,s:O,s:{s:{s:{s:{s:s}}}}}", "name", "collation",
+		    "attrs", attrs, "triples", triples, "q", "words", "$",
+		    "order", "name", k ? "desc" : "asc"));
+	json_decref(id);
+	json_decref(name);
+	json_decref(attrs);
+	json_decref(triples);
+}

@@ -17,6 +17,9 @@ int oracle_fixture_cases(json_t *cases);
 /* Append n generated cases from seed. */
 void gen_cases(json_t *cases, unsigned long seed, int n);
 
+/* Append cases ordering strings from a wide alphabet. */
+void collation_cases(json_t *cases);
+
 /* Append benchmark cases ("bench": runs) over one store of n goals and n
  * todos. */
 void bench_cases(json_t *cases, int n);

@@ -513,6 +513,7 @@ main(void)
 		fprintf(stderr, "cannot read the fixtures\n");
 		return 1;
 	}
+	collation_cases(cases);
 	gen_cases(cases, seed, ncases);
 	printf("seed %lu, %zu cases\n", seed, json_array_size(cases));
 	if ((answers = ask(cases)) == NULL)
