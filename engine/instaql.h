@@ -23,10 +23,11 @@
  * aggregate on.
  *
  * String ordering (order by an attr whose checked-data-type is "string")
- * follows the client's Intl.Collator('en-US') for Latin-1 text: case- and
- * accent-insensitive first, then accents, then lower case before upper;
- * spaces and punctuation sort before digits, digits before letters.  Other
- * characters sort after Latin letters by code point.
+ * follows the client's Intl.Collator('en-US') (see collate.c): exact for
+ * Latin, Greek, Cyrillic, punctuation, symbols and common emoji in NFC;
+ * other scripts sort after them by code point.  Other values compare as
+ * JavaScript's ">" does; dates (checked-data-type "date") as
+ * milliseconds, ISO 8601 text read as UTC.
  */
 #ifndef ENGINE_INSTAQL_H
 #define ENGINE_INSTAQL_H
