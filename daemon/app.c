@@ -16,6 +16,7 @@
 #include "daemon/server.h"
 #include "daemon/session.h"
 #include "daemon/subs.h"
+#include "daemon/upstream.h"
 #include "daemon/xmalloc.h"
 #include "engine/store.h"
 #include "proto/proto.h"
@@ -34,6 +35,7 @@ struct app {
 	char *store_err;  /* why the store could not be opened */
 	struct subs *subs;
 	struct outbox *outbox;
+	struct upstream *upstream; /* NULL: local-only */
 	int held_offline; /* disconnect was asked */
 	TAILQ_ENTRY(app) entry;
 };
@@ -129,6 +131,8 @@ app_unsynced(const struct app *a)
 	return a->outbox != NULL ? outbox_unsynced(a->outbox) : 0;
 }
 
+static void app_start(struct app *);
+
 /* Find or create the app for id. */
 struct app *
 app_get(struct server *srv, const char *id)
@@ -150,9 +154,12 @@ app_get(struct server *srv, const char *id)
 	TAILQ_INSERT_TAIL(&srv->apps, a, entry);
 	a->subs = subs_create(a);
 	app_open_store(a);
+	if (app_upstream_uri(a) != NULL && a->outbox != NULL)
+		a->upstream = upstream_create(a, app_upstream_uri(a));
 	log_info("app %s: %s", a->id,
 	    a->cfg != NULL && a->cfg->ws_uri != NULL ? a->cfg->ws_uri :
 	    "local-only");
+	app_start(a);
 	return a;
 }
 
@@ -163,8 +170,11 @@ app_free(struct app *a)
 	if (a == NULL)
 		return;
 	TAILQ_REMOVE(&a->server->apps, a, entry);
-	outbox_free(a->outbox);
 	subs_free(a->subs);
+	a->subs = NULL;
+	upstream_free(a->upstream);
+	a->upstream = NULL;
+	outbox_free(a->outbox);
 	store_free(a->store);
 	free(a->store_err);
 	free(a->sessions);
@@ -218,6 +228,8 @@ app_detach(struct app *a, struct session *s)
 	size_t i;
 
 	subs_remove_session(a->subs, s);
+	if (a->outbox != NULL)
+		outbox_forget_session(a->outbox, s);
 	for (i = 0; i < a->nsessions; i++) {
 		if (a->sessions[i] == s) {
 			a->sessions[i] = a->sessions[--a->nsessions];
@@ -266,9 +278,54 @@ app_set_online(struct app *a, int online)
 	if (online == !a->held_offline)
 		return;
 	a->held_offline = !online;
-	if (!online)
+	if (a->upstream != NULL)
+		upstream_set_online(a->upstream, online);
+	else if (!online)
 		app_set_state(a, APP_OFFLINE, "disconnect requested");
-	else if (app_upstream_uri(a) != NULL)
-		app_set_state(a, APP_OFFLINE,
-		    "upstream sync is not available in this version");
+}
+
+/* Start the upstream session of a new app. */
+static void
+app_start(struct app *a)
+{
+	if (a->upstream != NULL && !a->held_offline)
+		upstream_set_online(a->upstream, 1);
+}
+
+/* Send newly committed transactions. */
+void
+app_upstream_kick(struct app *a)
+{
+	if (a->upstream != NULL)
+		upstream_kick(a->upstream);
+}
+
+/* A new distinct query. */
+void
+app_upstream_add_query(struct app *a, const json_t *q)
+{
+	if (a->upstream != NULL)
+		upstream_add_query(a->upstream, q);
+}
+
+/* A query nobody wants. */
+void
+app_upstream_remove_query(struct app *a, const json_t *q)
+{
+	if (a->upstream != NULL)
+		upstream_remove_query(a->upstream, q);
+}
+
+/* Whether the server answered the query. */
+int
+app_query_answered(const struct app *a, const char *key)
+{
+	return a->upstream != NULL && upstream_answered(a->upstream, key);
+}
+
+/* Whether the upstream session is authenticated. */
+int
+app_upstream_ready(const struct app *a)
+{
+	return a->upstream != NULL && upstream_ready(a->upstream);
 }

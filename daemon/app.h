@@ -58,6 +58,20 @@ struct outbox *app_outbox(struct app *);
 /* Unsynced local transactions. */
 int64_t app_unsynced(const struct app *);
 
+/* New transactions are durable: send them if the upstream is ready. */
+void app_upstream_kick(struct app *);
+
+/* The app's distinct queries, for the upstream session. */
+void app_upstream_add_query(struct app *, const json_t *q);
+void app_upstream_remove_query(struct app *, const json_t *q);
+
+/* Whether the upstream session is authenticated. */
+int app_upstream_ready(const struct app *);
+
+/* Whether the server has answered the query with this canonical key on
+ * the current session (else results come from the cache). */
+int app_query_answered(const struct app *, const char *key);
+
 /* The upstream websocket URI, or NULL for a local-only app. */
 const char *app_upstream_uri(const struct app *);
 

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
 
 #include "daemon/app.h"
@@ -23,6 +24,7 @@
 #include "daemon/sd.h"
 #include "daemon/server.h"
 #include "daemon/session.h"
+#include "daemon/tls.h"
 #include "daemon/xmalloc.h"
 #include "proto/proto.h"
 #include "proto/uuid.h"
@@ -49,6 +51,32 @@ server_iso_time(int64_t ms, char buf[32])
 	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf, 32, "%s.%03dZ", base, (int)(ms % 1000));
 	return buf;
+}
+
+/* The resolver, made on first use. */
+struct evdns_base *
+server_dns(struct server *srv)
+{
+	if (srv->dns == NULL &&
+	    (srv->dns = evdns_base_new(srv->base,
+	    EVDNS_BASE_INITIALIZE_NAMESERVERS)) == NULL)
+		fatal("cannot create the DNS resolver");
+	return srv->dns;
+}
+
+/* The TLS context, made on first use. */
+struct tls_ctx *
+server_tls(struct server *srv)
+{
+	char *err = NULL;
+
+	if (srv->tls == NULL && !srv->tls_failed &&
+	    (srv->tls = tls_ctx_create(srv->cfg->ca_file, &err)) == NULL) {
+		log_error("TLS: %s", err != NULL ? err : "cannot set up");
+		free(err);
+		srv->tls_failed = 1;
+	}
+	return srv->tls;
 }
 
 /* Free the sessions that died during the last loop turn. */
@@ -238,6 +266,9 @@ server_free(struct server *srv)
 		app_free(a);
 	if (srv->watchdog_ev != NULL)
 		event_free(srv->watchdog_ev);
+	if (srv->dns != NULL)
+		evdns_base_free(srv->dns, 0);
+	tls_ctx_free(srv->tls);
 	event_free(srv->sigterm_ev);
 	event_free(srv->sigint_ev);
 	event_free(srv->reap_ev);

@@ -15,6 +15,7 @@
 #include "daemon/subs.h"
 #include "engine/instaql.h"
 
+#define OPS_QUERY_TIMEOUT_DEFAULT 5000
 #define OPS_QUERY_TIMEOUT_MAX 60000
 
 /* The app's write path, or finish r with internal and return NULL. */
@@ -77,7 +78,8 @@ ops_transact(struct session *s, struct reply *r, json_t *req)
 	}
 	if ((ob = ops_outbox(s, r)) == NULL)
 		return;
-	outbox_transact(ob, s, r, steps);
+	outbox_transact(ob, s, r, steps,
+	    wait != NULL && strcmp(wait, "synced") == 0);
 }
 
 /* subscribe {q} */
@@ -114,25 +116,24 @@ ops_unsubscribe(struct session *s, struct reply *r, json_t *req)
 	reply_ok(r, NULL);
 }
 
-/* query {q, timeout_ms?}: offline, answered from the local store. */
+/* query {q, timeout_ms?}: online, waits for the server's answer; offline,
+ * answered from the local store. */
 void
 ops_query(struct session *s, struct reply *r, json_t *req)
 {
-	json_t *q, *timeout, *out;
-	char *err = NULL;
+	json_t *q, *timeout;
 
 	if (ops_query_field(r, req, &q) != 0 ||
 	    ops_field_integer(r, req, "timeout_ms", 0, 0,
 	    OPS_QUERY_TIMEOUT_MAX, &timeout) != 0)
 		return;
-	if (subs_eval_once(app_subs(session_app(s)), q, &out, &err) != 0) {
+	if (app_store(session_app(s)) == NULL) {
 		reply_error(r, PROTO_INTERNAL, NULL, "%s",
-		    err != NULL ? err : "the query failed");
-		free(err);
+		    app_store_error(session_app(s)));
 		return;
 	}
-	json_object_set_new(out, "from_cache", json_true());
-	reply_ok(r, out);
+	subs_query(app_subs(session_app(s)), r, q, timeout != NULL ?
+	    (int)json_integer_value(timeout) : OPS_QUERY_TIMEOUT_DEFAULT);
 }
 
 /* pending: the outbox, oldest first. */

@@ -25,14 +25,21 @@
 #include "engine/attrs.h"
 #include "engine/instaml.h"
 #include "engine/store.h"
+#include "engine/sync.h"
 #include "engine/txapply.h"
 #include "proto/proto.h"
 #include "proto/uuid.h"
 
-/* A transaction waiting for its batch to commit. */
+/*
+ * A transaction waiting for its batch to commit (in batch), or for the
+ * server (in synced_waits, wait:"synced"); or just who submitted it, for
+ * tx events (in submitters).
+ */
 struct outbox_entry {
-	struct reply *reply;
+	struct reply *reply;          /* NULL in submitters */
+	struct session *session;
 	char tx[UUID_STRLEN + 1];
+	int wait_synced;
 	TAILQ_ENTRY(outbox_entry) entry;
 };
 TAILQ_HEAD(outbox_entry_list, outbox_entry);
@@ -44,8 +51,14 @@ struct outbox {
 	struct event *commit_ev;
 	int open;                    /* a batch is open */
 	struct outbox_entry_list batch;
+	struct outbox_entry_list synced_waits;
+	struct outbox_entry_list submitters;
 	json_t *etypes;              /* namespaces the batch touched */
 	int64_t unsynced;
+	struct sync *sync;
+	struct attrs *server_attrs;  /* the server's registry, once known */
+	struct instaml_rewrite *rewrite; /* against server_attrs */
+	json_t *inflight;            /* tx -> {tx_steps, resend} being sent */
 };
 
 static void outbox_commit_cb(evutil_socket_t, short, void *);
@@ -57,15 +70,23 @@ outbox_create(struct app *app)
 	struct outbox *ob = xcalloc(1, sizeof *ob);
 	struct store *st = app_store(app);
 
+	char *err = NULL;
+
 	ob->app = app;
 	ob->store = st;
+	ob->inflight = json_object();
 	TAILQ_INIT(&ob->batch);
+	TAILQ_INIT(&ob->synced_waits);
+	TAILQ_INIT(&ob->submitters);
 	ob->applier = txapply_create(store_db(st), store_view(st),
 	    store_attrs(st), TXAPPLY_CLIENT);
 	if (ob->applier == NULL)
 		fatal("out of memory creating the applier");
 	ob->commit_ev = event_new(app_server(app)->base, -1, 0,
 	    outbox_commit_cb, ob);
+	if ((ob->sync = sync_create(st, ob->applier, &err)) == NULL)
+		fatal("app %s: cannot prepare the sync tables: %s", app_id(app),
+		    err != NULL ? err : "?");
 	if (store_outbox_unsynced(st, &ob->unsynced) != 0) {
 		log_warn("app %s: cannot count the outbox: %s", app_id(app),
 		    store_errmsg(st));
@@ -80,11 +101,29 @@ outbox_free(struct outbox *ob)
 {
 	if (ob == NULL)
 		return;
+	struct outbox_entry *e;
+
 	if (ob->open)
 		outbox_commit_cb(-1, 0, ob);
+	while ((e = TAILQ_FIRST(&ob->synced_waits)) != NULL) {
+		TAILQ_REMOVE(&ob->synced_waits, e, entry);
+		reply_error(e->reply, PROTO_UNAVAILABLE, NULL,
+		    "the daemon is shutting down; transaction %s is saved and "
+		    "will be sent later", e->tx);
+		reply_unref(e->reply);
+		free(e);
+	}
+	while ((e = TAILQ_FIRST(&ob->submitters)) != NULL) {
+		TAILQ_REMOVE(&ob->submitters, e, entry);
+		free(e);
+	}
 	event_free(ob->commit_ev);
+	sync_free(ob->sync);
+	instaml_rewrite_free(ob->rewrite);
+	attrs_free(ob->server_attrs);
 	txapply_free(ob->applier);
 	json_decref(ob->etypes);
+	json_decref(ob->inflight);
 	free(ob);
 }
 
@@ -200,7 +239,7 @@ out:
 /* transact: into the batch; the reply follows the commit. */
 void
 outbox_transact(struct outbox *ob, struct session *s, struct reply *r,
-    const json_t *steps)
+    const json_t *steps, int wait_synced)
 {
 	struct outbox_entry *e;
 	enum proto_code code;
@@ -219,9 +258,34 @@ outbox_transact(struct outbox *ob, struct session *s, struct reply *r,
 	}
 	e = xcalloc(1, sizeof *e);
 	e->reply = reply_ref(r);
+	e->session = s;
+	e->wait_synced = wait_synced;
 	memcpy(e->tx, tx, sizeof e->tx);
 	TAILQ_INSERT_TAIL(&ob->batch, e, entry);
 	ob->unsynced++;
+}
+
+/* After the commit: answer, or hold the reply until the server answers;
+ * remember the submitter for tx events. */
+static void
+outbox_committed(struct outbox *ob, struct outbox_entry *e)
+{
+	struct outbox_entry *sub;
+
+	if (reply_live(e->reply)) {
+		sub = xcalloc(1, sizeof *sub);
+		sub->session = e->session;
+		memcpy(sub->tx, e->tx, sizeof sub->tx);
+		TAILQ_INSERT_TAIL(&ob->submitters, sub, entry);
+	}
+	if (e->wait_synced) {
+		TAILQ_INSERT_TAIL(&ob->synced_waits, e, entry);
+		return;
+	}
+	reply_ok(e->reply, json_pack("{s:s, s:s}", "tx", e->tx, "status",
+	    "enqueued"));
+	reply_unref(e->reply);
+	free(e);
 }
 
 /* Commit the batch, answer its transactions, update subscribers. */
@@ -244,18 +308,20 @@ outbox_commit_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	while ((e = TAILQ_FIRST(&ob->batch)) != NULL) {
 		TAILQ_REMOVE(&ob->batch, e, entry);
-		if (failed)
-			reply_error(e->reply, PROTO_INTERNAL, NULL,
-			    "storage failed, the transaction was not saved: %s",
-			    store_errmsg(ob->store));
-		else
-			reply_ok(e->reply, json_pack("{s:s, s:s}", "tx", e->tx,
-			    "status", "enqueued"));
+		if (!failed) {
+			outbox_committed(ob, e);
+			continue;
+		}
+		reply_error(e->reply, PROTO_INTERNAL, NULL,
+		    "storage failed, the transaction was not saved: %s",
+		    store_errmsg(ob->store));
 		reply_unref(e->reply);
 		free(e);
 	}
 	subs_changed(app_subs(ob->app), failed ? NULL : etypes);
 	json_decref(etypes);
+	if (!failed)
+		app_upstream_kick(ob->app);
 }
 
 /* One outbox row as the pending op shows it. */
@@ -265,6 +331,8 @@ outbox_list_cb(void *arg, const struct store_tx *t)
 	json_t *txs = arg, *row, *err;
 	char when[32];
 
+	if (t->status == STORE_TX_SYNCED)
+		return 0; /* confirmed, kept until results cover it */
 	row = json_pack("{s:s, s:s, s:s, s:s}", "tx", t->tx, "status",
 	    store_tx_status_name(t->status), "created",
 	    server_iso_time(t->created, when), "client",
@@ -290,4 +358,381 @@ outbox_list(struct outbox *ob, char **errmsg)
 		return NULL;
 	}
 	return txs;
+}
+
+/* Send a tx event to the connection that submitted tx, if still there. */
+static void
+outbox_tx_event(struct outbox *ob, const char *tx, const char *status,
+    int64_t tx_id, const json_t *error, int last)
+{
+	struct outbox_entry *e;
+	json_t *ev;
+
+	TAILQ_FOREACH(e, &ob->submitters, entry) {
+		if (strcmp(e->tx, tx) == 0)
+			break;
+	}
+	if (e == NULL)
+		return;
+	ev = json_pack("{s:s, s:s, s:s}", "event", "tx", "tx", tx, "status",
+	    status);
+	if (tx_id >= 0)
+		json_object_set_new(ev, "tx_id", json_integer(tx_id));
+	if (error != NULL)
+		json_object_set(ev, "error", (json_t *)error);
+	session_send_event(e->session, ev);
+	if (last) {
+		TAILQ_REMOVE(&ob->submitters, e, entry);
+		free(e);
+	}
+}
+
+/* Finish a wait:"synced" reply for tx, if one waits. */
+static void
+outbox_finish_wait(struct outbox *ob, const char *tx, int64_t tx_id,
+    const json_t *error)
+{
+	struct outbox_entry *e;
+
+	TAILQ_FOREACH(e, &ob->synced_waits, entry) {
+		if (strcmp(e->tx, tx) == 0)
+			break;
+	}
+	if (e == NULL)
+		return;
+	TAILQ_REMOVE(&ob->synced_waits, e, entry);
+	if (error == NULL)
+		reply_ok(e->reply, json_pack("{s:s, s:s, s:I}", "tx", tx,
+		    "status", "synced", "tx_id", (json_int_t)tx_id));
+	else
+		reply_error(e->reply, PROTO_UPSTREAM, error,
+		    "the server rejected the transaction: %s",
+		    json_string_value(json_object_get(error, "message")) != NULL ?
+		    json_string_value(json_object_get(error, "message")) :
+		    "no reason given");
+	reply_unref(e->reply);
+	free(e);
+}
+
+/* The session is leaving. */
+void
+outbox_forget_session(struct outbox *ob, struct session *s)
+{
+	struct outbox_entry *e, *next;
+
+	for (e = TAILQ_FIRST(&ob->submitters); e != NULL; e = next) {
+		next = TAILQ_NEXT(e, entry);
+		if (e->session == s) {
+			TAILQ_REMOVE(&ob->submitters, e, entry);
+			free(e);
+		}
+	}
+	TAILQ_FOREACH(e, &ob->synced_waits, entry)
+		if (e->session == s)
+			e->session = NULL;
+}
+
+/* The steps of a row as they go to the server (rewritten against the
+ * server's attrs when those are known).  New reference or NULL. */
+static json_t *
+outbox_row_steps(struct outbox *ob, const struct store_tx *t)
+{
+	json_t *steps = json_loads(t->tx_steps, 0, NULL), *rw;
+	int changed = 0;
+
+	if (steps == NULL || ob->rewrite == NULL)
+		return steps;
+	rw = instaml_rewrite_steps(ob->rewrite, steps, t->tx_id, -1, &changed);
+	json_decref(steps);
+	return rw;
+}
+
+/* Collect unsent rows. */
+static int
+outbox_unsent_cb(void *arg, const struct store_tx *t)
+{
+	struct outbox *ob = ((void **)arg)[0];
+	json_t *list = ((void **)arg)[1], *steps;
+
+	if ((t->status != STORE_TX_ENQUEUED && t->status != STORE_TX_PENDING) ||
+	    t->tx_id >= 0)
+		return 0;
+	if ((steps = outbox_row_steps(ob, t)) == NULL) {
+		log_error("app %s: transaction %s has unreadable steps",
+		    app_id(ob->app), t->tx);
+		return 0;
+	}
+	json_array_append_new(list, json_pack("{s:s, s:o, s:b}", "tx", t->tx,
+	    "tx_steps", steps, "resend", t->status == STORE_TX_PENDING));
+	return 0;
+}
+
+/* Transactions to send, oldest first. */
+json_t *
+outbox_unsent(struct outbox *ob)
+{
+	json_t *list = json_array(), *row;
+	void *args[2] = { ob, list };
+	size_t i;
+
+	if (store_outbox_scan(ob->store, outbox_unsent_cb, args) < 0)
+		log_error("app %s: cannot read the outbox: %s", app_id(ob->app),
+		    store_errmsg(ob->store));
+	json_array_foreach(list, i, row)
+		json_object_set(ob->inflight, json_string_value(json_object_get(
+		    row, "tx")), row);
+	return list;
+}
+
+/* The transaction went out. */
+void
+outbox_sent(struct outbox *ob, const char *tx)
+{
+	json_t *row = json_object_get(ob->inflight, tx);
+
+	if (row == NULL || json_is_true(json_object_get(row, "resend")))
+		return;
+	if (outbox_open_batch(ob) != 0 ||
+	    store_outbox_set_status(ob->store, tx, STORE_TX_PENDING, -1,
+	    NULL) != 0)
+		log_error("app %s: cannot mark %s sent: %s", app_id(ob->app), tx,
+		    store_errmsg(ob->store));
+	outbox_tx_event(ob, tx, "pending", -1, NULL, 0);
+}
+
+/* Collect what the view must replay, and drop what the server covers. */
+struct outbox_scan {
+	struct outbox *ob;
+	int64_t min_processed;
+	json_t *replay;
+	json_t *drop;
+	json_t *dirty;
+};
+
+static int
+outbox_replay_cb(void *arg, const struct store_tx *t)
+{
+	struct outbox_scan *sc = arg;
+	json_t *steps;
+
+	if (t->status == STORE_TX_ERROR)
+		return 0;
+	if ((steps = outbox_row_steps(sc->ob, t)) == NULL)
+		return 0;
+	if (t->status == STORE_TX_SYNCED && (t->tx_id < 0 ||
+	    (sc->min_processed >= 0 && t->tx_id <= sc->min_processed))) {
+		json_array_append_new(sc->drop, json_string(t->tx));
+		sync_tx_entities(steps, sc->dirty);
+		json_decref(steps);
+		return 0;
+	}
+	json_array_append_new(sc->replay, json_pack("{s:o, s:I}", "tx_steps",
+	    steps, "created", (json_int_t)t->created));
+	return 0;
+}
+
+/* Rebuild the dirty part of the view and tell the subscribers. */
+static void
+outbox_reconcile(struct outbox *ob, json_t *dirty, json_t *etypes)
+{
+	struct outbox_scan sc = { ob, sync_min_processed(ob->sync),
+		json_array(), json_array(), dirty };
+	json_t *list, *v;
+	const char *k;
+	size_t i;
+
+	if (store_outbox_scan(ob->store, outbox_replay_cb, &sc) < 0)
+		log_error("app %s: cannot read the outbox: %s", app_id(ob->app),
+		    store_errmsg(ob->store));
+	json_array_foreach(sc.drop, i, v)
+		store_outbox_delete(ob->store, json_string_value(v));
+	if (json_object_size(dirty) > 0 &&
+	    sync_rebuild(ob->sync, dirty, sc.replay, etypes) != 0)
+		log_error("app %s: cannot rebuild the view: %s", app_id(ob->app),
+		    sqlite3_errmsg(store_db(ob->store)));
+	if (json_object_get(dirty, "*") != NULL)
+		list = NULL;
+	else {
+		list = json_array();
+		json_object_foreach(etypes, k, v)
+			json_array_append_new(list, json_string(k));
+	}
+	subs_changed(app_subs(ob->app), list);
+	json_decref(list);
+	json_decref(sc.replay);
+	json_decref(sc.drop);
+}
+
+/* transact-ok */
+void
+outbox_acked(struct outbox *ob, const char *tx, int64_t tx_id)
+{
+	json_t *row = json_object_get(ob->inflight, tx);
+	json_t *dirty = json_object(), *etypes = json_object();
+
+	if (outbox_open_batch(ob) != 0 ||
+	    store_outbox_set_status(ob->store, tx, STORE_TX_SYNCED, tx_id,
+	    NULL) != 0)
+		log_error("app %s: cannot mark %s synced: %s", app_id(ob->app),
+		    tx, store_errmsg(ob->store));
+	if (row != NULL) {
+		instaml_attrs_synced(store_attrs(ob->store),
+		    json_object_get(row, "tx_steps"));
+		store_attrs_save(ob->store);
+		json_object_del(ob->inflight, tx);
+	}
+	if (ob->unsynced > 0)
+		ob->unsynced--;
+	outbox_tx_event(ob, tx, "synced", tx_id, NULL, 1);
+	outbox_finish_wait(ob, tx, tx_id, NULL);
+	outbox_reconcile(ob, dirty, etypes);
+	json_decref(dirty);
+	json_decref(etypes);
+}
+
+/* Whether a rejection of a resent transaction means its first send was
+ * committed (the server does not deduplicate client-event-ids). */
+static int
+outbox_is_duplicate(const json_t *row, const json_t *error)
+{
+	const char *msg = json_string_value(json_object_get(error, "message"));
+
+	return row != NULL && json_is_true(json_object_get(row, "resend")) &&
+	    msg != NULL && strstr(msg, "Creating entities that exist") != NULL;
+}
+
+/* error for a transaction: roll it back. */
+void
+outbox_rejected(struct outbox *ob, const char *tx, const json_t *error)
+{
+	json_t *row = json_object_get(ob->inflight, tx);
+	json_t *dirty = json_object(), *etypes = json_object();
+
+	if (outbox_is_duplicate(row, error)) {
+		log_info("app %s: %s was committed by an earlier send",
+		    app_id(ob->app), tx);
+		outbox_acked(ob, tx, -1);
+		goto out;
+	}
+	log_info("app %s: the server rejected %s: %s", app_id(ob->app), tx,
+	    json_string_value(json_object_get(error, "message")) != NULL ?
+	    json_string_value(json_object_get(error, "message")) : "?");
+	if (outbox_open_batch(ob) != 0 ||
+	    store_outbox_set_status(ob->store, tx, STORE_TX_ERROR, -1,
+	    error) != 0)
+		log_error("app %s: cannot mark %s failed: %s", app_id(ob->app),
+		    tx, store_errmsg(ob->store));
+	if (row != NULL) {
+		sync_tx_entities(json_object_get(row, "tx_steps"), dirty);
+		json_object_del(ob->inflight, tx);
+	} else
+		json_object_set_new(dirty, "*", json_true());
+	if (ob->unsynced > 0)
+		ob->unsynced--;
+	outbox_tx_event(ob, tx, "error", -1, error, 1);
+	outbox_finish_wait(ob, tx, -1, error);
+	outbox_reconcile(ob, dirty, etypes);
+out:
+	json_decref(dirty);
+	json_decref(etypes);
+}
+
+/* add-query-ok / refresh-ok results. */
+void
+outbox_results(struct outbox *ob, const json_t *results,
+    int64_t processed_tx_id)
+{
+	json_t *dirty = json_object(), *etypes = json_object(), *r, *triples;
+	size_t i;
+
+	if (outbox_open_batch(ob) != 0) {
+		log_error("app %s: %s", app_id(ob->app), store_errmsg(ob->store));
+		goto out;
+	}
+	json_array_foreach(results, i, r) {
+		triples = sync_result_triples(json_object_get(r, "result"));
+		if (triples == NULL) {
+			log_warn("app %s: a malformed query result was ignored",
+			    app_id(ob->app));
+			continue;
+		}
+		if (sync_put_result(ob->sync, json_object_get(r, "q"), triples,
+		    json_object_get(r, "page_info"), processed_tx_id,
+		    server_now_ms(), dirty, etypes) != 0)
+			log_error("app %s: cannot store a result: %s",
+			    app_id(ob->app), store_errmsg(ob->store));
+		json_decref(triples);
+	}
+	outbox_reconcile(ob, dirty, etypes);
+out:
+	json_decref(dirty);
+	json_decref(etypes);
+}
+
+/* Nobody subscribes to q any more. */
+void
+outbox_forget_query(struct outbox *ob, const json_t *q)
+{
+	json_t *dirty = json_object(), *etypes = json_object();
+
+	if (outbox_open_batch(ob) == 0 &&
+	    sync_drop_result(ob->sync, q, dirty, etypes) == 0)
+		outbox_reconcile(ob, dirty, etypes);
+	json_decref(dirty);
+	json_decref(etypes);
+}
+
+/* Whether a local attr clashes with the server's registry. */
+static int
+outbox_attr_clashes(const struct attrs *server, const struct attr *a)
+{
+	return attrs_by_id(server, a->id) != NULL ||
+	    attrs_forward(server, a->etype, a->label) != NULL ||
+	    attrs_reverse(server, a->etype, a->label) != NULL ||
+	    (a->rev_etype != NULL && (attrs_forward(server, a->rev_etype,
+	    a->rev_label) != NULL || attrs_reverse(server, a->rev_etype,
+	    a->rev_label) != NULL));
+}
+
+/* The server's attrs arrived: they replace ours, keeping local attrs the
+ * server does not know yet; pending steps are rewritten to match. */
+void
+outbox_server_attrs(struct outbox *ob, const json_t *server_attrs)
+{
+	struct attrs *server = attrs_create(), *reg = store_attrs(ob->store);
+	json_t *keep = json_array(), *dirty = json_object(), *etypes;
+	const char *why = NULL;
+	size_t i;
+
+	if (server == NULL || attrs_load(server, server_attrs, &why) != 0) {
+		log_warn("app %s: the server's attrs were refused: %s",
+		    app_id(ob->app), why != NULL ? why : "?");
+		goto out;
+	}
+	for (i = 0; i < attrs_count(reg); i++) {
+		const struct attr *a = attrs_at(reg, i);
+
+		if (!outbox_attr_clashes(server, a))
+			json_array_append(keep, a->json);
+	}
+	attrs_load(reg, server_attrs, NULL);
+	for (i = 0; i < json_array_size(keep); i++)
+		attrs_put(reg, json_array_get(keep, i), NULL);
+	/* The rewrite borrows the registry it was made from. */
+	instaml_rewrite_free(ob->rewrite);
+	attrs_free(ob->server_attrs);
+	ob->server_attrs = server;
+	server = NULL;
+	ob->rewrite = instaml_rewrite_create(ob->server_attrs);
+	if (outbox_open_batch(ob) == 0)
+		store_attrs_save(ob->store);
+	/* Pending steps may now use other attr ids: rebuild everything. */
+	json_object_set_new(dirty, "*", json_true());
+	etypes = json_object();
+	outbox_reconcile(ob, dirty, etypes);
+	json_decref(etypes);
+out:
+	attrs_free(server);
+	json_decref(keep);
+	json_decref(dirty);
 }

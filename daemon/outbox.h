@@ -24,9 +24,36 @@ struct outbox *outbox_create(struct app *);
 void outbox_free(struct outbox *);
 
 /* Submit a transaction of InstaML steps from session s; r is finished
- * after the batch commits (or at once if the steps are invalid). */
+ * after the batch commits (or at once if the steps are invalid), or with
+ * wait_synced after the server's transact-ok or rejection. */
 void outbox_transact(struct outbox *, struct session *, struct reply *,
-    const json_t *steps);
+    const json_t *steps, int wait_synced);
+
+/*
+ * The upstream side.  Transactions to send are those enqueued or pending
+ * without a server tx-id, oldest first: outbox_unsent returns an array of
+ * {"tx", "tx_steps", "resend"} (new reference), where resend says it was
+ * sent on an earlier connection.  The rest report what the server said;
+ * each updates the store, the optimistic view, the submitting connection
+ * (tx events, held replies) and the subscriptions.
+ */
+json_t *outbox_unsent(struct outbox *);
+void outbox_sent(struct outbox *, const char *tx);
+void outbox_acked(struct outbox *, const char *tx, int64_t tx_id);
+/* error is Instant's error message; a rejected resend of a create whose
+ * first send was committed counts as acked (see PROTOCOL.md). */
+void outbox_rejected(struct outbox *, const char *tx, const json_t *error);
+/* Server results: an array of {"q", "result", "page_info"?} with the
+ * server's processed-tx-id (or -1). */
+void outbox_results(struct outbox *, const json_t *results,
+    int64_t processed_tx_id);
+/* Forget a query's cached result. */
+void outbox_forget_query(struct outbox *, const json_t *q);
+/* Replace the attr registry with the server's (init-ok, refresh-ok). */
+void outbox_server_attrs(struct outbox *, const json_t *attrs);
+/* The session is going away: no more tx events or replies for it. */
+void outbox_forget_session(struct outbox *, struct session *);
+
 
 /* The outbox as the pending op's txs array (new reference), or NULL with
  * *errmsg (caller frees). */

@@ -11,6 +11,8 @@
 
 struct event_base;
 struct event;
+struct evdns_base;
+struct tls_ctx;
 struct conf;
 struct listener;
 struct session;
@@ -31,7 +33,15 @@ struct server {
 	uint64_t next_session_id;
 	int64_t started_ms;
 	struct event *sigterm_ev, *sigint_ev, *sigpipe_ev, *watchdog_ev;
+	struct evdns_base *dns;       /* created on first use */
+	struct tls_ctx *tls;          /* created on first use */
+	int tls_failed;
 };
+
+/* The resolver and the TLS context for upstream connections (NULL if the
+ * TLS context could not be made; the reason was logged). */
+struct evdns_base *server_dns(struct server *);
+struct tls_ctx *server_tls(struct server *);
 
 /* The current wall-clock time in milliseconds. */
 int64_t server_now_ms(void);

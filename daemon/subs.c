@@ -15,8 +15,11 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include <event2/event.h>
+
 #include "daemon/app.h"
 #include "daemon/log.h"
+#include "daemon/server.h"
 #include "daemon/session.h"
 #include "daemon/subs.h"
 #include "daemon/xmalloc.h"
@@ -35,6 +38,17 @@ struct listener {
 };
 TAILQ_HEAD(listener_list, listener);
 
+/* A query op waiting for the server's first answer. */
+struct waiter {
+	struct subs *subs;
+	struct sub *sub;       /* NULL once the sub is gone */
+	json_t *q;
+	struct reply *reply;
+	struct event *timer;
+	TAILQ_ENTRY(waiter) entry;
+};
+TAILQ_HEAD(waiter_list, waiter);
+
 struct sub {
 	char *key;    /* canonical JSON of q */
 	json_t *q;
@@ -43,6 +57,7 @@ struct sub {
 	json_t *topics;
 	int failed;   /* the last evaluation failed */
 	struct listener_list listeners;
+	struct waiter_list waiters;
 	TAILQ_ENTRY(sub) entry;
 };
 TAILQ_HEAD(sub_list, sub);
@@ -64,11 +79,20 @@ subs_create(struct app *app)
 	return ss;
 }
 
+static void subs_finish_waiter(struct waiter *, int answered);
+
 /* Free one sub and its listeners. */
 static void
 subs_free_sub(struct subs *ss, struct sub *sub)
 {
 	struct listener *l;
+	struct waiter *w;
+
+	while ((w = TAILQ_FIRST(&sub->waiters)) != NULL) {
+		TAILQ_REMOVE(&sub->waiters, w, entry);
+		w->sub = NULL;
+		subs_finish_waiter(w, 0);
+	}
 
 	while ((l = TAILQ_FIRST(&sub->listeners)) != NULL) {
 		TAILQ_REMOVE(&sub->listeners, l, entry);
@@ -77,6 +101,7 @@ subs_free_sub(struct subs *ss, struct sub *sub)
 	}
 	TAILQ_REMOVE(&ss->list, sub, entry);
 	ss->count--;
+	app_upstream_remove_query(ss->app, sub->q);
 	free(sub->key);
 	json_decref(sub->q);
 	json_decref(sub->data);
@@ -157,7 +182,7 @@ subs_refresh(struct subs *ss, struct sub *sub)
  * listener: the text of {"data":...,"from_cache":...,"pending":...}.
  */
 static char *
-subs_event_tail(struct subs *ss, const struct sub *sub)
+subs_event_tail(struct subs *ss, const struct sub *sub, const json_t *error)
 {
 	json_t *ev = json_object();
 	char *text;
@@ -166,7 +191,10 @@ subs_event_tail(struct subs *ss, const struct sub *sub)
 	    json_object());
 	if (sub->page_info != NULL)
 		json_object_set(ev, "page_info", sub->page_info);
-	json_object_set_new(ev, "from_cache", json_true());
+	json_object_set_new(ev, "from_cache",
+	    json_boolean(!app_query_answered(ss->app, sub->key)));
+	if (error != NULL)
+		json_object_set(ev, "error", (json_t *)error);
 	json_object_set_new(ev, "pending",
 	    json_boolean(app_unsynced(ss->app) > 0));
 	text = json_dumps(ev, JSON_COMPACT);
@@ -214,9 +242,11 @@ subs_find_or_add(struct subs *ss, const json_t *q)
 	sub->key = key;
 	sub->q = json_deep_copy(q);
 	TAILQ_INIT(&sub->listeners);
+	TAILQ_INIT(&sub->waiters);
 	TAILQ_INSERT_TAIL(&ss->list, sub, entry);
 	ss->count++;
 	subs_refresh(ss, sub);
+	app_upstream_add_query(ss->app, sub->q);
 	return sub;
 }
 
@@ -234,7 +264,7 @@ subs_add(struct subs *ss, struct session *s, struct reply *r, const json_t *q)
 	l->first = reply_ref(r);
 	TAILQ_INSERT_TAIL(&sub->listeners, l, entry);
 	reply_ok(r, json_pack("{s:I}", "sub", (json_int_t)l->sub_id));
-	tail = subs_event_tail(ss, sub);
+	tail = subs_event_tail(ss, sub, NULL);
 	subs_deliver(l, tail);
 	free(tail);
 }
@@ -248,7 +278,7 @@ subs_drop_listener(struct subs *ss, struct listener *l)
 	TAILQ_REMOVE(&sub->listeners, l, entry);
 	reply_unref(l->first);
 	free(l);
-	if (TAILQ_EMPTY(&sub->listeners))
+	if (TAILQ_EMPTY(&sub->listeners) && TAILQ_EMPTY(&sub->waiters))
 		subs_free_sub(ss, sub);
 }
 
@@ -324,7 +354,7 @@ subs_changed(struct subs *ss, const json_t *etypes)
 			continue;
 		if (!subs_refresh(ss, sub))
 			continue;
-		tail = subs_event_tail(ss, sub);
+		tail = subs_event_tail(ss, sub, NULL);
 		TAILQ_FOREACH(l, &sub->listeners, entry)
 			subs_deliver(l, tail);
 		free(tail);
@@ -347,4 +377,124 @@ subs_eval_once(struct subs *ss, const json_t *q, json_t **out, char **errmsg)
 		json_object_set(*out, "page_info", res.page_info);
 	instaql_result_clear(&res);
 	return 0;
+}
+
+/* The server refused q: tell its listeners, with the last data. */
+void
+subs_query_error(struct subs *ss, const json_t *q, const json_t *error)
+{
+	char *key = q != NULL ? proto_canonical(q) : NULL, *tail;
+	struct listener *l;
+	struct sub *sub;
+
+	if (key == NULL)
+		return;
+	TAILQ_FOREACH(sub, &ss->list, entry) {
+		if (strcmp(sub->key, key) != 0)
+			continue;
+		tail = subs_event_tail(ss, sub, error);
+		TAILQ_FOREACH(l, &sub->listeners, entry)
+			subs_deliver(l, tail);
+		free(tail);
+	}
+	free(key);
+}
+
+/* Answer a waiting query op from the view (answered: by the server). */
+static void
+subs_finish_waiter(struct waiter *w, int answered)
+{
+	json_t *out;
+	char *err = NULL;
+
+	if (w->sub != NULL)
+		TAILQ_REMOVE(&w->sub->waiters, w, entry);
+	if (subs_eval_once(w->subs, w->q, &out, &err) != 0) {
+		reply_error(w->reply, PROTO_INTERNAL, NULL, "%s",
+		    err != NULL ? err : "the query failed");
+		free(err);
+	} else {
+		json_object_set_new(out, "from_cache", json_boolean(!answered));
+		reply_ok(w->reply, out);
+	}
+	if (w->sub != NULL && TAILQ_EMPTY(&w->sub->listeners) &&
+	    TAILQ_EMPTY(&w->sub->waiters))
+		subs_free_sub(w->subs, w->sub);
+	reply_unref(w->reply);
+	event_free(w->timer);
+	json_decref(w->q);
+	free(w);
+}
+
+/* The server did not answer in time. */
+static void
+subs_waiter_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	subs_finish_waiter(arg, 0);
+}
+
+/* query: online, wait for the server's answer (up to timeout_ms). */
+void
+subs_query(struct subs *ss, struct reply *r, const json_t *q, int timeout_ms)
+{
+	struct sub *sub;
+	struct waiter *w;
+	struct timeval tv;
+	json_t *out;
+	char *err = NULL;
+	int answered = 0;
+
+	if (app_upstream_ready(ss->app)) {
+		sub = subs_find_or_add(ss, q);
+		answered = app_query_answered(ss->app, sub->key);
+		if (!answered) {
+			w = xcalloc(1, sizeof *w);
+			w->subs = ss;
+			w->sub = sub;
+			w->q = json_deep_copy(q);
+			w->reply = reply_ref(r);
+			w->timer = evtimer_new(app_server(ss->app)->base,
+			    subs_waiter_timeout_cb, w);
+			tv.tv_sec = timeout_ms / 1000;
+			tv.tv_usec = (timeout_ms % 1000) * 1000;
+			evtimer_add(w->timer, &tv);
+			TAILQ_INSERT_TAIL(&sub->waiters, w, entry);
+			return;
+		}
+	}
+	if (subs_eval_once(ss, q, &out, &err) != 0) {
+		reply_error(r, PROTO_INTERNAL, NULL, "%s",
+		    err != NULL ? err : "the query failed");
+		free(err);
+		return;
+	}
+	json_object_set_new(out, "from_cache", json_boolean(!answered));
+	reply_ok(r, out);
+}
+
+/* The server answered q: finish the query ops waiting for it. */
+void
+subs_answered(struct subs *ss, const json_t *q)
+{
+	char *key = proto_canonical(q);
+	struct waiter *w;
+	struct sub *sub;
+
+	if (key == NULL)
+		return;
+	TAILQ_FOREACH(sub, &ss->list, entry) {
+		if (strcmp(sub->key, key) != 0)
+			continue;
+		/* Finishing the last waiter of a sub nobody listens to
+		 * frees the sub: stop right after it. */
+		while ((w = TAILQ_FIRST(&sub->waiters)) != NULL) {
+			int last = TAILQ_NEXT(w, entry) == NULL;
+
+			subs_finish_waiter(w, 1);
+			if (last)
+				break;
+		}
+		break;
+	}
+	free(key);
 }

@@ -39,6 +39,18 @@ void subs_remove_session(struct subs *, struct session *);
  * array of strings; NULL means all) and send changed results. */
 void subs_changed(struct subs *, const json_t *etypes);
 
+/* The server refused q (Instant's error fields in error): send its
+ * listeners a result event carrying the error and the last data. */
+void subs_query_error(struct subs *, const json_t *q, const json_t *error);
+
+/* The query op: online, answered when the server answers q (or after
+ * timeout_ms, from the cache); offline, from the cache at once. */
+void subs_query(struct subs *, struct reply *, const json_t *q,
+    int timeout_ms);
+
+/* The server answered q: finish the query ops waiting for it. */
+void subs_answered(struct subs *, const json_t *q);
+
 /* The number of distinct live queries. */
 size_t subs_count(const struct subs *);
 

@@ -1,0 +1,69 @@
+#!/bin/sh
+# Server rejections roll back; lost acks and sockets closed after commit
+# lose nothing and duplicate nothing; a server restart mid-stream.
+. "$top_srcdir/tests/lib.sh"
+
+APP=$(cat /proc/sys/kernel/random/uuid)
+uuid() { cat /proc/sys/kernel/random/uuid; }
+
+start_devserver dev
+start_daemon d --app "$APP" --api-uri "http://127.0.0.1:$DEV_PORT"
+D1=$SOCK
+n=0
+until send "$SOCK" '{"op":"status","id":1}' | grep -q '"state":"authenticated"'; do
+	n=$((n + 1)); [ $n -lt 200 ] || fail "never authenticated"; sleep 0.05
+done
+
+client A '{"op":"subscribe","id":1,"q":{"secrets":{}}}' '{"op":"subscribe","id":2,"q":{"notes":{"$":{"order":{"n":"asc"}}}}}'
+wait_for_line "$T/A.out" '"sub":2'
+
+# A rejected transaction: error tx event and reply, rolled back for all.
+set_faults '{"deny-namespaces":["secrets"]}'
+s1=$(uuid)
+r=$(send "$SOCK" "{\"op\":\"transact\",\"id\":1,\"wait\":\"synced\",\"steps\":[[\"update\",\"secrets\",\"$s1\",{\"v\":\"x\"}]]}" | grep '"id":1,')
+assert_eq "$(jqr "$r" '.ok,.error.code,.error.hint.type' | tr '\n' ' ')" "false upstream permission-denied " "rejection reply"
+wait_for_line "$T/A.out" '"v":"x"' 5
+n=0
+until [ "$(grep '"sub":1' "$T/A.out" | tail -n 1 | jq -r '.data.secrets|length')" = 0 ]; do
+	n=$((n + 1)); [ $n -lt 100 ] || fail "not rolled back: $(tail -n 2 "$T/A.out")"; sleep 0.05
+done
+set_faults '{"deny-namespaces":[]}'
+pass "a rejected transaction is reported and rolled back"
+
+# Lost acks and sockets closed after commit, then a server restart in the
+# middle of a stream: every note arrives exactly once.
+set_faults '{"drop-ack":2}'
+i=1
+while [ $i -le 5 ]; do
+	send "$SOCK" "{\"op\":\"transact\",\"id\":$i,\"steps\":[[\"create\",\"notes\",\"$(uuid)\",{\"n\":$i}]]}" > /dev/null
+	i=$((i + 1))
+done
+set_faults '{"close-before-ack":1}'
+while [ $i -le 10 ]; do
+	send "$SOCK" "{\"op\":\"transact\",\"id\":$i,\"steps\":[[\"create\",\"notes\",\"$(uuid)\",{\"n\":$i}]]}" > /dev/null
+	i=$((i + 1))
+done
+# Force a new session so the unacknowledged ones are resent.
+send "$SOCK" '{"op":"disconnect","id":1}' '{"op":"connect","id":2}' > /dev/null
+kill "$DEV_PID"; wait "$DEV_PID" 2>/dev/null || true
+while [ $i -le 15 ]; do
+	send "$SOCK" "{\"op\":\"transact\",\"id\":$i,\"steps\":[[\"update\",\"notes\",\"$(uuid)\",{\"n\":$i}]]}" > /dev/null
+	i=$((i + 1))
+done
+start_devserver dev
+n=0
+until send "$SOCK" '{"op":"pending","id":1}' | grep '"id":1,' | jq -e '[.txs[]|select(.status != "error")]|length == 0' > /dev/null; do
+	n=$((n + 1)); [ $n -lt 400 ] || fail "still pending: $(send "$SOCK" '{"op":"pending","id":1}')"; sleep 0.05
+done
+# What the server holds, seen by a fresh device.
+start_daemon d2 --app "$APP" --api-uri "http://127.0.0.1:$DEV_PORT"
+n=0
+while :; do
+	out=$(send "$SOCK" '{"op":"query","id":1,"q":{"notes":{"$":{"order":{"n":"asc"}}}}}' | grep '"id":1,')
+	[ "$(jqr "$out" '.from_cache')" = false ] && [ "$(jqr "$out" '.data.notes|length')" -ge 15 ] && break
+	n=$((n + 1)); [ $n -lt 100 ] || fail "server state: $out"; sleep 0.1
+done
+assert_eq "$(jqr "$out" '[.data.notes[].n]|@json')" "[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15]" "every note exactly once"
+assert_eq "$(send "$D1" '{"op":"pending","id":1}' | grep '"id":1,' | jq -r '[.txs[].error.type]|@json')" '["permission-denied"]' "only the denied one failed"
+pass "lost acks, closes after commit and a restart: nothing lost, nothing duplicated"
+stop_client A
