@@ -313,6 +313,7 @@ static int
 session_run_query(struct session *s, const json_t *q, json_t **result,
 		  json_t **topics, json_t **err)
 {
+	*topics = NULL;
 	*err = error_app_status(server_app_status(s->server), 0);
 	if (*err != NULL)
 		return -1;
