@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "daemon/app.h"
+#include "daemon/auth.h"
 #include "daemon/conf.h"
 #include "daemon/log.h"
 #include "daemon/outbox.h"
@@ -36,6 +37,7 @@ struct app {
 	struct subs *subs;
 	struct outbox *outbox;
 	struct upstream *upstream; /* NULL: local-only */
+	struct auth *auth;
 	int held_offline; /* disconnect was asked */
 	TAILQ_ENTRY(app) entry;
 };
@@ -110,6 +112,21 @@ app_server(const struct app *a)
 	return a->server;
 }
 
+/* The auth state. */
+struct auth *
+app_auth(struct app *a)
+{
+	return a->auth;
+}
+
+/* Sign-in or sign-out: the next session uses the new refresh token. */
+void
+app_user_changed(struct app *a)
+{
+	if (a->upstream != NULL)
+		upstream_restart(a->upstream);
+}
+
 /* The subscriptions. */
 struct subs *
 app_subs(struct app *a)
@@ -154,6 +171,7 @@ app_get(struct server *srv, const char *id)
 	TAILQ_INSERT_TAIL(&srv->apps, a, entry);
 	a->subs = subs_create(a);
 	app_open_store(a);
+	a->auth = auth_create(a);
 	if (app_upstream_uri(a) != NULL && a->outbox != NULL)
 		a->upstream = upstream_create(a, app_upstream_uri(a));
 	log_info("app %s: %s", a->id,
@@ -174,6 +192,7 @@ app_free(struct app *a)
 	a->subs = NULL;
 	upstream_free(a->upstream);
 	a->upstream = NULL;
+	auth_free(a->auth);
 	outbox_free(a->outbox);
 	store_free(a->store);
 	free(a->store_err);
@@ -243,11 +262,16 @@ json_t *
 app_status_json(struct app *a)
 {
 	const char *up = app_upstream_uri(a);
+	json_t *st, *user;
 
-	return json_pack("{s:s, s:s?, s:o, s:I, s:I, s:I, s:n}", "app", a->id,
+	st = json_pack("{s:s, s:s?, s:o, s:I, s:I, s:I, s:n}", "app", a->id,
 	    "upstream", up, "connection", app_connection_json(a), "pending",
 	    (json_int_t)app_unsynced(a), "clients", (json_int_t)a->nsessions,
 	    "subscriptions", (json_int_t)subs_count(a->subs), "user");
+	user = auth_user_json(a->auth);
+	if (user != NULL)
+		json_object_set_new(st, "user", user);
+	return st;
 }
 
 /* Change state and broadcast a connection event. */

@@ -52,6 +52,9 @@ struct store *app_store(struct app *);
 const char *app_store_error(const struct app *);
 
 struct server *app_server(const struct app *);
+struct auth *app_auth(struct app *);
+/* The user changed (sign-in, sign-out): start a new upstream session. */
+void app_user_changed(struct app *);
 struct subs *app_subs(struct app *);
 /* The write path, or NULL without a store. */
 struct outbox *app_outbox(struct app *);

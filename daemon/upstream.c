@@ -22,6 +22,7 @@
 #include <openssl/rand.h>
 
 #include "daemon/app.h"
+#include "daemon/auth.h"
 #include "daemon/log.h"
 #include "daemon/outbox.h"
 #include "daemon/server.h"
@@ -341,6 +342,18 @@ upstream_error_fields(json_t *msg)
 	return e;
 }
 
+/* Whether an init error says the refresh token is unknown. */
+static int
+upstream_bad_token(json_t *msg)
+{
+	const char *type = json_string_value(json_object_get(msg, "type"));
+	const char *rt = json_string_value(json_object_get(json_object_get(msg,
+	    "hint"), "record-type"));
+
+	return type != NULL && strcmp(type, "record-not-found") == 0 &&
+	    rt != NULL && strcmp(rt, "app-user") == 0;
+}
+
 /* error */
 static void
 upstream_on_error(struct upstream *up, json_t *msg)
@@ -352,7 +365,17 @@ upstream_on_error(struct upstream *up, json_t *msg)
 	const char *text = json_string_value(json_object_get(msg, "message"));
 
 	fields = upstream_error_fields(msg);
-	if (op != NULL && strcmp(op, "init") == 0) {
+	if (op != NULL && strcmp(op, "init") == 0 &&
+	    upstream_bad_token(msg)) {
+		/* An unknown refresh token: sign out and start again
+		 * anonymously, as the official client does. */
+		log_warn("app %s: the server does not know our refresh token; "
+		    "signing out", app_id(up->app));
+		auth_signed_out(app_auth(up->app), "the server rejected the "
+		    "refresh token");
+		if (up->ws != NULL)
+			ws_close(up->ws, "signed out");
+	} else if (op != NULL && strcmp(op, "init") == 0) {
 		log_warn("app %s: the server refused init: %s",
 		    app_id(up->app), text != NULL ? text : "?");
 		app_set_state(up->app, APP_ERRORED, text != NULL ? text :
@@ -443,6 +466,7 @@ upstream_open_cb(void *arg)
 {
 	struct upstream *up = arg;
 	json_t *msg = upstream_message("init");
+	const char *token;
 
 	app_set_state(up->app, APP_OPENED, NULL);
 	if (msg == NULL)
@@ -450,6 +474,9 @@ upstream_open_cb(void *arg)
 	json_object_set_new(msg, "app-id", json_string(app_id(up->app)));
 	json_object_set_new(msg, "versions", json_pack("{s:s}",
 	    "@instantdb/core", UPSTREAM_CLIENT_VERSION));
+	/* Omitted when signed out, as the official client does. */
+	if ((token = auth_refresh_token(app_auth(up->app))) != NULL)
+		json_object_set_new(msg, "refresh-token", json_string(token));
 	upstream_send(up, msg);
 }
 
@@ -520,6 +547,15 @@ upstream_connect(struct upstream *up)
 		free(err);
 		upstream_schedule(up);
 	}
+}
+
+/* Start a new session now (the user changed). */
+void
+upstream_restart(struct upstream *up)
+{
+	if (up->ws != NULL)
+		ws_close(up->ws, "the user changed");
+	up->backoff = 0;
 }
 
 /* connect / disconnect. */

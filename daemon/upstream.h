@@ -32,6 +32,10 @@ int upstream_answered(const struct upstream *, const char *key);
 /* Send the outbox's unsent transactions if authenticated. */
 void upstream_kick(struct upstream *);
 
+/* Close the session so that the next one starts at once (with another
+ * refresh token after a sign-in or sign-out). */
+void upstream_restart(struct upstream *);
+
 /* Whether the session is authenticated. */
 int upstream_ready(const struct upstream *);
 

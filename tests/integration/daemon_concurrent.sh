@@ -5,6 +5,7 @@
 start_daemon d
 N=50
 M=40
+clients=""
 i=1
 while [ "$i" -le "$N" ]; do
 	(
@@ -18,10 +19,10 @@ while [ "$i" -le "$N" ]; do
 			j=$((j + 1))
 		done
 	) | "$SOCAT" -t 10 - "UNIX-CONNECT:$SOCK" > "$T/client$i.out" &
+	clients="$clients $!"
 	i=$((i + 1))
 done
-wait_clients=$(jobs -p)
-for p in $wait_clients; do
+for p in $clients; do
 	wait "$p" || fail "a client failed"
 done
 
