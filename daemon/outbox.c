@@ -63,6 +63,32 @@ struct outbox {
 
 static void outbox_commit_cb(evutil_socket_t, short, void *);
 
+/* Rejected transactions stay listed by pending for this long. */
+#define OUTBOX_ERROR_KEEP_MS (24 * 3600 * 1000LL)
+
+/* Collect rejected transactions older than the keep time. */
+static int
+outbox_expired_cb(void *arg, const struct store_tx *t)
+{
+	if (t->status == STORE_TX_ERROR &&
+	    t->created < server_now_ms() - OUTBOX_ERROR_KEEP_MS)
+		json_array_append_new(arg, json_string(t->tx));
+	return 0;
+}
+
+/* Forget rejected transactions that were listed long enough. */
+static void
+outbox_prune(struct outbox *ob)
+{
+	json_t *old = json_array(), *tx;
+	size_t i;
+
+	if (store_outbox_scan(ob->store, outbox_expired_cb, old) >= 0)
+		json_array_foreach(old, i, tx)
+			store_outbox_delete(ob->store, json_string_value(tx));
+	json_decref(old);
+}
+
 /* The write path over the app's open store. */
 struct outbox *
 outbox_create(struct app *app)
@@ -87,6 +113,7 @@ outbox_create(struct app *app)
 	if ((ob->sync = sync_create(st, ob->applier, &err)) == NULL)
 		fatal("app %s: cannot prepare the sync tables: %s", app_id(app),
 		    err != NULL ? err : "?");
+	outbox_prune(ob);
 	if (store_outbox_unsynced(st, &ob->unsynced) != 0) {
 		log_warn("app %s: cannot count the outbox: %s", app_id(app),
 		    store_errmsg(st));
