@@ -38,6 +38,7 @@ struct app {
 	struct outbox *outbox;
 	struct upstream *upstream; /* NULL: local-only */
 	struct auth *auth;
+	char *server_status;  /* the server's app-status, or NULL */
 	int held_offline; /* disconnect was asked */
 	TAILQ_ENTRY(app) entry;
 };
@@ -196,6 +197,7 @@ app_free(struct app *a)
 	outbox_free(a->outbox);
 	store_free(a->store);
 	free(a->store_err);
+	free(a->server_status);
 	free(a->sessions);
 	free(a->reason);
 	free(a);
@@ -271,6 +273,8 @@ app_status_json(struct app *a)
 	user = auth_user_json(a->auth);
 	if (user != NULL)
 		json_object_set_new(st, "user", user);
+	json_object_set_new(st, "app_status", a->server_status != NULL ?
+	    json_string(a->server_status) : json_null());
 	return st;
 }
 
@@ -352,4 +356,31 @@ int
 app_upstream_ready(const struct app *a)
 {
 	return a->upstream != NULL && upstream_ready(a->upstream);
+}
+
+/* The server's app-status. */
+void
+app_set_server_status(struct app *a, const char *status)
+{
+	int was = app_writable(a);
+
+	free(a->server_status);
+	a->server_status = status != NULL ? xstrdup(status) : NULL;
+	if (!was && app_writable(a))
+		app_upstream_kick(a);
+}
+
+/* The server's app-status, or NULL. */
+const char *
+app_server_status(const struct app *a)
+{
+	return a->server_status;
+}
+
+/* Whether the server takes writes. */
+int
+app_writable(const struct app *a)
+{
+	return a->server_status == NULL ||
+	    strcmp(a->server_status, "active") == 0;
 }

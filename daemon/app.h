@@ -75,6 +75,13 @@ int app_upstream_ready(const struct app *);
  * the current session (else results come from the cache). */
 int app_query_answered(const struct app *, const char *key);
 
+/* The app's status on the server ("active", "read-only", "disabled"),
+ * or NULL before the server said. */
+void app_set_server_status(struct app *, const char *status);
+const char *app_server_status(const struct app *);
+/* Whether the server accepts writes (unknown counts as yes). */
+int app_writable(const struct app *);
+
 /* The upstream websocket URI, or NULL for a local-only app. */
 const char *app_upstream_uri(const struct app *);
 

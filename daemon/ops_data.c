@@ -76,6 +76,12 @@ ops_transact(struct session *s, struct reply *r, json_t *req)
 		    "(nothing was written)", app_id(a));
 		return;
 	}
+	if (!app_writable(a)) {
+		reply_error(r, PROTO_UNAVAILABLE, NULL,
+		    "the server has made app %s %s: nothing was written",
+		    app_id(a), app_server_status(a));
+		return;
+	}
 	if ((ob = ops_outbox(s, r)) == NULL)
 		return;
 	outbox_transact(ob, s, r, steps,

@@ -213,7 +213,8 @@ upstream_kick(struct upstream *up)
 	const char *tx;
 	size_t i;
 
-	if (!up->authenticated || ob == NULL)
+	/* A read-only or disabled app would reject them: keep them. */
+	if (!up->authenticated || ob == NULL || !app_writable(up->app))
 		return;
 	list = outbox_unsent(ob);
 	json_array_foreach(list, i, row) {
@@ -240,6 +241,8 @@ upstream_on_init_ok(struct upstream *up, json_t *msg)
 
 	up->authenticated = 1;
 	up->backoff = 0;
+	app_set_server_status(up->app, json_string_value(json_object_get(
+	    json_object_get(msg, "app-status"), "status")));
 	app_set_state(up->app, APP_AUTHENTICATED, NULL);
 	if (json_is_array(attrs) && app_outbox(up->app) != NULL)
 		outbox_server_attrs(app_outbox(up->app), attrs);
@@ -400,6 +403,8 @@ upstream_on_app_status(struct upstream *up, json_t *msg)
 
 	log_info("app %s: the server says the app is %s", app_id(up->app),
 	    st != NULL ? st : "?");
+	if (st != NULL)
+		app_set_server_status(up->app, st);
 }
 
 /* Dispatch one server message object. */

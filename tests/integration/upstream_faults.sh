@@ -30,6 +30,22 @@ done
 set_faults '{"deny-namespaces":[]}'
 pass "a rejected transaction is reported and rolled back"
 
+# A read-only app: local writes are refused until the server allows them.
+set_faults '{"app-status":"read-only"}'
+n=0
+until send "$SOCK" '{"op":"status","id":1}' | grep -q '"app_status":"read-only"'; do
+	n=$((n + 1)); [ $n -lt 100 ] || fail "read-only not seen"; sleep 0.05
+done
+r=$(send "$SOCK" "{\"op\":\"transact\",\"id\":1,\"steps\":[[\"update\",\"notes\",\"$(uuid)\",{\"n\":0}]]}" | grep '"id":1,')
+assert_eq "$(jqr "$r" '.error.code')" unavailable "read-only refuses writes"
+echo "$r" | grep -q "read-only" || fail "read-only message: $r"
+set_faults '{"app-status":"active"}'
+n=0
+until send "$SOCK" '{"op":"status","id":1}' | grep -q '"app_status":"active"'; do
+	n=$((n + 1)); [ $n -lt 100 ] || fail "active not seen"; sleep 0.05
+done
+pass "a read-only app refuses local writes until it is active again"
+
 # Lost acks and sockets closed after commit, then a server restart in the
 # middle of a stream: every note arrives exactly once.
 set_faults '{"drop-ack":2}'
