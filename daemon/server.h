@@ -11,6 +11,7 @@
 
 struct event_base;
 struct event;
+struct conf;
 struct evdns_base;
 struct tls_ctx;
 struct conf;
@@ -42,6 +43,19 @@ struct server {
  * TLS context could not be made; the reason was logged). */
 struct evdns_base *server_dns(struct server *);
 struct tls_ctx *server_tls(struct server *);
+
+/* Build the server: data dir, default app, event loop, signals and the
+ * listening socket.  Startup failures are fatal. */
+struct server *server_create(struct conf *);
+
+/* Close every session and app, then the loop. */
+void server_free(struct server *);
+
+/* Start systemd's watchdog pings (when WATCHDOG_USEC asks for them). */
+void server_start_watchdog(struct server *);
+
+/* Detach from the terminal, logging to the data dir. */
+void server_daemonize(const struct conf *);
 
 /* The current wall-clock time in milliseconds. */
 int64_t server_now_ms(void);
