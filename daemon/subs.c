@@ -223,6 +223,18 @@ subs_deliver(struct listener *l, const char *tail)
 	session_send_result(l->session, l->sub_id, line, (size_t)len);
 }
 
+/* The sub whose canonical query is key, or NULL. */
+static struct sub *
+subs_find(struct subs *ss, const char *key)
+{
+	struct sub *sub;
+
+	TAILQ_FOREACH(sub, &ss->list, entry)
+		if (strcmp(sub->key, key) == 0)
+			return sub;
+	return NULL;
+}
+
 /* The sub for q, created (and evaluated) if new. */
 static struct sub *
 subs_find_or_add(struct subs *ss, const json_t *q)
@@ -232,11 +244,9 @@ subs_find_or_add(struct subs *ss, const json_t *q)
 
 	if (key == NULL)
 		fatal("out of memory encoding a query");
-	TAILQ_FOREACH(sub, &ss->list, entry) {
-		if (strcmp(sub->key, key) == 0) {
-			free(key);
-			return sub;
-		}
+	if ((sub = subs_find(ss, key)) != NULL) {
+		free(key);
+		return sub;
 	}
 	sub = xcalloc(1, sizeof *sub);
 	sub->key = key;
@@ -389,9 +399,7 @@ subs_query_error(struct subs *ss, const json_t *q, const json_t *error)
 
 	if (key == NULL)
 		return;
-	TAILQ_FOREACH(sub, &ss->list, entry) {
-		if (strcmp(sub->key, key) != 0)
-			continue;
+	if ((sub = subs_find(ss, key)) != NULL) {
 		tail = subs_event_tail(ss, sub, error);
 		TAILQ_FOREACH(l, &sub->listeners, entry)
 			subs_deliver(l, tail);
@@ -400,23 +408,31 @@ subs_query_error(struct subs *ss, const json_t *q, const json_t *error)
 	free(key);
 }
 
-/* Answer a waiting query op from the view (answered: by the server). */
+/* Answer a query op from the view (answered: by the server). */
 static void
-subs_finish_waiter(struct waiter *w, int answered)
+subs_reply_query(struct subs *ss, struct reply *r, const json_t *q,
+    int answered)
 {
 	json_t *out;
 	char *err = NULL;
 
-	if (w->sub != NULL)
-		TAILQ_REMOVE(&w->sub->waiters, w, entry);
-	if (subs_eval_once(w->subs, w->q, &out, &err) != 0) {
-		reply_error(w->reply, PROTO_INTERNAL, NULL, "%s",
+	if (subs_eval_once(ss, q, &out, &err) != 0) {
+		reply_error(r, PROTO_INTERNAL, NULL, "%s",
 		    err != NULL ? err : "the query failed");
 		free(err);
-	} else {
-		json_object_set_new(out, "from_cache", json_boolean(!answered));
-		reply_ok(w->reply, out);
+		return;
 	}
+	json_object_set_new(out, "from_cache", json_boolean(!answered));
+	reply_ok(r, out);
+}
+
+/* Answer a waiting query op and forget it. */
+static void
+subs_finish_waiter(struct waiter *w, int answered)
+{
+	if (w->sub != NULL)
+		TAILQ_REMOVE(&w->sub->waiters, w, entry);
+	subs_reply_query(w->subs, w->reply, w->q, answered);
 	if (w->sub != NULL && TAILQ_EMPTY(&w->sub->listeners) &&
 	    TAILQ_EMPTY(&w->sub->waiters))
 		subs_free_sub(w->subs, w->sub);
@@ -440,8 +456,6 @@ subs_query(struct subs *ss, struct reply *r, const json_t *q, int timeout_ms)
 	struct sub *sub;
 	struct waiter *w;
 	struct timeval tv;
-	json_t *out;
-	char *err = NULL;
 	int answered = 0;
 
 	if (app_upstream_ready(ss->app)) {
@@ -462,14 +476,7 @@ subs_query(struct subs *ss, struct reply *r, const json_t *q, int timeout_ms)
 			return;
 		}
 	}
-	if (subs_eval_once(ss, q, &out, &err) != 0) {
-		reply_error(r, PROTO_INTERNAL, NULL, "%s",
-		    err != NULL ? err : "the query failed");
-		free(err);
-		return;
-	}
-	json_object_set_new(out, "from_cache", json_boolean(!answered));
-	reply_ok(r, out);
+	subs_reply_query(ss, r, q, answered);
 }
 
 /* The server answered q: finish the query ops waiting for it. */
@@ -482,19 +489,15 @@ subs_answered(struct subs *ss, const json_t *q)
 
 	if (key == NULL)
 		return;
-	TAILQ_FOREACH(sub, &ss->list, entry) {
-		if (strcmp(sub->key, key) != 0)
-			continue;
-		/* Finishing the last waiter of a sub nobody listens to
-		 * frees the sub: stop right after it. */
-		while ((w = TAILQ_FIRST(&sub->waiters)) != NULL) {
-			int last = TAILQ_NEXT(w, entry) == NULL;
+	/* Finishing the last waiter of a sub nobody listens to frees the
+	 * sub: stop right after it. */
+	sub = subs_find(ss, key);
+	while (sub != NULL && (w = TAILQ_FIRST(&sub->waiters)) != NULL) {
+		int last = TAILQ_NEXT(w, entry) == NULL;
 
-			subs_finish_waiter(w, 1);
-			if (last)
-				break;
-		}
-		break;
+		subs_finish_waiter(w, 1);
+		if (last)
+			break;
 	}
 	free(key);
 }
