@@ -113,6 +113,13 @@ app_server(const struct app *a)
 	return a->server;
 }
 
+/* The upstream session, or NULL. */
+struct upstream *
+app_upstream(struct app *a)
+{
+	return a->upstream;
+}
+
 /* The auth state. */
 struct auth *
 app_auth(struct app *a)
@@ -189,12 +196,15 @@ app_free(struct app *a)
 	if (a == NULL)
 		return;
 	TAILQ_REMOVE(&a->server->apps, a, entry);
-	subs_free(a->subs);
-	a->subs = NULL;
+	/* The network first; then the outbox, whose last commit still
+	 * tells the subscriptions; then those; then the store under all. */
 	upstream_free(a->upstream);
 	a->upstream = NULL;
-	auth_free(a->auth);
 	outbox_free(a->outbox);
+	a->outbox = NULL;
+	subs_free(a->subs);
+	a->subs = NULL;
+	auth_free(a->auth);
 	store_free(a->store);
 	free(a->store_err);
 	free(a->server_status);

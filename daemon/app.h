@@ -52,6 +52,8 @@ struct store *app_store(struct app *);
 const char *app_store_error(const struct app *);
 
 struct server *app_server(const struct app *);
+/* The upstream session, or NULL for a local-only app. */
+struct upstream *app_upstream(struct app *);
 struct auth *app_auth(struct app *);
 /* The user changed (sign-in, sign-out): start a new upstream session. */
 void app_user_changed(struct app *);

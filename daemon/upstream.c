@@ -324,7 +324,10 @@ upstream_on_transact_ok(struct upstream *up, json_t *msg)
 	    "client-event-id"));
 	json_t *txid = json_object_get(msg, "tx-id");
 
-	if (tx == NULL || !json_is_integer(txid) || app_outbox(up->app) == NULL)
+	/* Only acks for what this socket sent: a stray or repeated one
+	 * must not count a transaction twice. */
+	if (tx == NULL || !json_is_integer(txid) || app_outbox(up->app) == NULL ||
+	    json_object_get(up->sent, tx) == NULL)
 		return;
 	json_object_del(up->sent, tx);
 	outbox_acked(app_outbox(up->app), tx, json_integer_value(txid));
