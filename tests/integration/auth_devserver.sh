@@ -42,6 +42,12 @@ no_token_fields() {
 	assert_eq "$_n" 0 "token-like fields in $2"
 }
 
+# last_titles CLIENT: the titles in CLIENT's last result event, sorted.
+last_titles() {
+	grep '"event":"result"' "$T/$1.out" | tail -n 1 |
+	    jq -c '[.data.todos[].title] | sort'
+}
+
 # wait_authenticated: a new upstream session is authenticated.
 wait_authenticated() {
 	_n=0
@@ -108,14 +114,27 @@ assert_eq "$(jqr "$r" .status)" synced "a synced write"
 q=$(req '{"op":"query","id":1,"q":{"todos":{}},"timeout_ms":5000}')
 assert_eq "$(jqr "$q" '.from_cache,(.data.todos|length)' | tr '\n' ' ')" "false 1 " "server result"
 client P '{"op":"hello","id":0,"name":"P"}' '{"op":"disconnect","id":1}' \
+    '{"op":"subscribe","id":3,"q":{"todos":{}}}' \
     "{\"op\":\"transact\",\"id\":2,\"steps\":[[\"update\",\"todos\",\"$t2\",{\"title\":\"pending\"}]]}"
 wait_for_line "$T/P.out" '"id":2,"ok":true'
+n=0
+until [ "$(last_titles P)" = '["before","pending"]' ]; do
+	n=$((n + 1))
+	[ $n -lt 100 ] || fail "the subscriber shows $(last_titles P)"
+	sleep 0.05
+done
 r=$(req '{"op":"sign-in-guest","id":1}')
 G2=$(jqr "$r" .user.id)
 [ "$G2" != "$G1" ] || fail "a second guest should be a new user"
 TOK_G2=$(stored_token)
 q=$(req '{"op":"query","id":1,"q":{"todos":{}}}')
 assert_eq "$(jqr "$q" '.from_cache,([.data.todos[].title]|@json)' | tr '\n' ' ')" 'true ["pending"] ' "after the user change, offline"
+n=0
+until [ "$(last_titles P)" = '["pending"]' ]; do
+	n=$((n + 1))
+	[ $n -lt 100 ] || fail "the subscriber still shows $(last_titles P)"
+	sleep 0.05
+done
 assert_eq "$(req '{"op":"status","id":1}' | jq -r .pending)" 1 "the transaction is still pending"
 req '{"op":"connect","id":1}' > /dev/null
 wait_for_line "$T/P.out" '"event":"tx".*"status":"synced"' 20
