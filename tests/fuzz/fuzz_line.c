@@ -1,0 +1,54 @@
+/*
+ * fuzz_line.c: one request line through the protocol decoder, with the
+ * default limits and with a small line cap and depth.
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/proto.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* Decode data with lim and check the result's invariants. */
+static void
+fuzz_line_decode(const uint8_t *data, size_t size, const struct proto_limits *lim)
+{
+	struct proto_error err;
+	json_t *v = NULL;
+	char *line;
+	size_t len;
+
+	if (proto_decode_object((const char *)data, size, lim, &v, &err) != 0) {
+		if (err.code == PROTO_OK || v != NULL)
+			__builtin_trap();
+		return;
+	}
+	if (!json_is_object(v))
+		__builtin_trap();
+	/* What was decoded encodes to one line that decodes again. */
+	if ((line = proto_encode(v, &len)) != NULL) {
+		json_decref(v);
+		v = NULL;
+		if (len == 0 || line[len - 1] != '\n' ||
+		    proto_decode(line, len - 1, NULL, &v, &err) != 0)
+			__builtin_trap();
+		free(line);
+	}
+	free(proto_canonical(v));
+	json_decref(v);
+}
+
+/* libFuzzer entry point. */
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct proto_limits lim;
+	const struct proto_limits small = { 32, 4 };
+
+	proto_limits_default(&lim);
+	fuzz_line_decode(data, size, &lim);
+	fuzz_line_decode(data, size, &small);
+	return 0;
+}
