@@ -58,6 +58,7 @@ struct auth_call {
 	struct reply *reply; /* referenced; NULL for background calls */
 	struct http_req *req;
 	const char *op;      /* static: the local op, for messages */
+	char *secret;        /* a token sent that the client never saw */
 	auth_done_fn done;   /* runs on a 2xx JSON object reply */
 	LIST_ENTRY(auth_call) entry;
 };
@@ -171,6 +172,7 @@ auth_call_free(struct auth_call *c)
 {
 	LIST_REMOVE(c, entry);
 	reply_unref(c->reply);
+	free(c->secret);
 	free(c);
 }
 
@@ -332,14 +334,30 @@ auth_error_hint(int status, const json_t *body)
 	return h;
 }
 
-/* Finish a call's reply with the server's error. */
+/* Whether text (may be NULL) contains secret (may be NULL). */
+static int
+auth_mentions(const char *text, const char *secret)
+{
+	return text != NULL && secret != NULL && strstr(text, secret) != NULL;
+}
+
+/* Finish a call's reply with the server's error.  An error that quotes
+ * a token the client never saw is cut down to its status. */
 static void
 auth_fail_upstream(struct auth_call *c, int status, const json_t *body,
     const char *err)
 {
 	const char *msg = json_string_value(json_object_get(body, "message"));
 	json_t *hint = auth_error_hint(status, body);
+	char *text = json_dumps(hint, JSON_COMPACT);
 
+	if (auth_mentions(text, c->secret) || auth_mentions(msg, c->secret) ||
+	    auth_mentions(err, c->secret)) {
+		json_decref(hint);
+		hint = json_pack("{s:i}", "status", status);
+		msg = "(the server's error quoted a token and was withheld)";
+	}
+	free(text);
 	if (c->reply != NULL)
 		reply_error(c->reply, PROTO_UPSTREAM, hint,
 		    "the server refused %s: %s", c->op, msg != NULL ? msg :
@@ -373,10 +391,10 @@ auth_http_cb(int status, json_t *body, const char *err, void *arg)
 
 /*
  * POST body (borrowed) to path under the app's API URI, for op; done runs
- * on success.  r (may be NULL) is answered by the call.  Returns 0, or -1
- * after answering r.
+ * on success.  r (may be NULL) is answered by the call.  Returns the call,
+ * or NULL after answering r.
  */
-static int
+static struct auth_call *
 auth_post(struct auth *au, struct reply *r, const char *op, const char *path,
     const json_t *body, auth_done_fn done)
 {
@@ -398,16 +416,18 @@ auth_post(struct auth *au, struct reply *r, const char *op, const char *path,
 	    "POST", url, body, AUTH_TIMEOUT_SEC, auth_http_cb, c, &err);
 	free(url);
 	if (c->req == NULL) {
+		log_info("app %s: %s: cannot call the server: %s",
+		    app_id(au->app), op, err);
 		if (r != NULL)
 			reply_error(r, PROTO_UNAVAILABLE, NULL,
 			    "cannot call the server: %s", err);
 		free(err);
 		free(c);
-		return -1;
+		return NULL;
 	}
 	c->reply = r != NULL ? reply_ref(r) : NULL;
 	LIST_INSERT_HEAD(&au->calls, c, entry);
-	return 0;
+	return c;
 }
 
 /* A sign-in succeeded: the body's user becomes ours. */
@@ -507,7 +527,8 @@ auth_is_guest(const struct auth *au)
 static void
 auth_op_verify_code(struct auth *au, struct reply *r, json_t *req)
 {
-	const char *email, *code;
+	const char *email, *code, *guest = NULL;
+	struct auth_call *c;
 	json_t *body;
 
 	if ((email = auth_field(r, req, "email", AUTH_MAX_EMAIL)) == NULL ||
@@ -517,11 +538,14 @@ auth_op_verify_code(struct auth *au, struct reply *r, json_t *req)
 	json_object_set_new(body, "email", json_string(email));
 	json_object_set_new(body, "code", json_string(code));
 	/* A guest's token lets the server turn the guest into this user. */
-	if (auth_is_guest(au))
-		json_object_set_new(body, "refresh-token",
-		    json_string(auth_refresh_token(au)));
-	auth_post(au, r, "verify-magic-code", "/runtime/auth/verify_magic_code",
-	    body, auth_signed_in_cb);
+	if (auth_is_guest(au)) {
+		guest = auth_refresh_token(au);
+		json_object_set_new(body, "refresh-token", json_string(guest));
+	}
+	c = auth_post(au, r, "verify-magic-code",
+	    "/runtime/auth/verify_magic_code", body, auth_signed_in_cb);
+	if (c != NULL && guest != NULL)
+		c->secret = xstrdup(guest);
 	json_decref(body);
 }
 
