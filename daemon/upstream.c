@@ -561,9 +561,15 @@ upstream_connect(struct upstream *up)
 void
 upstream_restart(struct upstream *up)
 {
-	if (up->ws != NULL)
-		ws_close(up->ws, "the user changed");
 	up->backoff = 0;
+	if (up->ws != NULL) {
+		ws_close(up->ws, "the user changed"); /* reconnects at once */
+		return;
+	}
+	if (up->online) {
+		evtimer_del(up->retry_ev);
+		upstream_connect(up);
+	}
 }
 
 /* connect / disconnect. */
