@@ -22,6 +22,7 @@ _pids=""
 # Kill what we started and remove the temporary directory.
 _cleanup() {
 	rc=$?
+	: > "$T/.done" 2>/dev/null # ends the loops of client()
 	for p in $_pids; do
 		kill "$p" 2>/dev/null || true
 	done
@@ -140,7 +141,10 @@ client() {
 	: > "$T/$_c.out"
 	(
 		printf '%s\n' "$@"
-		while [ ! -e "$T/$_c.stop" ]; do sleep 0.05; done
+		while [ ! -e "$T/$_c.stop" ] && [ ! -e "$T/.done" ] &&
+		    [ -d "$T" ]; do
+			sleep 0.05
+		done
 		[ -f "$T/$_c.more" ] && cat "$T/$_c.more"
 		true
 	) | "$SOCAT" -t 10 - "UNIX-CONNECT:$SOCK" > "$T/$_c.out" &

@@ -8,7 +8,7 @@ start_daemon d
 # A bystander holds a connection open during the whole test.
 (
 	echo '{"op":"status","id":"by1"}'
-	while [ ! -e "$T/go" ]; do sleep 0.05; done
+	while [ ! -e "$T/go" ] && [ ! -e "$T/.done" ]; do sleep 0.05; done
 	echo '{"op":"status","id":"by2"}'
 ) | "$SOCAT" -t 5 - "UNIX-CONNECT:$SOCK" > "$T/by.out" &
 by=$!

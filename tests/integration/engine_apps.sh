@@ -14,7 +14,7 @@ for n in $(seq 1 20); do
 		echo "{\"op\":\"hello\",\"id\":0,\"app\":\"$app\",\"name\":\"c$n\"}"
 		echo '{"op":"subscribe","id":1,"q":{"notes":{}}}'
 		echo "{\"op\":\"transact\",\"id\":2,\"steps\":[[\"update\",\"notes\",\"$(cat /proc/sys/kernel/random/uuid)\",{\"by\":\"c$n\",\"app\":\"$app\"}]]}"
-		while [ ! -e "$T/done" ]; do sleep 0.05; done
+		while [ ! -e "$T/done" ] && [ ! -e "$T/.done" ]; do sleep 0.05; done
 		echo '{"op":"status","id":3}'
 	) | "$SOCAT" -t 5 - "UNIX-CONNECT:$SOCK" > "$T/c$n.out" &
 	_pids="$_pids $!"

@@ -10,7 +10,7 @@ start_daemon d
 (
 	echo '{"op":"hello","id":1,"name":"A"}'
 	echo '{"op":"subscribe","id":2,"q":{"todos":{"$":{"order":{"serverCreatedAt":"asc"}}}}}'
-	while [ ! -e "$T/a.done" ]; do sleep 0.05; done
+	while [ ! -e "$T/a.done" ] && [ ! -e "$T/.done" ]; do sleep 0.05; done
 ) | "$SOCAT" -t 5 - "UNIX-CONNECT:$SOCK" > "$T/a.out" &
 a=$!
 _pids="$_pids $a"
