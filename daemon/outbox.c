@@ -211,6 +211,88 @@ outbox_note_etypes(struct outbox *ob, const json_t *etypes)
 }
 
 /*
+ * Drop the add-attr steps that re-send attrs the registry already holds:
+ * the compiler re-emits every unsynced attr a transaction uses, as the
+ * official client does, but storing and re-applying them with every
+ * transaction costs more than the rest of it; outbox_with_attrs puts them
+ * back when the transaction is sent.
+ */
+static void
+outbox_drop_known_attrs(const struct attrs *reg, json_t *tx_steps)
+{
+	const char *op, *id;
+	json_t *step;
+	size_t i = 0;
+
+	while (i < json_array_size(tx_steps)) {
+		step = json_array_get(tx_steps, i);
+		op = json_string_value(json_array_get(step, 0));
+		id = json_string_value(json_object_get(json_array_get(step, 1),
+		    "id"));
+		if (op != NULL && strcmp(op, "add-attr") == 0 && id != NULL &&
+		    attrs_by_id(reg, id) != NULL)
+			json_array_remove(tx_steps, i);
+		else
+			i++;
+	}
+}
+
+/* Note v as a used attr id (or the attr of a lookup [attr, value]). */
+static void
+outbox_note_attr(json_t *used, const json_t *v)
+{
+	if (json_is_array(v) && json_array_size(v) == 2)
+		v = json_array_get(v, 0);
+	if (json_is_string(v))
+		json_object_set_new(used, json_string_value(v), json_true());
+}
+
+/*
+ * tx_steps with an add-attr step in front for every unsynced attr it uses
+ * but does not add itself: what the compiler would have sent (new
+ * reference).
+ */
+static json_t *
+outbox_with_attrs(struct outbox *ob, const json_t *tx_steps)
+{
+	const struct attrs *reg = store_attrs(ob->store);
+	json_t *used = json_object(), *added = json_object(), *out, *step, *v;
+	const struct attr *a;
+	const char *op, *id;
+	size_t i;
+
+	json_array_foreach(tx_steps, i, step) {
+		op = json_string_value(json_array_get(step, 0));
+		if (op == NULL)
+			continue;
+		if (strcmp(op, "add-attr") == 0) {
+			id = json_string_value(json_object_get(json_array_get(
+			    step, 1), "id"));
+			if (id != NULL)
+				json_object_set_new(added, id, json_true());
+		} else if (strcmp(op, "add-triple") == 0 ||
+		    strcmp(op, "deep-merge-triple") == 0 ||
+		    strcmp(op, "retract-triple") == 0) {
+			outbox_note_attr(used, json_array_get(step, 1));
+			outbox_note_attr(used, json_array_get(step, 2));
+			outbox_note_attr(used, json_array_get(step, 3));
+		}
+	}
+	out = json_array();
+	json_object_foreach(used, id, v) {
+		a = attrs_by_id(reg, id);
+		if (a != NULL && json_object_get(added, id) == NULL &&
+		    json_is_true(json_object_get(a->json, "isUnsynced")))
+			json_array_append_new(out, json_pack("[s, O]", "add-attr",
+			    a->json));
+	}
+	json_array_extend(out, (json_t *)tx_steps);
+	json_decref(used);
+	json_decref(added);
+	return out;
+}
+
+/*
  * Compile, apply and append one transaction inside the open batch.
  * Returns 0, or -1 with *code and *errmsg (caller frees) set and the
  * savepoint rolled back.
@@ -236,6 +318,7 @@ outbox_apply(struct outbox *ob, struct session *s, const json_t *steps,
 		*code = PROTO_BAD_REQUEST;
 		goto out;
 	}
+	outbox_drop_known_attrs(store_attrs(ob->store), tx_steps);
 	if (txapply_run(ob->applier, tx_steps, now, &res) != 0) {
 		*errmsg = xstrdup(res.error != NULL ? json_string_value(
 		    json_object_get(res.error, "message")) :
@@ -459,14 +542,20 @@ outbox_forget_session(struct outbox *ob, struct session *s)
 			e->session = NULL;
 }
 
-/* The steps of a row as they go to the server (rewritten against the
- * server's attrs when those are known).  New reference or NULL. */
+/* The steps of a row, for sending (with the unsynced attrs they use) or
+ * for replaying, rewritten against the server's attrs when those are
+ * known.  New reference or NULL. */
 static json_t *
-outbox_row_steps(struct outbox *ob, const struct store_tx *t)
+outbox_row_steps(struct outbox *ob, const struct store_tx *t, int to_send)
 {
 	json_t *steps = json_loads(t->tx_steps, 0, NULL), *rw;
 	int changed = 0;
 
+	if (steps != NULL && to_send) {
+		rw = outbox_with_attrs(ob, steps);
+		json_decref(steps);
+		steps = rw;
+	}
 	if (steps == NULL || ob->rewrite == NULL)
 		return steps;
 	rw = instaml_rewrite_steps(ob->rewrite, steps, t->tx_id, -1, &changed);
@@ -484,7 +573,7 @@ outbox_unsent_cb(void *arg, const struct store_tx *t)
 	if ((t->status != STORE_TX_ENQUEUED && t->status != STORE_TX_PENDING) ||
 	    t->tx_id >= 0)
 		return 0;
-	if ((steps = outbox_row_steps(ob, t)) == NULL) {
+	if ((steps = outbox_row_steps(ob, t, 1)) == NULL) {
 		log_error("app %s: transaction %s has unreadable steps",
 		    app_id(ob->app), t->tx);
 		return 0;
@@ -544,7 +633,7 @@ outbox_replay_cb(void *arg, const struct store_tx *t)
 
 	if (t->status == STORE_TX_ERROR)
 		return 0;
-	if ((steps = outbox_row_steps(sc->ob, t)) == NULL)
+	if ((steps = outbox_row_steps(sc->ob, t, 0)) == NULL)
 		return 0;
 	if (t->status == STORE_TX_SYNCED && (t->tx_id < 0 ||
 	    (sc->min_processed >= 0 && t->tx_id <= sc->min_processed))) {

@@ -30,6 +30,13 @@ done
 set_faults '{"deny-namespaces":[]}'
 pass "a rejected transaction is reported and rolled back"
 
+# The rejected transaction carried the only add-attr for secrets.v: the
+# next one that uses the attr must send it again, or the server would not
+# know it.
+r=$(send "$SOCK" "{\"op\":\"transact\",\"id\":1,\"wait\":\"synced\",\"steps\":[[\"update\",\"secrets\",\"$(uuid)\",{\"v\":\"y\"}]]}" | grep '"id":1,')
+assert_eq "$(jqr "$r" '.ok,.status' | tr '\n' ' ')" "true synced " "unsynced attrs are sent again"
+pass "attrs a rejected transaction would have created are sent with the next one"
+
 # A read-only app: local writes are refused until the server allows them.
 set_faults '{"app-status":"read-only"}'
 n=0
