@@ -522,6 +522,7 @@ upstream_closed_cb(const char *reason, void *arg)
 
 	log_info("app %s: upstream closed: %s", app_id(up->app),
 	    reason != NULL ? reason : "?");
+	ws_free(up->dead_ws); /* one closed before the reap ran */
 	up->dead_ws = up->ws;
 	up->ws = NULL;
 	up->authenticated = 0;
