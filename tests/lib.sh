@@ -19,6 +19,12 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/instantd-test.XXXXXX")
 chmod 0700 "$T"
 _pids=""
 
+# make check-valgrind sets INSTANTD_VALGRIND=1: every instantd of the
+# test runs under memcheck, and any error or leak it reports fails the test.
+if [ -n "${INSTANTD_VALGRIND:-}" ]; then
+	INSTANTD_WRAPPER="valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --log-file=$T/valgrind.%p"
+fi
+
 # Kill what we started and remove the temporary directory.
 _cleanup() {
 	rc=$?
@@ -28,6 +34,12 @@ _cleanup() {
 	done
 	for p in $_pids; do
 		wait "$p" 2>/dev/null || true
+	done
+	for _v in "$T"/valgrind.*; do
+		[ -s "$_v" ] || continue
+		echo "FAIL: valgrind reported:" >&2
+		cat "$_v" >&2
+		rc=1
 	done
 	if [ "$rc" -ne 0 ] && [ -n "${KEEP_LOGS:-}" ]; then
 		echo "logs kept in $T" >&2
