@@ -273,6 +273,9 @@ server_free(struct server *srv)
 	event_free(srv->sigterm_ev);
 	event_free(srv->sigint_ev);
 	event_free(srv->reap_ev);
+	/* Let libevent finish freeing what it defers (bufferevents with
+	 * callbacks pending) before the loop goes. */
+	event_base_loop(srv->base, EVLOOP_NONBLOCK);
 	event_base_free(srv->base);
 	free(srv->default_app);
 	free(srv);

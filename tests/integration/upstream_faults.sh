@@ -20,7 +20,8 @@ wait_for_line "$T/A.out" '"sub":2'
 # A rejected transaction: error tx event and reply, rolled back for all.
 set_faults '{"deny-namespaces":["secrets"]}'
 s1=$(uuid)
-r=$(send "$SOCK" "{\"op\":\"transact\",\"id\":1,\"wait\":\"synced\",\"steps\":[[\"update\",\"secrets\",\"$s1\",{\"v\":\"x\"}]]}" | grep '"id":1,')
+r=$(send "$SOCK" "{\"op\":\"transact\",\"id\":1,\"wait\":\"synced\",\"steps\":[[\"update\",\"secrets\",\"$s1\",{\"v\":\"x\"}]]}" | grep '"id":1,') ||
+    fail "no reply with id 1"
 assert_eq "$(jqr "$r" '.ok,.error.code,.error.hint.type' | tr '\n' ' ')" "false upstream permission-denied " "rejection reply"
 wait_for_line "$T/A.out" '"v":"x"' 5
 n=0
@@ -33,7 +34,8 @@ pass "a rejected transaction is reported and rolled back"
 # The rejected transaction carried the only add-attr for secrets.v: the
 # next one that uses the attr must send it again, or the server would not
 # know it.
-r=$(send "$SOCK" "{\"op\":\"transact\",\"id\":1,\"wait\":\"synced\",\"steps\":[[\"update\",\"secrets\",\"$(uuid)\",{\"v\":\"y\"}]]}" | grep '"id":1,')
+r=$(send "$SOCK" "{\"op\":\"transact\",\"id\":1,\"wait\":\"synced\",\"steps\":[[\"update\",\"secrets\",\"$(uuid)\",{\"v\":\"y\"}]]}" | grep '"id":1,') ||
+    fail "no reply with id 1"
 assert_eq "$(jqr "$r" '.ok,.status' | tr '\n' ' ')" "true synced " "unsynced attrs are sent again"
 pass "attrs a rejected transaction would have created are sent with the next one"
 
@@ -43,7 +45,8 @@ n=0
 until send "$SOCK" '{"op":"status","id":1}' | grep -q '"app_status":"read-only"'; do
 	n=$((n + 1)); [ $n -lt 100 ] || fail "read-only not seen"; sleep 0.05
 done
-r=$(send "$SOCK" "{\"op\":\"transact\",\"id\":1,\"steps\":[[\"update\",\"notes\",\"$(uuid)\",{\"n\":0}]]}" | grep '"id":1,')
+r=$(send "$SOCK" "{\"op\":\"transact\",\"id\":1,\"steps\":[[\"update\",\"notes\",\"$(uuid)\",{\"n\":0}]]}" | grep '"id":1,') ||
+    fail "no reply with id 1"
 assert_eq "$(jqr "$r" '.error.code')" unavailable "read-only refuses writes"
 echo "$r" | grep -q "read-only" || fail "read-only message: $r"
 set_faults '{"app-status":"active"}'
@@ -82,7 +85,7 @@ done
 start_daemon d2 --app "$APP" --api-uri "http://127.0.0.1:$DEV_PORT"
 n=0
 while :; do
-	out=$(send "$SOCK" '{"op":"query","id":1,"q":{"notes":{"$":{"order":{"n":"asc"}}}}}' | grep '"id":1,')
+	out=$(send "$SOCK" '{"op":"query","id":1,"q":{"notes":{"$":{"order":{"n":"asc"}}}}}' | grep '"id":1,') || true
 	[ "$(jqr "$out" '.from_cache')" = false ] && [ "$(jqr "$out" '.data.notes|length')" -ge 15 ] && break
 	n=$((n + 1)); [ $n -lt 100 ] || fail "server state: $out"; sleep 0.1
 done

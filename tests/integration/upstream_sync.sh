@@ -43,7 +43,8 @@ pass "the server got both, in order (tx $first, $second)"
 # The server's answer equals what A already shows, so A gets no new
 # result (never twice with equal data); a one-shot query shows the answer
 # came from the server.
-q=$(send "$D1" '{"op":"query","id":1,"q":{"todos":{"$":{"order":{"n":"asc"}}}}}' | grep '"id":1,')
+q=$(send "$D1" '{"op":"query","id":1,"q":{"todos":{"$":{"order":{"n":"asc"}}}}}' | grep '"id":1,') ||
+    fail "no reply with id 1"
 assert_eq "$(jqr "$q" '.from_cache,([.data.todos[].title]|@json)' | tr '\n' ' ')" 'false ["first","second"] ' "server results"
 last=$(grep '"event":"result"' "$T/A.out" | tail -n 1)
 assert_eq "$(jqr "$last" '.data|@json')" "$(jqr "$q" '.data|@json')" "A shows the server's result"
@@ -54,7 +55,8 @@ pass "subscribers switched to the server's results"
 
 # wait:"synced" holds the reply until the server's transact-ok.
 t3=$(uuid)
-r=$(send "$D1" "{\"op\":\"transact\",\"id\":1,\"wait\":\"synced\",\"steps\":[[\"update\",\"todos\",\"$t3\",{\"title\":\"third\",\"n\":3}]]}" | grep '"id":1,')
+r=$(send "$D1" "{\"op\":\"transact\",\"id\":1,\"wait\":\"synced\",\"steps\":[[\"update\",\"todos\",\"$t3\",{\"title\":\"third\",\"n\":3}]]}" | grep '"id":1,') ||
+    fail "no reply with id 1"
 assert_eq "$(jqr "$r" '.ok,.status' | tr '\n' ' ')" "true synced " "wait synced"
 [ "$(jqr "$r" .tx_id)" -gt "$second" ] || fail "tx_id after wait synced: $r"
 pass "wait:synced replies after transact-ok"
@@ -66,7 +68,7 @@ out=$(send "$D2" '{"op":"query","id":1,"q":{"todos":{"$":{"order":{"n":"asc"}}}}
 SOCK=$D1
 n=0
 while :; do
-	out=$(send "$D2" '{"op":"query","id":1,"q":{"todos":{"$":{"order":{"n":"asc"}}}}}' | grep '"id":1,')
+	out=$(send "$D2" '{"op":"query","id":1,"q":{"todos":{"$":{"order":{"n":"asc"}}}}}' | grep '"id":1,') || true
 	[ "$(jqr "$out" '.data.todos|length')" = 3 ] && break
 	n=$((n + 1))
 	[ $n -lt 100 ] || fail "device 2 never saw the data: $out"

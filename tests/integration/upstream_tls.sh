@@ -40,6 +40,7 @@ n=0
 until [ "$(state_of "$SOCK")" = "authenticated " ]; do
 	n=$((n + 1)); [ $n -lt 200 ] || fail "not authenticated with --ca-file: $(state_of "$SOCK")"; sleep 0.05
 done
-r=$(send "$SOCK" "{\"op\":\"transact\",\"id\":1,\"wait\":\"synced\",\"steps\":[[\"update\",\"notes\",\"$(cat /proc/sys/kernel/random/uuid)\",{\"n\":1}]]}" | grep '"id":1,')
+r=$(send "$SOCK" "{\"op\":\"transact\",\"id\":1,\"wait\":\"synced\",\"steps\":[[\"update\",\"notes\",\"$(cat /proc/sys/kernel/random/uuid)\",{\"n\":1}]]}" | grep '"id":1,') ||
+    fail "no reply with id 1"
 assert_eq "$(jqr "$r" .status)" synced "a write over wss"
 pass "accepted with --ca-file, and a transaction syncs over wss"
