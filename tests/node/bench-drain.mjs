@@ -110,24 +110,32 @@ const baseMs = B.median(baseRuns);
 
 const ds = await B.startDevserver({ dataDir: path.join(dir, 'ds'), listen: `127.0.0.1:${port}` });
 const tUp = performance.now();
+// Bounded: a drain slower than the deadline is reported with the count
+// synced so far and the rate that implies.
+const deadline = Number(B.arg('deadline-s', B.quick ? 60 : 120)) * 1000;
 let timer;
-await Promise.race([allDone, new Promise((res) => { timer = setTimeout(res, B.quick ? 300000 : 540000); })]);
+await Promise.race([allDone, new Promise((res) => { timer = setTimeout(res, deadline); })]);
 clearTimeout(timer);
-if (synced !== N) throw new Error(`only ${synced} of ${N} synced`);
+if (synced !== N) tLast = performance.now();
+const done = synced;
 const reconnectMs = tAuth ? tAuth - tUp : NaN;
 const drainMs = tLast - (tAuth || tUp);
 for (const c of clients) c.close();
 await B.stop(d.proc);
 await B.stop(ds.proc);
 
-const rate = (ms) => B.fmt(N / (ms / 1000), 0);
+const rate = (ms, n = N) => B.fmt(n / (ms / 1000), 0);
+// Time the devserver would take for as many transactions as were drained.
+const base = (n) => (baseMs * n) / N;
 B.table(`f. drain after reconnect: ${N} transactions queued offline (enqueued in ${B.fmt(enqMs, 0)} ms by ${W} clients)`,
-  ['sender', 'ms', 'tx/s', 'vs devserver'],
+  ['sender', 'transactions', 'ms', 'tx/s', 'vs devserver rate'],
   [['devserver own rate: WebSocket client, pipelined, same tx-steps (baseline, median of ' +
-    baseRuns.length + ')', B.fmt(baseMs, 0), rate(baseMs), '1.00'],
-  ['instantd drain: authenticated -> last synced', B.fmt(drainMs, 0), rate(drainMs), B.fmt(baseMs / drainMs)],
-  ['instantd total: devserver ready -> last synced', B.fmt(tLast - tUp, 0), rate(tLast - tUp),
-    B.fmt(baseMs / (tLast - tUp))],
-  ['(reconnect back-off: devserver ready -> authenticated)', B.fmt(reconnectMs, 0), '', '']]);
-console.log(`target (drain >= 0.5 x devserver rate): ${baseMs / drainMs >= 0.5 ? 'met' : 'NOT met'} ` +
-  `(${B.fmt(baseMs / drainMs)} x; ${B.fmt(baseMs / (tLast - tUp))} x counting the reconnect back-off)`);
+    baseRuns.length + ')', N, B.fmt(baseMs, 0), rate(baseMs), '1.00'],
+  ['instantd drain: authenticated -> last synced', done, B.fmt(drainMs, 0), rate(drainMs, done),
+    B.fmt(base(done) / drainMs)],
+  ['instantd total: devserver ready -> last synced', done, B.fmt(tLast - tUp, 0), rate(tLast - tUp, done),
+    B.fmt(base(done) / (tLast - tUp))],
+  ['(reconnect back-off: devserver ready -> authenticated)', '', B.fmt(reconnectMs, 0), '', '']]);
+if (done !== N) console.log(`only ${done} of ${N} synced within the ${deadline / 1000} s deadline`);
+console.log(`target (drain >= 0.5 x devserver rate): ${done === N && baseMs / drainMs >= 0.5 ? 'met' : 'NOT met'} ` +
+  `(${B.fmt(base(done) / drainMs)} x; ${B.fmt(base(done) / (tLast - tUp))} x counting the reconnect back-off)`);
