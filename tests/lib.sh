@@ -21,7 +21,9 @@ _pids=""
 
 # make check-valgrind sets INSTANTD_VALGRIND=1: every instantd of the
 # test runs under memcheck, and any error or leak it reports fails the test.
+SEND_WAIT=5
 if [ -n "${INSTANTD_VALGRIND:-}" ]; then
+	SEND_WAIT=30 # replies take longer under memcheck
 	INSTANTD_WRAPPER="valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --log-file=$T/valgrind.%p"
 fi
 
@@ -106,7 +108,7 @@ stop_daemon() {
 send() {
 	_s=$1
 	shift
-	printf '%s\n' "$@" | "$SOCAT" -t 5 - "UNIX-CONNECT:$_s"
+	printf '%s\n' "$@" | "$SOCAT" -t "$SEND_WAIT" - "UNIX-CONNECT:$_s"
 }
 
 # jqr JSON FILTER: run a jq filter on JSON text, raw output.
