@@ -105,6 +105,11 @@ export class Client {
       this.s.once('error', reject);
       this.s.setEncoding('utf8');
       this.s.on('data', (d) => this.data(d));
+      // A closed connection fails every waiting request.
+      this.s.on('close', () => {
+        for (const w of this.waiting.splice(0))
+          w(JSON.stringify({ ok: false, error: { code: 'closed', message: 'connection closed' } }));
+      });
     });
   }
 

@@ -138,7 +138,11 @@ async function bench(name, dataDir, app, queries) {
   for (const a of attrs) byId[a.id] = a;
   const attrsStore = new S.AttrsStoreClass(byId, {});
   const store = S.createStore(attrsStore, triples, false, false);
-  const d = await B.startDaemon({ dir, dataDir });
+  // A full namespace of 80,000 posts is a reply of more than the default
+  // output limit (8 MiB), which would close the connection.
+  const conf = path.join(dir, `${name}.bench.conf`);
+  fs.writeFileSync(conf, 'max-output = 1073741824\n');
+  const d = await B.startDaemon({ dir, dataDir, config: conf });
   const c = await new B.Client(d.sock).open();
   B.ok(await c.send({ op: 'hello', app }), 'hello');
   const rows = [];
