@@ -49,6 +49,7 @@ struct outbox {
 	struct store *store;
 	struct txapply *applier;
 	struct event *commit_ev;
+	struct event *prune_ev;      /* forgets old rejections, off the start */
 	int open;                    /* a batch is open */
 	struct outbox_entry_list batch;
 	struct outbox_entry_list synced_waits;
@@ -76,10 +77,12 @@ outbox_expired_cb(void *arg, const struct store_tx *t)
 	return 0;
 }
 
-/* Forget rejected transactions that were listed long enough. */
+/* Forget rejected transactions that were listed long enough (a timer:
+ * reading the whole outbox must not delay the app's first reply). */
 static void
-outbox_prune(struct outbox *ob)
+outbox_prune_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct outbox *ob = arg;
 	json_t *old = json_array(), *tx;
 	size_t i;
 
@@ -95,7 +98,7 @@ outbox_create(struct app *app)
 {
 	struct outbox *ob = xcalloc(1, sizeof *ob);
 	struct store *st = app_store(app);
-
+	struct timeval prune_after = { 5, 0 };
 	char *err = NULL;
 
 	ob->app = app;
@@ -113,7 +116,8 @@ outbox_create(struct app *app)
 	if ((ob->sync = sync_create(st, ob->applier, &err)) == NULL)
 		fatal("app %s: cannot prepare the sync tables: %s", app_id(app),
 		    err != NULL ? err : "?");
-	outbox_prune(ob);
+	ob->prune_ev = evtimer_new(app_server(app)->base, outbox_prune_cb, ob);
+	evtimer_add(ob->prune_ev, &prune_after);
 	if (store_outbox_unsynced(st, &ob->unsynced) != 0) {
 		log_warn("app %s: cannot count the outbox: %s", app_id(app),
 		    store_errmsg(st));
@@ -145,6 +149,7 @@ outbox_free(struct outbox *ob)
 		free(e);
 	}
 	event_free(ob->commit_ev);
+	event_free(ob->prune_ev);
 	sync_free(ob->sync);
 	instaml_rewrite_free(ob->rewrite);
 	attrs_free(ob->server_attrs);
@@ -625,6 +630,26 @@ struct outbox_scan {
 	json_t *dirty;
 };
 
+/* Whether the server's results now cover a synced transaction. */
+static int
+outbox_covered(const struct outbox_scan *sc, const struct store_tx *t)
+{
+	return t->status == STORE_TX_SYNCED && (t->tx_id < 0 ||
+	    (sc->min_processed >= 0 && t->tx_id <= sc->min_processed));
+}
+
+/* First pass, without parsing any steps: what can leave the outbox. */
+static int
+outbox_drop_cb(void *arg, const struct store_tx *t)
+{
+	struct outbox_scan *sc = arg;
+
+	if (outbox_covered(sc, t))
+		json_array_append_new(sc->drop, json_string(t->tx));
+	return 0;
+}
+
+/* Second pass: the entities of what leaves, the steps of what stays. */
 static int
 outbox_replay_cb(void *arg, const struct store_tx *t)
 {
@@ -635,9 +660,7 @@ outbox_replay_cb(void *arg, const struct store_tx *t)
 		return 0;
 	if ((steps = outbox_row_steps(sc->ob, t, 0)) == NULL)
 		return 0;
-	if (t->status == STORE_TX_SYNCED && (t->tx_id < 0 ||
-	    (sc->min_processed >= 0 && t->tx_id <= sc->min_processed))) {
-		json_array_append_new(sc->drop, json_string(t->tx));
+	if (outbox_covered(sc, t)) {
 		sync_tx_entities(steps, sc->dirty);
 		json_decref(steps);
 		return 0;
@@ -647,7 +670,12 @@ outbox_replay_cb(void *arg, const struct store_tx *t)
 	return 0;
 }
 
-/* Rebuild the dirty part of the view and tell the subscribers. */
+/*
+ * Drop what the server's results now cover, rebuild the dirty part of the
+ * view, and tell the subscribers.  Steps are parsed only when something
+ * must be rebuilt: a server result that changed nothing local and an
+ * outbox with nothing to drop cost one scan of the rows' status.
+ */
 static void
 outbox_reconcile(struct outbox *ob, json_t *dirty, json_t *etypes)
 {
@@ -657,7 +685,11 @@ outbox_reconcile(struct outbox *ob, json_t *dirty, json_t *etypes)
 	const char *k;
 	size_t i;
 
-	if (store_outbox_scan(ob->store, outbox_replay_cb, &sc) < 0)
+	if (store_outbox_scan(ob->store, outbox_drop_cb, &sc) < 0)
+		log_error("app %s: cannot read the outbox: %s", app_id(ob->app),
+		    store_errmsg(ob->store));
+	if ((json_array_size(sc.drop) > 0 || json_object_size(dirty) > 0) &&
+	    store_outbox_scan(ob->store, outbox_replay_cb, &sc) < 0)
 		log_error("app %s: cannot read the outbox: %s", app_id(ob->app),
 		    store_errmsg(ob->store));
 	json_array_foreach(sc.drop, i, v)
@@ -673,10 +705,33 @@ outbox_reconcile(struct outbox *ob, json_t *dirty, json_t *etypes)
 		json_object_foreach(etypes, k, v)
 			json_array_append_new(list, json_string(k));
 	}
-	subs_changed(app_subs(ob->app), list);
+	if (json_object_size(dirty) > 0 || json_object_size(etypes) > 0)
+		subs_changed(app_subs(ob->app), list);
 	json_decref(list);
 	json_decref(sc.replay);
 	json_decref(sc.drop);
+}
+
+/* Whether tx_steps add an attr the registry still holds as unsynced. */
+static int
+outbox_adds_unsynced(const struct attrs *reg, const json_t *tx_steps)
+{
+	const struct attr *a;
+	const json_t *step;
+	const char *op;
+	size_t i;
+
+	json_array_foreach(tx_steps, i, step) {
+		op = json_string_value(json_array_get(step, 0));
+		if (op == NULL || strcmp(op, "add-attr") != 0)
+			continue;
+		a = attrs_by_id(reg, json_string_value(json_object_get(
+		    json_array_get(step, 1), "id")));
+		if (a != NULL && json_is_true(json_object_get(a->json,
+		    "isUnsynced")))
+			return 1;
+	}
+	return 0;
 }
 
 /* transact-ok */
@@ -685,6 +740,7 @@ outbox_acked(struct outbox *ob, const char *tx, int64_t tx_id)
 {
 	json_t *row = json_object_get(ob->inflight, tx);
 	json_t *dirty = json_object(), *etypes = json_object();
+	int64_t min;
 
 	if (outbox_open_batch(ob) != 0 ||
 	    store_outbox_set_status(ob->store, tx, STORE_TX_SYNCED, tx_id,
@@ -692,16 +748,23 @@ outbox_acked(struct outbox *ob, const char *tx, int64_t tx_id)
 		log_error("app %s: cannot mark %s synced: %s", app_id(ob->app),
 		    tx, store_errmsg(ob->store));
 	if (row != NULL) {
-		instaml_attrs_synced(store_attrs(ob->store),
-		    json_object_get(row, "tx_steps"));
-		store_attrs_save(ob->store);
+		if (outbox_adds_unsynced(store_attrs(ob->store),
+		    json_object_get(row, "tx_steps"))) {
+			instaml_attrs_synced(store_attrs(ob->store),
+			    json_object_get(row, "tx_steps"));
+			store_attrs_save(ob->store);
+		}
 		json_object_del(ob->inflight, tx);
 	}
 	if (ob->unsynced > 0)
 		ob->unsynced--;
 	outbox_tx_event(ob, tx, "synced", tx_id, NULL, 1);
 	outbox_finish_wait(ob, tx, tx_id, NULL);
-	outbox_reconcile(ob, dirty, etypes);
+	/* The view already shows it; it leaves the outbox once a result
+	 * covers it, which may already be so when the ack comes last. */
+	min = sync_min_processed(ob->sync);
+	if (tx_id < 0 || (min >= 0 && tx_id <= min))
+		outbox_reconcile(ob, dirty, etypes);
 	json_decref(dirty);
 	json_decref(etypes);
 }
