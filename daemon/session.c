@@ -13,9 +13,9 @@
  * in request order even when a later request finishes first.  Events are
  * written at once.  A result event waits in a per-subscription slot while
  * the output holds more than SESSION_OUT_LOW bytes, where a newer result
- * for the same subscription replaces it.  Anything that would take the
- * output past the configured hard limit sends one overflow event and
- * closes the connection.
+ * for the same subscription replaces it.  A message written while the
+ * unread backlog is past the configured hard limit sends one overflow
+ * event instead and closes the connection.
  *
  * Reply slots are reference counted: the FIFO holds one reference; a
  * handler that answers later holds another (reply_ref), so a session can
@@ -314,8 +314,10 @@ session_write_line(struct session *s, char *line, size_t len,
 		free(line);
 		return;
 	}
+	/* The limit is on the backlog a client leaves unread: one large
+	 * reply to a client that keeps up is fine. */
 	if (!bypass_limit && !s->closing &&
-	    evbuffer_get_length(out) + len > s->server->cfg->max_output) {
+	    evbuffer_get_length(out) > s->server->cfg->max_output) {
 		free(line);
 		ev = proto_event("overflow");
 		json_object_set_new(ev, "dropped",
