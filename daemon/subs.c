@@ -16,6 +16,7 @@
 #include <sys/queue.h>
 
 #include <event2/event.h>
+#include <openssl/sha.h>
 
 #include "daemon/app.h"
 #include "daemon/log.h"
@@ -52,7 +53,9 @@ TAILQ_HEAD(waiter_list, waiter);
 struct sub {
 	char *key;    /* canonical JSON of q */
 	json_t *q;
-	json_t *data; /* last evaluated data */
+	json_t *data; /* the data being delivered, NULL between changes */
+	unsigned char digest[SHA256_DIGEST_LENGTH]; /* of the last data */
+	int has_digest;
 	json_t *page_info;
 	json_t *topics;
 	int failed;   /* the last evaluation failed */
@@ -147,10 +150,34 @@ subs_evaluate(struct subs *ss, const json_t *q, struct instaql_result *res,
 	    errmsg);
 }
 
-/* Re-evaluate a sub; 1 if its data changed. */
+/* SHA-256 of data's canonical text: equal data, equal digest. */
+static void
+subs_digest(const json_t *data, unsigned char out[SHA256_DIGEST_LENGTH])
+{
+	char *text = json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS);
+
+	if (text == NULL)
+		fatal("out of memory encoding a result");
+	SHA256((const unsigned char *)text, strlen(text), out);
+	free(text);
+}
+
+/* Forget the data once it is delivered: between changes a sub keeps only
+ * the digest (a thousand subscriptions over a large store would otherwise
+ * keep a thousand result trees). */
+static void
+subs_drop_data(struct sub *sub)
+{
+	json_decref(sub->data);
+	sub->data = NULL;
+}
+
+/* Re-evaluate a sub into sub->data (drop it after use); 1 if the data
+ * changed since the last evaluation. */
 static int
 subs_refresh(struct subs *ss, struct sub *sub)
 {
+	unsigned char digest[SHA256_DIGEST_LENGTH];
 	struct instaql_result res;
 	char *err = NULL;
 	int changed;
@@ -165,7 +192,11 @@ subs_refresh(struct subs *ss, struct sub *sub)
 		return 0;
 	}
 	sub->failed = 0;
-	changed = sub->data == NULL || !json_equal(sub->data, res.data);
+	subs_digest(res.data, digest);
+	changed = !sub->has_digest ||
+	    memcmp(sub->digest, digest, sizeof digest) != 0;
+	memcpy(sub->digest, digest, sizeof digest);
+	sub->has_digest = 1;
 	json_decref(sub->data);
 	sub->data = res.data;
 	json_decref(sub->page_info);
@@ -255,7 +286,6 @@ subs_find_or_add(struct subs *ss, const json_t *q)
 	TAILQ_INIT(&sub->waiters);
 	TAILQ_INSERT_TAIL(&ss->list, sub, entry);
 	ss->count++;
-	subs_refresh(ss, sub);
 	app_upstream_add_query(ss->app, sub->q);
 	return sub;
 }
@@ -265,18 +295,26 @@ void
 subs_add(struct subs *ss, struct session *s, struct reply *r, const json_t *q)
 {
 	struct sub *sub = subs_find_or_add(ss, q);
-	struct listener *l = xcalloc(1, sizeof *l);
+	struct listener *l = xcalloc(1, sizeof *l), *other;
 	char *tail;
+	int changed;
 
 	l->session = s;
 	l->sub_id = session_next_sub_id(s);
 	l->sub = sub;
 	l->first = reply_ref(r);
-	TAILQ_INSERT_TAIL(&sub->listeners, l, entry);
 	reply_ok(r, json_pack("{s:I}", "sub", (json_int_t)l->sub_id));
+	/* The sub keeps no data between changes: evaluate for the new
+	 * listener (and, should it differ, for the others too). */
+	changed = subs_refresh(ss, sub);
 	tail = subs_event_tail(ss, sub, NULL);
+	if (changed)
+		TAILQ_FOREACH(other, &sub->listeners, entry)
+			subs_deliver(other, tail);
+	TAILQ_INSERT_TAIL(&sub->listeners, l, entry);
 	subs_deliver(l, tail);
 	free(tail);
+	subs_drop_data(sub);
 }
 
 /* Remove one listener; drop its sub when it was the last. */
@@ -362,12 +400,13 @@ subs_changed(struct subs *ss, const json_t *etypes)
 	TAILQ_FOREACH(sub, &ss->list, entry) {
 		if (!subs_touches(sub->topics, etypes))
 			continue;
-		if (!subs_refresh(ss, sub))
-			continue;
-		tail = subs_event_tail(ss, sub, NULL);
-		TAILQ_FOREACH(l, &sub->listeners, entry)
-			subs_deliver(l, tail);
-		free(tail);
+		if (subs_refresh(ss, sub)) {
+			tail = subs_event_tail(ss, sub, NULL);
+			TAILQ_FOREACH(l, &sub->listeners, entry)
+				subs_deliver(l, tail);
+			free(tail);
+		}
+		subs_drop_data(sub);
 	}
 }
 
@@ -400,10 +439,12 @@ subs_query_error(struct subs *ss, const json_t *q, const json_t *error)
 	if (key == NULL)
 		return;
 	if ((sub = subs_find(ss, key)) != NULL) {
+		subs_refresh(ss, sub);
 		tail = subs_event_tail(ss, sub, error);
 		TAILQ_FOREACH(l, &sub->listeners, entry)
 			subs_deliver(l, tail);
 		free(tail);
+		subs_drop_data(sub);
 	}
 	free(key);
 }
