@@ -48,6 +48,8 @@ static const char *const store_migrations[] = {
     "result TEXT NOT NULL, page_info TEXT, processed_tx_id INTEGER, "
     "updated INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;",
+    /* 2: counting unsynced rows must not read their (large) steps. */
+    "CREATE INDEX outbox_status ON outbox (status, tx_id);",
 };
 #define STORE_VERSION                                                          \
 	((int)(sizeof store_migrations / sizeof store_migrations[0]))
