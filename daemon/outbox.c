@@ -58,6 +58,7 @@ struct outbox {
 	int64_t unsynced;
 	struct sync *sync;
 	struct attrs *server_attrs;  /* the server's registry, once known */
+	json_t *server_attrs_json;   /* ... as the server last sent it */
 	struct instaml_rewrite *rewrite; /* against server_attrs */
 	json_t *inflight;            /* tx -> {tx_steps, resend} being sent */
 };
@@ -153,6 +154,7 @@ outbox_free(struct outbox *ob)
 	sync_free(ob->sync);
 	instaml_rewrite_free(ob->rewrite);
 	attrs_free(ob->server_attrs);
+	json_decref(ob->server_attrs_json);
 	txapply_free(ob->applier);
 	json_decref(ob->etypes);
 	json_decref(ob->inflight);
@@ -568,35 +570,43 @@ outbox_row_steps(struct outbox *ob, const struct store_tx *t, int to_send)
 	return rw;
 }
 
+/* What outbox_unsent is collecting. */
+struct outbox_unsent_scan {
+	struct outbox *ob;
+	json_t *list;
+	const json_t *skip;
+};
+
 /* Collect unsent rows. */
 static int
 outbox_unsent_cb(void *arg, const struct store_tx *t)
 {
-	struct outbox *ob = ((void **)arg)[0];
-	json_t *list = ((void **)arg)[1], *steps;
+	struct outbox_unsent_scan *sc = arg;
+	struct outbox *ob = sc->ob;
+	json_t *steps;
 
 	if ((t->status != STORE_TX_ENQUEUED && t->status != STORE_TX_PENDING) ||
-	    t->tx_id >= 0)
+	    t->tx_id >= 0 || json_object_get(sc->skip, t->tx) != NULL)
 		return 0;
 	if ((steps = outbox_row_steps(ob, t, 1)) == NULL) {
 		log_error("app %s: transaction %s has unreadable steps",
 		    app_id(ob->app), t->tx);
 		return 0;
 	}
-	json_array_append_new(list, json_pack("{s:s, s:o, s:b}", "tx", t->tx,
-	    "tx_steps", steps, "resend", t->status == STORE_TX_PENDING));
+	json_array_append_new(sc->list, json_pack("{s:s, s:o, s:b}", "tx",
+	    t->tx, "tx_steps", steps, "resend", t->status == STORE_TX_PENDING));
 	return 0;
 }
 
-/* Transactions to send, oldest first. */
+/* Transactions to send, oldest first, but those in skip. */
 json_t *
-outbox_unsent(struct outbox *ob)
+outbox_unsent(struct outbox *ob, const json_t *skip)
 {
-	json_t *list = json_array(), *row;
-	void *args[2] = { ob, list };
+	struct outbox_unsent_scan sc = { ob, json_array(), skip };
+	json_t *list = sc.list, *row;
 	size_t i;
 
-	if (store_outbox_scan(ob->store, outbox_unsent_cb, args) < 0)
+	if (store_outbox_scan(ob->store, outbox_unsent_cb, &sc) < 0)
 		log_error("app %s: cannot read the outbox: %s", app_id(ob->app),
 		    store_errmsg(ob->store));
 	json_array_foreach(list, i, row)
@@ -878,10 +888,19 @@ outbox_attr_clashes(const struct attrs *server, const struct attr *a)
 void
 outbox_server_attrs(struct outbox *ob, const json_t *server_attrs)
 {
-	struct attrs *server = attrs_create(), *reg = store_attrs(ob->store);
-	json_t *keep = json_array(), *dirty = json_object(), *etypes;
+	struct attrs *server, *reg = store_attrs(ob->store);
+	json_t *keep, *dirty, *etypes;
 	const char *why = NULL;
 	size_t i;
+
+	/* refresh-ok repeats the attrs whenever the server thinks they may
+	 * have changed: the same list again changes nothing here. */
+	if (ob->server_attrs_json != NULL &&
+	    json_equal(ob->server_attrs_json, server_attrs))
+		return;
+	server = attrs_create();
+	keep = json_array();
+	dirty = json_object();
 
 	if (server == NULL || attrs_load(server, server_attrs, &why) != 0) {
 		log_warn("app %s: the server's attrs were refused: %s",
@@ -903,6 +922,8 @@ outbox_server_attrs(struct outbox *ob, const json_t *server_attrs)
 	ob->server_attrs = server;
 	server = NULL;
 	ob->rewrite = instaml_rewrite_create(ob->server_attrs);
+	json_decref(ob->server_attrs_json);
+	ob->server_attrs_json = json_deep_copy(server_attrs);
 	if (outbox_open_batch(ob) == 0)
 		store_attrs_save(ob->store);
 	/* Pending steps may now use other attr ids: rebuild everything. */

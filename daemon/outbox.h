@@ -32,12 +32,13 @@ void outbox_transact(struct outbox *, struct session *, struct reply *,
 /*
  * The upstream side.  Transactions to send are those enqueued or pending
  * without a server tx-id, oldest first: outbox_unsent returns an array of
- * {"tx", "tx_steps", "resend"} (new reference), where resend says it was
- * sent on an earlier connection.  The rest report what the server said;
+ * {"tx", "tx_steps", "resend"} (new reference), leaving out those whose
+ * tx is a key of skip (already sent on this connection: they are not even
+ * parsed), where resend says it was sent on an earlier connection.  The rest report what the server said;
  * each updates the store, the optimistic view, the submitting connection
  * (tx events, held replies) and the subscriptions.
  */
-json_t *outbox_unsent(struct outbox *);
+json_t *outbox_unsent(struct outbox *, const json_t *skip);
 void outbox_sent(struct outbox *, const char *tx);
 void outbox_acked(struct outbox *, const char *tx, int64_t tx_id);
 /* error is Instant's error message; a rejected resend of a create whose

@@ -216,18 +216,19 @@ upstream_kick(struct upstream *up)
 	/* A read-only or disabled app would reject them: keep them. */
 	if (!up->authenticated || ob == NULL || !app_writable(up->app))
 		return;
-	list = outbox_unsent(ob);
+	/* Only what this socket has not sent: the outbox may be long. */
+	list = outbox_unsent(ob, up->sent);
 	json_array_foreach(list, i, row) {
 		tx = json_string_value(json_object_get(row, "tx"));
-		if (json_object_get(up->sent, tx) != NULL)
-			continue;
-		msg = json_pack("{s:s, s:s, s:O}", "op", "transact",
-		    "client-event-id", tx, "tx-steps",
-		    json_object_get(row, "tx_steps"));
-		if (upstream_send(up, msg) != 0)
-			break;
-		json_object_set_new(up->sent, tx, json_true());
-		outbox_sent(ob, tx);
+		if (json_object_get(up->sent, tx) == NULL) {
+			msg = json_pack("{s:s, s:s, s:O}", "op", "transact",
+			    "client-event-id", tx, "tx-steps",
+			    json_object_get(row, "tx_steps"));
+			if (upstream_send(up, msg) != 0)
+				break;
+			json_object_set_new(up->sent, tx, json_true());
+			outbox_sent(ob, tx);
+		}
 	}
 	json_decref(list);
 }
