@@ -1,5 +1,6 @@
 /*
- * dispatch.c: request validation and the op table.
+ * dispatch.c: request validation and the op table, with the typed field
+ * helpers (ops_field_*) every handler uses to validate its request.
  *
  * Every op but hello binds an unbound session to the default app before
  * its handler runs, so handlers can rely on session_app().
@@ -99,6 +100,7 @@ ops_field(struct reply *r, json_t *req, const char *key, int required,
 	return 0;
 }
 
+/* Type predicates for ops_field (jansson's checks are macros). */
 static int
 ops_is_string(const json_t *v)
 {

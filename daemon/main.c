@@ -49,6 +49,7 @@ server_announce(struct server *srv)
 	sd_notify(status);
 }
 
+/* Configure, serve until SIGTERM or SIGINT, shut down. */
 int
 main(int argc, char **argv)
 {
