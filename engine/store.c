@@ -63,6 +63,9 @@ enum store_sql {
 	SQL_ATTRS_ALL,
 	SQL_OUTBOX_APPEND,
 	SQL_OUTBOX_SCAN,
+	SQL_OUTBOX_UNSENT,
+	SQL_OUTBOX_COVERED,
+	SQL_OUTBOX_MAX_SEQ,
 	SQL_OUTBOX_STATUS,
 	SQL_OUTBOX_DELETE,
 	SQL_OUTBOX_UNSYNCED,
@@ -84,10 +87,20 @@ static const char *const store_sql[SQL_MAX] = {
     [SQL_ATTRS_PUT] = "INSERT OR REPLACE INTO attrs (id, json) "
 		      "VALUES (?1, ?2)",
     [SQL_ATTRS_ALL] = "SELECT json FROM attrs ORDER BY id",
-    [SQL_OUTBOX_APPEND] = "INSERT INTO outbox (tx, steps, tx_steps, "
-			  "client, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQL_OUTBOX_APPEND] = "INSERT INTO outbox (seq, tx, steps, tx_steps, "
+			  "client, created) VALUES (?6, ?1, ?2, ?3, ?4, ?5)",
     [SQL_OUTBOX_SCAN] = "SELECT seq, tx, steps, tx_steps, client, created, "
 			"status, tx_id, error FROM outbox ORDER BY seq",
+    /* A range of the primary key: +status keeps the status index out. */
+    [SQL_OUTBOX_UNSENT] = "SELECT seq, tx, steps, tx_steps, client, "
+			  "created, status, tx_id, error FROM outbox "
+			  "WHERE seq > ?1 AND +status IN ('enqueued', "
+			  "'pending') AND tx_id IS NULL ORDER BY seq",
+    [SQL_OUTBOX_COVERED] = "SELECT seq, tx, steps, tx_steps, client, "
+			   "created, status, tx_id, error FROM outbox "
+			   "WHERE status = 'synced' AND (tx_id IS NULL OR "
+			   "tx_id <= ?1) ORDER BY seq",
+    [SQL_OUTBOX_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM outbox",
     [SQL_OUTBOX_STATUS] =
 	"UPDATE outbox SET status = ?2, "
 	"tx_id = coalesce(?3, tx_id), error = coalesce(?4, error) "
@@ -121,6 +134,7 @@ struct store {
 	struct tstore *view;
 	struct attrs *attrs;
 	sqlite3_stmt *stmt[SQL_MAX];
+	int64_t last_seq;	/* the highest seq this store handed out */
 	char err[512];
 };
 
@@ -333,6 +347,20 @@ store_load_attrs(struct store *st)
 	return store_done(st, s, rc, "loading attrs");
 }
 
+/* Where the outbox's sequence stands. */
+static int
+store_load_seq(struct store *st)
+{
+	sqlite3_stmt *s = st->stmt[SQL_OUTBOX_MAX_SEQ];
+	int rc;
+
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		st->last_seq = sqlite3_column_int64(s, 0);
+		rc = sqlite3_step(s);
+	}
+	return store_done(st, s, rc, "outbox sequence");
+}
+
 /* The open steps after sqlite3_open. */
 static int
 store_setup(struct store *st, const struct store_opts *opts)
@@ -352,7 +380,8 @@ store_setup(struct store *st, const struct store_opts *opts)
 	}
 	if ((st->attrs = attrs_create()) == NULL)
 		return store_fail(st, "out of memory");
-	if (store_prepare(st) != 0 || store_load_attrs(st) != 0)
+	if (store_prepare(st) != 0 || store_load_attrs(st) != 0 ||
+	    store_load_seq(st) != 0)
 		return -1;
 	return 0;
 }
@@ -500,14 +529,18 @@ store_outbox_append(struct store *st, const char *tx, const json_t *steps,
 	    store_bind_json(s, 2, steps) != SQLITE_OK ||
 	    store_bind_json(s, 3, tx_steps) != SQLITE_OK ||
 	    store_bind_text(s, 4, client) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 5, created) != SQLITE_OK) {
+	    sqlite3_bind_int64(s, 5, created) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 6, st->last_seq + 1) != SQLITE_OK) {
 		sqlite3_reset(s);
 		return store_fail_db(st, "outbox append");
 	}
 	if (store_step(st, SQL_OUTBOX_APPEND, "outbox append") != 0)
 		return -1;
+	/* Never handed out again while open, even after a delete or a
+	 * rollback: a seq can serve as a cursor. */
+	st->last_seq++;
 	if (seq != NULL)
-		*seq = sqlite3_last_insert_rowid(st->db);
+		*seq = st->last_seq;
 	return 0;
 }
 
@@ -533,11 +566,11 @@ store_outbox_row(sqlite3_stmt *s, struct store_tx *tx)
 	return store_tx_status_parse(store_text(s, 6), &tx->status);
 }
 
-/* Visit the outbox oldest first. */
-int
-store_outbox_scan(struct store *st, store_tx_cb cb, void *arg)
+/* Visit the rows statement s yields. */
+static int
+store_outbox_rows(struct store *st, sqlite3_stmt *s, store_tx_cb cb,
+		  void *arg)
 {
-	sqlite3_stmt *s = st->stmt[SQL_OUTBOX_SCAN];
 	struct store_tx tx;
 	int rc, stop = 0;
 
@@ -554,6 +587,41 @@ store_outbox_scan(struct store *st, store_tx_cb cb, void *arg)
 	if (store_done(st, s, stop ? SQLITE_DONE : rc, "outbox scan") != 0)
 		return -1;
 	return stop;
+}
+
+/* Every row, oldest first. */
+int
+store_outbox_scan(struct store *st, store_tx_cb cb, void *arg)
+{
+	return store_outbox_rows(st, st->stmt[SQL_OUTBOX_SCAN], cb, arg);
+}
+
+/* The rows after seq that the server has not acknowledged. */
+int
+store_outbox_scan_unsent(struct store *st, int64_t after, store_tx_cb cb,
+			 void *arg)
+{
+	sqlite3_stmt *s = st->stmt[SQL_OUTBOX_UNSENT];
+
+	if (sqlite3_bind_int64(s, 1, after) != SQLITE_OK) {
+		sqlite3_reset(s);
+		return store_fail_db(st, "outbox scan");
+	}
+	return store_outbox_rows(st, s, cb, arg);
+}
+
+/* The synced rows with no tx-id or one at most max_tx_id. */
+int
+store_outbox_scan_covered(struct store *st, int64_t max_tx_id, store_tx_cb cb,
+			  void *arg)
+{
+	sqlite3_stmt *s = st->stmt[SQL_OUTBOX_COVERED];
+
+	if (sqlite3_bind_int64(s, 1, max_tx_id) != SQLITE_OK) {
+		sqlite3_reset(s);
+		return store_fail_db(st, "outbox scan");
+	}
+	return store_outbox_rows(st, s, cb, arg);
 }
 
 /* Set a transaction's status (and tx-id / error when given). */

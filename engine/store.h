@@ -96,6 +96,16 @@ int store_outbox_append(struct store *, const char *tx, const json_t *steps,
  * returned).  The callback may call other store functions but not
  * store_outbox_scan again. */
 int store_outbox_scan(struct store *, store_tx_cb, void *);
+/* As store_outbox_scan, over the enqueued and pending rows without a
+ * tx-id whose seq is above after.  A seq is never reused while the store
+ * is open, so the last seq seen is a cursor for the next call. */
+int store_outbox_scan_unsent(struct store *, int64_t after, store_tx_cb,
+			     void *);
+/* As store_outbox_scan, over the synced rows without a tx-id or with one
+ * at most max_tx_id (those the server's results cover), through the
+ * status index. */
+int store_outbox_scan_covered(struct store *, int64_t max_tx_id,
+			      store_tx_cb, void *);
 /* Set a transaction's status; tx_id < 0 and error NULL keep the stored
  * values.  Returns 1 if no such transaction. */
 int store_outbox_set_status(struct store *, const char *tx,

@@ -245,6 +245,50 @@ START_TEST(test_outbox_lifecycle)
 }
 END_TEST
 
+START_TEST(test_outbox_seq_is_a_cursor)
+{
+	struct store *st = open_ok();
+	json_t *steps = json_array();
+	struct rows r = {"", 0};
+	int64_t s1, s2, s3, s4;
+
+	ck_assert_int_eq(store_outbox_append(st, "t1", steps, steps, NULL, 1,
+					     &s1), 0);
+	ck_assert_int_eq(store_outbox_append(st, "t2", steps, steps, NULL, 2,
+					     &s2), 0);
+	/* The newest row leaves; its seq is not handed out again, which
+	 * SQLite's own rowids would do. */
+	ck_assert_int_eq(store_outbox_delete(st, "t2"), 0);
+	ck_assert_int_eq(store_outbox_append(st, "t3", steps, steps, NULL, 3,
+					     &s3), 0);
+	ck_assert_int_gt(s3, s2);
+	/* A rolled-back append does not give its seq back either. */
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(store_outbox_append(st, "t4", steps, steps, NULL, 4,
+					     &s4), 0);
+	ck_assert_int_eq(store_rollback(st), 0);
+	ck_assert_int_eq(store_outbox_append(st, "t5", steps, steps, NULL, 5,
+					     &s4), 0);
+	ck_assert_int_gt(s4, s3 + 1);
+
+	/* Unsent: after the cursor, enqueued or pending, no tx-id. */
+	ck_assert_int_eq(
+	    store_outbox_set_status(st, "t1", STORE_TX_SYNCED, 7, NULL), 0);
+	ck_assert_int_eq(store_outbox_scan_unsent(st, 0, outbox_cb, &r), 0);
+	ck_assert_str_eq(r.buf, "t3:enqueued:-1:-:-\nt5:enqueued:-1:-:-\n");
+	r.buf[0] = '\0';
+	ck_assert_int_eq(
+	    store_outbox_set_status(st, "t3", STORE_TX_PENDING, -1, NULL), 0);
+	ck_assert_int_eq(store_outbox_scan_unsent(st, s1, outbox_cb, &r), 0);
+	ck_assert_str_eq(r.buf, "t3:pending:-1:-:-\nt5:enqueued:-1:-:-\n");
+	r.buf[0] = '\0';
+	ck_assert_int_eq(store_outbox_scan_unsent(st, s3, outbox_cb, &r), 0);
+	ck_assert_str_eq(r.buf, "t5:enqueued:-1:-:-\n");
+	json_decref(steps);
+	store_free(st);
+}
+END_TEST
+
 START_TEST(test_rollback_drops_group)
 {
 	struct store *st = open_ok();
@@ -383,6 +427,7 @@ store_suite(void)
 	tcase_add_test(tc, test_garbage_file_is_reported_not_deleted);
 	tcase_add_test(tc, test_unreadable_path_is_reported);
 	tcase_add_test(tc, test_outbox_lifecycle);
+	tcase_add_test(tc, test_outbox_seq_is_a_cursor);
 	tcase_add_test(tc, test_rollback_drops_group);
 	tcase_add_test(tc, test_queries_keyed_by_canonical_json);
 	tcase_add_test(tc, test_kv);
