@@ -25,6 +25,7 @@
 #include "engine/attrs.h"
 #include "engine/instaml.h"
 #include "engine/store.h"
+#include "engine/strmap.h"
 #include "engine/sync.h"
 #include "engine/txapply.h"
 #include "proto/proto.h"
@@ -61,6 +62,13 @@ struct outbox {
 	json_t *server_attrs_json;   /* ... as the server last sent it */
 	struct instaml_rewrite *rewrite; /* against server_attrs */
 	json_t *inflight;            /* tx -> {tx_steps, resend} being sent */
+	/* How many outbox rows (not rejected) touch each entity, so that a
+	 * server result replays the outbox only when some row touches what
+	 * it changed.  Counts may be high (a rolled-back batch), never low;
+	 * wild counts rows whose entities are not known from their steps
+	 * (delete-entity cascades, lookups).  Built on first use. */
+	struct strmap *touched;
+	size_t wild;
 };
 
 static void outbox_commit_cb(evutil_socket_t, short, void *);
@@ -158,6 +166,7 @@ outbox_free(struct outbox *ob)
 	txapply_free(ob->applier);
 	json_decref(ob->etypes);
 	json_decref(ob->inflight);
+	strmap_free(ob->touched);
 	free(ob);
 }
 
@@ -193,6 +202,10 @@ outbox_open_batch(struct outbox *ob)
 	if (store_begin(ob->store) != 0)
 		return -1;
 	ob->open = 1;
+	/* No namespace changed yet: a batch of acks alone re-evaluates no
+	 * subscription when it commits. */
+	if (ob->etypes == NULL)
+		ob->etypes = json_array();
 	event_active(ob->commit_ev, EV_TIMEOUT, 0);
 	return 0;
 }
@@ -299,6 +312,80 @@ outbox_with_attrs(struct outbox *ob, const json_t *tx_steps)
 	return out;
 }
 
+/* Count (delta 1) or uncount (-1) the entities tx_steps touch. */
+static void
+outbox_touch(struct outbox *ob, const json_t *tx_steps, int delta)
+{
+	const json_t *step;
+	const char *op, *e;
+	size_t i, n;
+
+	if (ob->touched == NULL)
+		return;
+	json_array_foreach(tx_steps, i, step) {
+		op = json_string_value(json_array_get(step, 0));
+		if (op == NULL || strcmp(op, "add-attr") == 0 ||
+		    strcmp(op, "rule-params") == 0)
+			continue;
+		e = json_string_value(json_array_get(step, 1));
+		if (strcmp(op, "delete-entity") == 0 || e == NULL) {
+			if (delta > 0)
+				ob->wild++;
+			else if (ob->wild > 0)
+				ob->wild--;
+			continue;
+		}
+		if (!strmap_get(ob->touched, e, &n))
+			n = 0;
+		if (delta < 0 && n == 0)
+			continue;
+		if (strmap_put(ob->touched, e, delta > 0 ? n + 1 : n - 1) != 0)
+			ob->wild++; /* unknown from now on: replay always */
+	}
+}
+
+/* Count one stored row. */
+static int
+outbox_touch_cb(void *arg, const struct store_tx *t)
+{
+	struct outbox *ob = arg;
+	json_t *steps;
+
+	if (t->status == STORE_TX_ERROR)
+		return 0;
+	if ((steps = json_loads(t->tx_steps, 0, NULL)) == NULL)
+		ob->wild++;
+	outbox_touch(ob, steps, 1);
+	json_decref(steps);
+	return 0;
+}
+
+/* Whether some outbox row may touch an entity of dirty. */
+static int
+outbox_touches(struct outbox *ob, const json_t *dirty)
+{
+	const char *e;
+	json_t *v;
+	size_t n;
+
+	if (ob->touched == NULL) {
+		if ((ob->touched = strmap_create()) == NULL)
+			return 1;
+		ob->wild = 0;
+		if (store_outbox_scan(ob->store, outbox_touch_cb, ob) != 0) {
+			strmap_free(ob->touched);
+			ob->touched = NULL;
+			return 1;
+		}
+	}
+	if (ob->wild > 0 || json_object_get(dirty, "*") != NULL)
+		return 1;
+	json_object_foreach((json_t *)dirty, e, v)
+		if (strmap_get(ob->touched, e, &n) && n > 0)
+			return 1;
+	return 0;
+}
+
 /*
  * Compile, apply and append one transaction inside the open batch.
  * Returns 0, or -1 with *code and *errmsg (caller frees) set and the
@@ -342,6 +429,7 @@ outbox_apply(struct outbox *ob, struct session *s, const json_t *steps,
 		goto out;
 	}
 	outbox_note_etypes(ob, res.etypes);
+	outbox_touch(ob, tx_steps, 1);
 	r = 0;
 out:
 	if (r != 0)
@@ -574,7 +662,6 @@ outbox_row_steps(struct outbox *ob, const struct store_tx *t, int to_send)
 struct outbox_unsent_scan {
 	struct outbox *ob;
 	json_t *list;
-	const json_t *skip;
 };
 
 /* Collect unsent rows. */
@@ -585,28 +672,27 @@ outbox_unsent_cb(void *arg, const struct store_tx *t)
 	struct outbox *ob = sc->ob;
 	json_t *steps;
 
-	if ((t->status != STORE_TX_ENQUEUED && t->status != STORE_TX_PENDING) ||
-	    t->tx_id >= 0 || json_object_get(sc->skip, t->tx) != NULL)
-		return 0;
 	if ((steps = outbox_row_steps(ob, t, 1)) == NULL) {
 		log_error("app %s: transaction %s has unreadable steps",
 		    app_id(ob->app), t->tx);
 		return 0;
 	}
-	json_array_append_new(sc->list, json_pack("{s:s, s:o, s:b}", "tx",
-	    t->tx, "tx_steps", steps, "resend", t->status == STORE_TX_PENDING));
+	json_array_append_new(sc->list, json_pack("{s:I, s:s, s:o, s:b}",
+	    "seq", (json_int_t)t->seq, "tx", t->tx, "tx_steps", steps,
+	    "resend", t->status == STORE_TX_PENDING));
 	return 0;
 }
 
-/* Transactions to send, oldest first, but those in skip. */
+/* Transactions to send after the cursor, oldest first. */
 json_t *
-outbox_unsent(struct outbox *ob, const json_t *skip)
+outbox_unsent(struct outbox *ob, int64_t after)
 {
-	struct outbox_unsent_scan sc = { ob, json_array(), skip };
+	struct outbox_unsent_scan sc = { ob, json_array() };
 	json_t *list = sc.list, *row;
 	size_t i;
 
-	if (store_outbox_scan(ob->store, outbox_unsent_cb, &sc) < 0)
+	if (store_outbox_scan_unsent(ob->store, after, outbox_unsent_cb,
+	    &sc) < 0)
 		log_error("app %s: cannot read the outbox: %s", app_id(ob->app),
 		    store_errmsg(ob->store));
 	json_array_foreach(list, i, row)
@@ -638,7 +724,29 @@ struct outbox_scan {
 	json_t *replay;
 	json_t *drop;
 	json_t *dirty;
+	json_t *etypes;
+	int only_dirty;   /* replay just the steps on dirty entities */
 };
+
+/* Note the namespaces the triple steps of tx_steps write. */
+static void
+outbox_step_etypes(struct outbox *ob, const json_t *tx_steps,
+    json_t *etypes)
+{
+	const struct attr *a;
+	const json_t *step;
+	size_t i;
+
+	json_array_foreach(tx_steps, i, step) {
+		a = attrs_by_id(store_attrs(ob->store), json_string_value(
+		    json_array_get(step, 2)));
+		if (a == NULL)
+			continue;
+		json_object_set_new(etypes, a->etype, json_true());
+		if (a->rev_etype != NULL)
+			json_object_set_new(etypes, a->rev_etype, json_true());
+	}
+}
 
 /* Whether the server's results now cover a synced transaction. */
 static int
@@ -648,33 +756,88 @@ outbox_covered(const struct outbox_scan *sc, const struct store_tx *t)
 	    (sc->min_processed >= 0 && t->tx_id <= sc->min_processed));
 }
 
-/* First pass, without parsing any steps: what can leave the outbox. */
+/* First pass, over the covered rows only: what leaves, and the entities
+ * the view must rebuild without it. */
 static int
 outbox_drop_cb(void *arg, const struct store_tx *t)
 {
 	struct outbox_scan *sc = arg;
+	json_t *steps;
 
-	if (outbox_covered(sc, t))
-		json_array_append_new(sc->drop, json_string(t->tx));
+	if (!outbox_covered(sc, t))
+		return 0;
+	json_array_append_new(sc->drop, json_string(t->tx));
+	if ((steps = json_loads(t->tx_steps, 0, NULL)) == NULL) {
+		json_object_set_new(sc->dirty, "*", json_true());
+		return 0;
+	}
+	sync_tx_entities(steps, sc->dirty);
+	outbox_step_etypes(sc->ob, steps, sc->etypes);
+	outbox_touch(sc->ob, steps, -1);
+	json_decref(steps);
 	return 0;
 }
 
-/* Second pass: the entities of what leaves, the steps of what stays. */
+/* Few enough dirty entities to look for each in a row's text. */
+#define OUTBOX_GREP_MAX 64
+
+/* Whether the text of a row's steps may name an entity of dirty. */
+static int
+outbox_mentions(const char *tx_steps, const json_t *dirty)
+{
+	const char *e;
+	json_t *v;
+
+	if (json_object_size(dirty) > OUTBOX_GREP_MAX)
+		return 1;
+	json_object_foreach((json_t *)dirty, e, v)
+		if (strstr(tx_steps, e) != NULL)
+			return 1;
+	return 0;
+}
+
+/* Keep the steps on dirty entities (and the attrs they need). */
+static void
+outbox_steps_on(json_t *steps, const json_t *dirty)
+{
+	const char *op, *e;
+	size_t i = 0;
+
+	while (i < json_array_size(steps)) {
+		op = json_string_value(json_array_get(json_array_get(steps, i),
+		    0));
+		e = json_string_value(json_array_get(json_array_get(steps, i),
+		    1));
+		if ((op != NULL && (strcmp(op, "add-attr") == 0 ||
+		    strcmp(op, "rule-params") == 0)) ||
+		    (e != NULL && json_object_get(dirty, e) != NULL))
+			i++;
+		else
+			json_array_remove(steps, i);
+	}
+}
+
+/*
+ * Second pass: the steps of every row that stays.  The view lost only the
+ * dirty entities, and a step changes only its own entity's triples unless
+ * it deletes an entity or looks one up (wild rows, which replay all), so
+ * replaying just the steps on dirty entities rebuilds exactly what was
+ * lost; rows that cannot name one are not even parsed.
+ */
 static int
 outbox_replay_cb(void *arg, const struct store_tx *t)
 {
 	struct outbox_scan *sc = arg;
 	json_t *steps;
 
-	if (t->status == STORE_TX_ERROR)
+	if (t->status == STORE_TX_ERROR || outbox_covered(sc, t))
+		return 0;
+	if (sc->only_dirty && !outbox_mentions(t->tx_steps, sc->dirty))
 		return 0;
 	if ((steps = outbox_row_steps(sc->ob, t, 0)) == NULL)
 		return 0;
-	if (outbox_covered(sc, t)) {
-		sync_tx_entities(steps, sc->dirty);
-		json_decref(steps);
-		return 0;
-	}
+	if (sc->only_dirty)
+		outbox_steps_on(steps, sc->dirty);
 	json_array_append_new(sc->replay, json_pack("{s:o, s:I}", "tx_steps",
 	    steps, "created", (json_int_t)t->created));
 	return 0;
@@ -682,28 +845,33 @@ outbox_replay_cb(void *arg, const struct store_tx *t)
 
 /*
  * Drop what the server's results now cover, rebuild the dirty part of the
- * view, and tell the subscribers.  Steps are parsed only when something
- * must be rebuilt: a server result that changed nothing local and an
- * outbox with nothing to drop cost one scan of the rows' status.
+ * view, and tell the subscribers.  The covered rows are found through the
+ * status index, and the rows that stay are read only when one of them may
+ * touch a dirty entity: a server result that changed nothing local costs
+ * one index lookup, however long the outbox.
  */
 static void
 outbox_reconcile(struct outbox *ob, json_t *dirty, json_t *etypes)
 {
 	struct outbox_scan sc = { ob, sync_min_processed(ob->sync),
-		json_array(), json_array(), dirty };
+		json_array(), json_array(), dirty, etypes, 0 };
 	json_t *list, *v;
 	const char *k;
 	size_t i;
 
-	if (store_outbox_scan(ob->store, outbox_drop_cb, &sc) < 0)
-		log_error("app %s: cannot read the outbox: %s", app_id(ob->app),
-		    store_errmsg(ob->store));
-	if ((json_array_size(sc.drop) > 0 || json_object_size(dirty) > 0) &&
-	    store_outbox_scan(ob->store, outbox_replay_cb, &sc) < 0)
+	if (store_outbox_scan_covered(ob->store, sc.min_processed,
+	    outbox_drop_cb, &sc) < 0)
 		log_error("app %s: cannot read the outbox: %s", app_id(ob->app),
 		    store_errmsg(ob->store));
 	json_array_foreach(sc.drop, i, v)
 		store_outbox_delete(ob->store, json_string_value(v));
+	if (json_object_size(dirty) > 0 && outbox_touches(ob, dirty)) {
+		sc.only_dirty = ob->wild == 0 && ob->touched != NULL &&
+		    json_object_get(dirty, "*") == NULL;
+		if (store_outbox_scan(ob->store, outbox_replay_cb, &sc) < 0)
+			log_error("app %s: cannot read the outbox: %s",
+			    app_id(ob->app), store_errmsg(ob->store));
+	}
 	if (json_object_size(dirty) > 0 &&
 	    sync_rebuild(ob->sync, dirty, sc.replay, etypes) != 0)
 		log_error("app %s: cannot rebuild the view: %s", app_id(ob->app),
@@ -813,6 +981,9 @@ outbox_rejected(struct outbox *ob, const char *tx, const json_t *error)
 		    tx, store_errmsg(ob->store));
 	if (row != NULL) {
 		sync_tx_entities(json_object_get(row, "tx_steps"), dirty);
+		outbox_step_etypes(ob, json_object_get(row, "tx_steps"),
+		    etypes);
+		outbox_touch(ob, json_object_get(row, "tx_steps"), -1);
 		json_object_del(ob->inflight, tx);
 	} else
 		json_object_set_new(dirty, "*", json_true());
@@ -883,6 +1054,33 @@ outbox_attr_clashes(const struct attrs *server, const struct attr *a)
 	    a->rev_label) != NULL));
 }
 
+/* Two strings equal, or both NULL. */
+static int
+outbox_same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Whether taking the server's registry changes what a local attr means to
+ * the view: its id moves to another, or the server's has other rules. */
+static int
+outbox_attr_moves(const struct attrs *server, const struct attr *a)
+{
+	const struct attr *s = attrs_by_id(server, a->id);
+
+	if (s == NULL)
+		return outbox_attr_clashes(server, a);
+	return !outbox_same_str(s->etype, a->etype) ||
+	    !outbox_same_str(s->label, a->label) ||
+	    !outbox_same_str(s->rev_etype, a->rev_etype) ||
+	    !outbox_same_str(s->rev_label, a->rev_label) ||
+	    s->is_ref != a->is_ref || s->card_one != a->card_one ||
+	    s->unique != a->unique || s->indexed != a->indexed ||
+	    s->on_delete_cascade != a->on_delete_cascade ||
+	    s->on_delete_reverse_cascade != a->on_delete_reverse_cascade ||
+	    !outbox_same_str(s->checked_type, a->checked_type);
+}
+
 /* The server's attrs arrived: they replace ours, keeping local attrs the
  * server does not know yet; pending steps are rewritten to match. */
 void
@@ -892,6 +1090,7 @@ outbox_server_attrs(struct outbox *ob, const json_t *server_attrs)
 	json_t *keep, *dirty, *etypes;
 	const char *why = NULL;
 	size_t i;
+	int moved = 0;
 
 	/* refresh-ok repeats the attrs whenever the server thinks they may
 	 * have changed: the same list again changes nothing here. */
@@ -912,6 +1111,8 @@ outbox_server_attrs(struct outbox *ob, const json_t *server_attrs)
 
 		if (!outbox_attr_clashes(server, a))
 			json_array_append(keep, a->json);
+		else if (!moved)
+			moved = outbox_attr_moves(server, a);
 	}
 	attrs_load(reg, server_attrs, NULL);
 	for (i = 0; i < json_array_size(keep); i++)
@@ -926,7 +1127,13 @@ outbox_server_attrs(struct outbox *ob, const json_t *server_attrs)
 	ob->server_attrs_json = json_deep_copy(server_attrs);
 	if (outbox_open_batch(ob) == 0)
 		store_attrs_save(ob->store);
-	/* Pending steps may now use other attr ids: rebuild everything. */
+	/* Pending steps may now use other attr ids: rebuild everything.
+	 * When every attr kept its id and rules (the server learnt ours, or
+	 * added its own), only the evaluations can differ. */
+	if (!moved) {
+		subs_changed(app_subs(ob->app), NULL);
+		goto out;
+	}
 	json_object_set_new(dirty, "*", json_true());
 	etypes = json_object();
 	outbox_reconcile(ob, dirty, etypes);

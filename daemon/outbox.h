@@ -32,13 +32,15 @@ void outbox_transact(struct outbox *, struct session *, struct reply *,
 /*
  * The upstream side.  Transactions to send are those enqueued or pending
  * without a server tx-id, oldest first: outbox_unsent returns an array of
- * {"tx", "tx_steps", "resend"} (new reference), leaving out those whose
- * tx is a key of skip (already sent on this connection: they are not even
- * parsed), where resend says it was sent on an earlier connection.  The rest report what the server said;
+ * {"seq", "tx", "tx_steps", "resend"} (new reference) for those whose seq
+ * is above after (a connection's cursor: the last seq it sent; a seq is
+ * never reused, so rows before it were sent and are not even read), where
+ * resend says it was sent on an earlier connection.  The rest report what
+ * the server said;
  * each updates the store, the optimistic view, the submitting connection
  * (tx events, held replies) and the subscriptions.
  */
-json_t *outbox_unsent(struct outbox *, const json_t *skip);
+json_t *outbox_unsent(struct outbox *, int64_t after);
 void outbox_sent(struct outbox *, const char *tx);
 void outbox_acked(struct outbox *, const char *tx, int64_t tx_id);
 /* error is Instant's error message; a rejected resend of a create whose

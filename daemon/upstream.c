@@ -50,7 +50,8 @@ struct upstream {
 	int authenticated;
 	int backoff;           /* seconds before the next attempt */
 	json_t *queries;       /* key -> {q, ceid, answered} */
-	json_t *sent;          /* tx -> true: sent on this socket */
+	json_t *sent;          /* tx -> true: sent on this socket, unacked */
+	int64_t cursor;        /* outbox seq last sent on this socket */
 };
 
 static void upstream_connect(struct upstream *);
@@ -217,18 +218,17 @@ upstream_kick(struct upstream *up)
 	if (!up->authenticated || ob == NULL || !app_writable(up->app))
 		return;
 	/* Only what this socket has not sent: the outbox may be long. */
-	list = outbox_unsent(ob, up->sent);
+	list = outbox_unsent(ob, up->cursor);
 	json_array_foreach(list, i, row) {
 		tx = json_string_value(json_object_get(row, "tx"));
-		if (json_object_get(up->sent, tx) == NULL) {
-			msg = json_pack("{s:s, s:s, s:O}", "op", "transact",
-			    "client-event-id", tx, "tx-steps",
-			    json_object_get(row, "tx_steps"));
-			if (upstream_send(up, msg) != 0)
-				break;
-			json_object_set_new(up->sent, tx, json_true());
-			outbox_sent(ob, tx);
-		}
+		msg = json_pack("{s:s, s:s, s:O}", "op", "transact",
+		    "client-event-id", tx, "tx-steps",
+		    json_object_get(row, "tx_steps"));
+		if (upstream_send(up, msg) != 0)
+			break;
+		up->cursor = json_integer_value(json_object_get(row, "seq"));
+		json_object_set_new(up->sent, tx, json_true());
+		outbox_sent(ob, tx);
 	}
 	json_decref(list);
 }
@@ -528,6 +528,7 @@ upstream_closed_cb(const char *reason, void *arg)
 	up->ws = NULL;
 	up->authenticated = 0;
 	json_object_clear(up->sent);
+	up->cursor = 0;
 	event_active(up->reap_ev, EV_TIMEOUT, 0);
 	app_set_state(up->app, up->online ? APP_CLOSED : APP_OFFLINE,
 	    up->online ? reason : "disconnect requested");
@@ -546,6 +547,9 @@ upstream_connect(struct upstream *up)
 
 	if (!up->online || up->ws != NULL)
 		return;
+	/* A new socket has sent nothing. */
+	json_object_clear(up->sent);
+	up->cursor = 0;
 	app_set_state(up->app, APP_CONNECTING, NULL);
 	up->ws = ws_connect(srv->base, server_dns(srv), up->uri,
 	    server_tls(srv), &opts, &cbs, up, &err);

@@ -16,7 +16,8 @@
 //    reconnect back-off), and from authenticated to the last synced (the
 //    drain, which the target compares with the baseline).
 //
-// Usage: node bench-drain.mjs [--quick] [--instantd PATH] [--devserver PATH]
+// Usage: node bench-drain.mjs [--quick] [--subscribe] [--instantd PATH]
+//                             [--devserver PATH]
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,6 +26,11 @@ import WebSocket from 'ws';
 import * as B from './bench-lib.mjs';
 
 const N = Number(B.arg('n', B.quick ? 2000 : 10000));
+// --subscribe: a live query over part of the data while it drains (and,
+// in the baseline, the same query added first), so that the server
+// pushes refreshes and instantd reconciles each against its outbox.
+const SUB_Q = process.argv.includes('--subscribe') ?
+  { todos: { $: { where: { n: { $lt: 20 } } } } } : null;
 const dir = B.tmpDir('drain');
 const app = randomUUID();
 
@@ -47,6 +53,7 @@ async function baseline(txSteps) {
   ws.send(JSON.stringify({ op: 'init', 'app-id': app, 'client-event-id': randomUUID(),
     versions: { '@instantdb/core': 'v1.0.67' } }));
   await inited;
+  if (SUB_Q) ws.send(JSON.stringify({ op: 'add-query', q: SUB_Q, 'client-event-id': randomUUID() }));
   t0 = performance.now();
   txSteps.forEach((steps, i) => ws.send(JSON.stringify({ op: 'transact',
     'client-event-id': randomUUID(), 'tx-steps': steps, created: Date.now(), order: i + 1 })));
@@ -81,6 +88,7 @@ for (let i = 0; i < W; i++) {
   };
   clients.push(c);
 }
+if (SUB_Q) B.ok(await clients[0].send({ op: 'subscribe', q: SUB_Q }), 'subscribe');
 const t0 = performance.now();
 await Promise.all(clients.map(async (c, w) => {
   const sent = [];
@@ -127,7 +135,8 @@ await B.stop(ds.proc);
 const rate = (ms, n = N) => B.fmt(n / (ms / 1000), 0);
 // Time the devserver would take for as many transactions as were drained.
 const base = (n) => (baseMs * n) / N;
-B.table(`f. drain after reconnect: ${N} transactions queued offline (enqueued in ${B.fmt(enqMs, 0)} ms by ${W} clients)`,
+B.table(`f. drain after reconnect: ${N} transactions queued offline (enqueued in ${B.fmt(enqMs, 0)} ms by ${W} clients)` +
+  (SUB_Q ? ', one live query subscribed' : ''),
   ['sender', 'transactions', 'ms', 'tx/s', 'vs devserver rate'],
   [['devserver own rate: WebSocket client, pipelined, same tx-steps (baseline, median of ' +
     baseRuns.length + ')', N, B.fmt(baseMs, 0), rate(baseMs), '1.00'],
