@@ -725,7 +725,6 @@ struct outbox_scan {
 	json_t *drop;
 	json_t *dirty;
 	json_t *etypes;
-	int only_dirty;   /* replay just the steps on dirty entities */
 };
 
 /* Note the namespaces the triple steps of tx_steps write. */
@@ -778,52 +777,7 @@ outbox_drop_cb(void *arg, const struct store_tx *t)
 	return 0;
 }
 
-/* Few enough dirty entities to look for each in a row's text. */
-#define OUTBOX_GREP_MAX 64
-
-/* Whether the text of a row's steps may name an entity of dirty. */
-static int
-outbox_mentions(const char *tx_steps, const json_t *dirty)
-{
-	const char *e;
-	json_t *v;
-
-	if (json_object_size(dirty) > OUTBOX_GREP_MAX)
-		return 1;
-	json_object_foreach((json_t *)dirty, e, v)
-		if (strstr(tx_steps, e) != NULL)
-			return 1;
-	return 0;
-}
-
-/* Keep the steps on dirty entities (and the attrs they need). */
-static void
-outbox_steps_on(json_t *steps, const json_t *dirty)
-{
-	const char *op, *e;
-	size_t i = 0;
-
-	while (i < json_array_size(steps)) {
-		op = json_string_value(json_array_get(json_array_get(steps, i),
-		    0));
-		e = json_string_value(json_array_get(json_array_get(steps, i),
-		    1));
-		if ((op != NULL && (strcmp(op, "add-attr") == 0 ||
-		    strcmp(op, "rule-params") == 0)) ||
-		    (e != NULL && json_object_get(dirty, e) != NULL))
-			i++;
-		else
-			json_array_remove(steps, i);
-	}
-}
-
-/*
- * Second pass: the steps of every row that stays.  The view lost only the
- * dirty entities, and a step changes only its own entity's triples unless
- * it deletes an entity or looks one up (wild rows, which replay all), so
- * replaying just the steps on dirty entities rebuilds exactly what was
- * lost; rows that cannot name one are not even parsed.
- */
+/* Second pass: the steps of every row that stays. */
 static int
 outbox_replay_cb(void *arg, const struct store_tx *t)
 {
@@ -832,12 +786,8 @@ outbox_replay_cb(void *arg, const struct store_tx *t)
 
 	if (t->status == STORE_TX_ERROR || outbox_covered(sc, t))
 		return 0;
-	if (sc->only_dirty && !outbox_mentions(t->tx_steps, sc->dirty))
-		return 0;
 	if ((steps = outbox_row_steps(sc->ob, t, 0)) == NULL)
 		return 0;
-	if (sc->only_dirty)
-		outbox_steps_on(steps, sc->dirty);
 	json_array_append_new(sc->replay, json_pack("{s:o, s:I}", "tx_steps",
 	    steps, "created", (json_int_t)t->created));
 	return 0;
@@ -854,7 +804,7 @@ static void
 outbox_reconcile(struct outbox *ob, json_t *dirty, json_t *etypes)
 {
 	struct outbox_scan sc = { ob, sync_min_processed(ob->sync),
-		json_array(), json_array(), dirty, etypes, 0 };
+		json_array(), json_array(), dirty, etypes };
 	json_t *list, *v;
 	const char *k;
 	size_t i;
@@ -865,13 +815,10 @@ outbox_reconcile(struct outbox *ob, json_t *dirty, json_t *etypes)
 		    store_errmsg(ob->store));
 	json_array_foreach(sc.drop, i, v)
 		store_outbox_delete(ob->store, json_string_value(v));
-	if (json_object_size(dirty) > 0 && outbox_touches(ob, dirty)) {
-		sc.only_dirty = ob->wild == 0 && ob->touched != NULL &&
-		    json_object_get(dirty, "*") == NULL;
-		if (store_outbox_scan(ob->store, outbox_replay_cb, &sc) < 0)
-			log_error("app %s: cannot read the outbox: %s",
-			    app_id(ob->app), store_errmsg(ob->store));
-	}
+	if (json_object_size(dirty) > 0 && outbox_touches(ob, dirty) &&
+	    store_outbox_scan(ob->store, outbox_replay_cb, &sc) < 0)
+		log_error("app %s: cannot read the outbox: %s", app_id(ob->app),
+		    store_errmsg(ob->store));
 	if (json_object_size(dirty) > 0 &&
 	    sync_rebuild(ob->sync, dirty, sc.replay, etypes) != 0)
 		log_error("app %s: cannot rebuild the view: %s", app_id(ob->app),

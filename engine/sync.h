@@ -17,6 +17,12 @@
  * delete-entity or lookups (whose reach is not known without the server)
  * resets the whole view.
  *
+ * Replaying rebuilds only the entities that were reset, so when no pending
+ * transaction touches one of them (none names it, none deletes an entity
+ * or looks one up) the replay can be skipped: the view is the same, each
+ * triple and the order of their t (the daemon's outbox keeps the counts
+ * that tell).
+ *
  * Entity sets and etype sets are JSON objects used as sets (keys, values
  * true); the key "*" in an entity set means every entity.
  */
