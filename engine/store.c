@@ -596,18 +596,26 @@ store_outbox_scan(struct store *st, store_tx_cb cb, void *arg)
 	return store_outbox_rows(st, st->stmt[SQL_OUTBOX_SCAN], cb, arg);
 }
 
+/* Visit the rows of statement i, whose one parameter is bound to v. */
+static int
+store_outbox_rows_by(struct store *st, enum store_sql i, int64_t v,
+		     store_tx_cb cb, void *arg)
+{
+	sqlite3_stmt *s = st->stmt[i];
+
+	if (sqlite3_bind_int64(s, 1, v) != SQLITE_OK) {
+		sqlite3_reset(s);
+		return store_fail_db(st, "outbox scan");
+	}
+	return store_outbox_rows(st, s, cb, arg);
+}
+
 /* The rows after seq that the server has not acknowledged. */
 int
 store_outbox_scan_unsent(struct store *st, int64_t after, store_tx_cb cb,
 			 void *arg)
 {
-	sqlite3_stmt *s = st->stmt[SQL_OUTBOX_UNSENT];
-
-	if (sqlite3_bind_int64(s, 1, after) != SQLITE_OK) {
-		sqlite3_reset(s);
-		return store_fail_db(st, "outbox scan");
-	}
-	return store_outbox_rows(st, s, cb, arg);
+	return store_outbox_rows_by(st, SQL_OUTBOX_UNSENT, after, cb, arg);
 }
 
 /* The synced rows with no tx-id or one at most max_tx_id. */
@@ -615,13 +623,7 @@ int
 store_outbox_scan_covered(struct store *st, int64_t max_tx_id, store_tx_cb cb,
 			  void *arg)
 {
-	sqlite3_stmt *s = st->stmt[SQL_OUTBOX_COVERED];
-
-	if (sqlite3_bind_int64(s, 1, max_tx_id) != SQLITE_OK) {
-		sqlite3_reset(s);
-		return store_fail_db(st, "outbox scan");
-	}
-	return store_outbox_rows(st, s, cb, arg);
+	return store_outbox_rows_by(st, SQL_OUTBOX_COVERED, max_tx_id, cb, arg);
 }
 
 /* Set a transaction's status (and tx-id / error when given). */
