@@ -49,8 +49,8 @@ chmod 0777 "$SOCK"
 # The client only reads: the daemon answers at once and closes, so a
 # request written after that would fail with EPIPE before the reply is
 # read.
-out=$(setpriv --reuid="$user" --regid="$user" --clear-groups \
-    "$SOCAT" -t 3 -u "UNIX-CONNECT:$SOCK" - 2>&1 || true)
+out=$(setpriv --reuid="$user" --regid="$user" --clear-groups timeout 5 \
+    "$SOCAT" -u "UNIX-CONNECT:$SOCK" - 2>&1 || true)
 assert_eq "$(echo "$out" | jq -r .error.code)" forbidden "other uid refused"
 assert_eq "$(echo "$out" | jq -r .id)" null "refusal id"
 pass "another uid gets forbidden and is closed"
