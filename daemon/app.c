@@ -130,6 +130,8 @@ app_open_store(struct app *a)
 		    strerror(errno));
 	else if ((a->store = store_try_open(path, &opts, &corrupt,
 	    &err)) == NULL && corrupt) {
+		if (err == NULL)
+			err = xstrdup("corrupt");
 		if ((moved = app_move_aside(path)) == NULL) {
 			xasprintf(&a->store_err, "the store is unusable (%s) "
 			    "and cannot be moved aside: %s", err,
