@@ -33,10 +33,12 @@ send "$SOCK" '{"op":"transact","id":1,"steps":[["update","todos","6f0c2b1e-8a52-
 # them by far.
 PROBES=${RELIABILITY_FULL:+3000}
 PROBES=${PROBES:-2000}
-# ms: within 2x the quiet p50 plus 0.3 ms, and 3x the quiet p99 plus 3 ms.
+# ms: within 2x the quiet p50 plus 0.5 ms, and 3x the quiet p99 plus 10 ms
+# (a sanitizer build on a shared machine sees p99 near 10 ms at times; a
+# daemon that stalls 10 ms per bad line is at p50 100 ms).
 within() {
 	jq -n -e --argjson q "$1" --argjson b "$2" \
-	    '$b.p50 <= 2 * $q.p50 + 0.3 and $b.p99 <= 3 * $q.p99 + 3' > /dev/null
+	    '$b.p50 <= 2 * $q.p50 + 0.5 and $b.p99 <= 3 * $q.p99 + 10' > /dev/null
 }
 ok=0
 for attempt in 1 2 3; do
