@@ -1,13 +1,25 @@
 /*
  * app.c: per-app state shared by every local session of one Instant app.
+ *
+ * The store is opened when the app is first used.  A store file that
+ * SQLite says is not a database or is corrupt is renamed, with its -wal
+ * and -shm files, to <id>.db.corrupt-<UTC time> (nothing is deleted), the
+ * move is logged and shown by status ("storage"), and a fresh store is
+ * made.  Any other failure (an unwritable data directory, a store newer
+ * than this program) leaves the files alone: the app's data ops then fail
+ * with an internal error that says why, other apps are unaffected, and
+ * the daemon must be restarted once the cause is fixed.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "daemon/app.h"
 #include "daemon/auth.h"
@@ -34,6 +46,8 @@ struct app {
 	size_t nsessions, sessions_cap;
 	struct store *store;
 	char *store_err;  /* why the store could not be opened */
+	char *store_moved; /* where a corrupt store was moved, or NULL */
+	char *store_moved_why;
 	struct subs *subs;
 	struct outbox *outbox;
 	struct upstream *upstream; /* NULL: local-only */
@@ -66,12 +80,47 @@ app_id(const struct app *a)
 	return a->id;
 }
 
+/* Rename path and its -wal and -shm files to path.corrupt-<UTC time>;
+ * the new name of path (caller frees), or NULL with errno set. */
+static char *
+app_move_aside(const char *path)
+{
+	static const char *const sfx[] = { "-wal", "-shm" };
+	char when[32], *to, *from_x, *to_x;
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t i;
+	int e;
+
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm);
+	xasprintf(&to, "%s.corrupt-%s", path, when);
+	/* Never replace an earlier one moved aside in the same second. */
+	if (access(to, F_OK) == 0 || rename(path, to) != 0) {
+		e = access(to, F_OK) == 0 ? EEXIST : errno;
+		free(to);
+		errno = e;
+		return NULL;
+	}
+	for (i = 0; i < sizeof sfx / sizeof *sfx; i++) {
+		xasprintf(&from_x, "%s%s", path, sfx[i]);
+		xasprintf(&to_x, "%s%s", to, sfx[i]);
+		if (rename(from_x, to_x) != 0 && errno != ENOENT)
+			log_warn("cannot move %s to %s: %s", from_x, to_x,
+			    strerror(errno));
+		free(from_x);
+		free(to_x);
+	}
+	return to;
+}
+
 /* Open $data_dir/apps/<id>.db; on failure keep the reason. */
 static void
 app_open_store(struct app *a)
 {
 	struct store_opts opts = { 0 };
-	char *dir, *path, *err = NULL;
+	char *dir, *path, *err = NULL, *moved;
+	int corrupt = 0, ro;
 
 	opts.sync_normal = !a->server->cfg->synchronous_full;
 	xasprintf(&dir, "%s/apps", a->server->cfg->data_dir);
@@ -79,11 +128,32 @@ app_open_store(struct app *a)
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		xasprintf(&a->store_err, "cannot create %s: %s", dir,
 		    strerror(errno));
-	else if ((a->store = store_open(path, &opts, &err)) == NULL) {
-		xasprintf(&a->store_err, "cannot open the store %s: %s", path,
-		    err != NULL ? err : "unknown error");
-		free(err);
+	else if ((a->store = store_try_open(path, &opts, &corrupt,
+	    &err)) == NULL && corrupt) {
+		if (err == NULL)
+			err = xstrdup("corrupt");
+		if ((moved = app_move_aside(path)) == NULL) {
+			xasprintf(&a->store_err, "the store is unusable (%s) "
+			    "and cannot be moved aside: %s", err,
+			    strerror(errno));
+		} else {
+			log_error("app %s: the store is unusable (%s): moved "
+			    "it aside to %s and made a new one", a->id, err,
+			    moved);
+			a->store_moved = moved;
+			a->store_moved_why = err;
+			err = NULL;
+			a->store = store_try_open(path, &opts, &corrupt, &err);
+		}
 	}
+	if (a->store == NULL && a->store_err == NULL) {
+		ro = access(dir, W_OK) == 0 ? 0 : errno;
+		xasprintf(&a->store_err, "cannot open the store: %s%s%s",
+		    err != NULL ? err : "unknown error", ro != 0 ?
+		    "; the data directory is not writable: " : "",
+		    ro != 0 ? strerror(ro) : "");
+	}
+	free(err);
 	if (a->store_err != NULL)
 		log_error("app %s: %s", a->id, a->store_err);
 	else
@@ -207,6 +277,8 @@ app_free(struct app *a)
 	auth_free(a->auth);
 	store_free(a->store);
 	free(a->store_err);
+	free(a->store_moved);
+	free(a->store_moved_why);
 	free(a->server_status);
 	free(a->sessions);
 	free(a->reason);
@@ -285,6 +357,14 @@ app_status_json(struct app *a)
 		json_object_set_new(st, "user", user);
 	json_object_set_new(st, "app_status", a->server_status != NULL ?
 	    json_string(a->server_status) : json_null());
+	/* Only when something is wrong with the store. */
+	if (a->store_err != NULL)
+		json_object_set_new(st, "storage", json_pack("{s:s}", "error",
+		    a->store_err));
+	else if (a->store_moved != NULL)
+		json_object_set_new(st, "storage", json_pack("{s:s, s:s}",
+		    "moved_aside", a->store_moved, "reason",
+		    a->store_moved_why));
 	return st;
 }
 

@@ -500,33 +500,35 @@ outbox_commit_cb(evutil_socket_t fd, short what, void *arg)
 	struct outbox *ob = arg;
 	struct outbox_entry *e;
 	json_t *etypes = ob->etypes;
-	int failed = 0;
+	char *why = NULL;
 
 	ob->open = 0;
 	ob->etypes = NULL;
 	if (store_commit(ob->store) != 0) {
-		failed = 1;
-		log_error("app %s: commit failed: %s", app_id(ob->app),
-		    store_errmsg(ob->store));
-		store_rollback(ob->store);
+		/* Clients learn why the commit failed (e.g. a full disk),
+		 * not what the rollback after it said. */
+		why = xstrdup(store_errmsg(ob->store));
+		log_error("app %s: commit failed: %s", app_id(ob->app), why);
+		if (!sqlite3_get_autocommit(store_db(ob->store)))
+			store_rollback(ob->store);
 		store_outbox_unsynced(ob->store, &ob->unsynced);
 	}
 	while ((e = TAILQ_FIRST(&ob->batch)) != NULL) {
 		TAILQ_REMOVE(&ob->batch, e, entry);
-		if (!failed) {
+		if (why == NULL) {
 			outbox_committed(ob, e);
 			continue;
 		}
 		reply_error(e->reply, PROTO_INTERNAL, NULL,
-		    "storage failed, the transaction was not saved: %s",
-		    store_errmsg(ob->store));
+		    "storage failed, the transaction was not saved: %s", why);
 		reply_unref(e->reply);
 		free(e);
 	}
-	subs_changed(app_subs(ob->app), failed ? NULL : etypes);
+	subs_changed(app_subs(ob->app), why != NULL ? NULL : etypes);
 	json_decref(etypes);
-	if (!failed)
+	if (why == NULL)
 		app_upstream_kick(ob->app);
+	free(why);
 }
 
 /* One outbox row as the pending op shows it. */

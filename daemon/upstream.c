@@ -242,6 +242,14 @@ upstream_on_init_ok(struct upstream *up, json_t *msg)
 
 	up->authenticated = 1;
 	up->backoff = 0;
+	/* The server accepted us: a malformed field is ignored, not fatal. */
+	if (attrs != NULL && !json_is_array(attrs))
+		log_warn("app %s: malformed init-ok: attrs is not an array",
+		    app_id(up->app));
+	if (json_object_get(msg, "app-status") != NULL &&
+	    !json_is_object(json_object_get(msg, "app-status")))
+		log_warn("app %s: malformed init-ok: app-status is not an "
+		    "object", app_id(up->app));
 	app_set_server_status(up->app, json_string_value(json_object_get(
 	    json_object_get(msg, "app-status"), "status")));
 	app_set_state(up->app, APP_AUTHENTICATED, NULL);
@@ -279,7 +287,12 @@ upstream_on_add_query_ok(struct upstream *up, json_t *msg)
 	json_t *q = json_object_get(msg, "q"), *result, *list;
 	json_t *ptx = json_object_get(msg, "processed-tx-id");
 
-	if (!json_is_object(q) || app_outbox(up->app) == NULL)
+	if (!json_is_object(q)) {
+		log_warn("app %s: malformed add-query-ok ignored: q is not an "
+		    "object", app_id(up->app));
+		return;
+	}
+	if (app_outbox(up->app) == NULL)
 		return;
 	result = json_object_get(msg, "result");
 	list = json_pack("[{s:O, s:O, s:O?}]", "q", q, "result", result,
@@ -297,16 +310,29 @@ upstream_on_refresh_ok(struct upstream *up, json_t *msg)
 {
 	json_t *attrs = json_object_get(msg, "attrs"), *c, *list, *result;
 	json_t *ptx = json_object_get(msg, "processed-tx-id");
+	json_t *comps = json_object_get(msg, "computations");
 	size_t i;
 
 	if (app_outbox(up->app) == NULL)
 		return;
+	if (attrs != NULL && !json_is_array(attrs))
+		log_warn("app %s: malformed refresh-ok: attrs is not an array",
+		    app_id(up->app));
+	if (ptx != NULL && !json_is_integer(ptx))
+		log_warn("app %s: malformed refresh-ok: processed-tx-id is not "
+		    "an integer", app_id(up->app));
+	if (!json_is_array(comps))
+		log_warn("app %s: malformed refresh-ok: computations is not an "
+		    "array", app_id(up->app));
 	if (json_is_array(attrs))
 		outbox_server_attrs(app_outbox(up->app), attrs);
 	list = json_array();
-	json_array_foreach(json_object_get(msg, "computations"), i, c) {
-		if (!json_is_object(json_object_get(c, "instaql-query")))
+	json_array_foreach(comps, i, c) {
+		if (!json_is_object(json_object_get(c, "instaql-query"))) {
+			log_warn("app %s: malformed refresh-ok: computation %zu "
+			    "has no instaql-query object", app_id(up->app), i);
 			continue;
+		}
 		result = json_object_get(c, "instaql-result");
 		json_array_append_new(list, json_pack("{s:O, s:O, s:O?}", "q",
 		    json_object_get(c, "instaql-query"), "result", result,
@@ -328,8 +354,12 @@ upstream_on_transact_ok(struct upstream *up, json_t *msg)
 	/* Only acks for what this socket sent: a stray or repeated one
 	 * must not count a transaction twice. */
 	if (tx == NULL || !json_is_integer(txid) || app_outbox(up->app) == NULL ||
-	    json_object_get(up->sent, tx) == NULL)
+	    json_object_get(up->sent, tx) == NULL) {
+		log_warn("app %s: unexpected transact-ok ignored (%s)",
+		    app_id(up->app), tx != NULL ? log_escape(tx, strlen(tx), 64) :
+		    "no client-event-id");
 		return;
+	}
 	json_object_del(up->sent, tx);
 	outbox_acked(app_outbox(up->app), tx, json_integer_value(txid));
 }
@@ -390,10 +420,12 @@ upstream_on_error(struct upstream *up, json_t *msg)
 	} else if (ceid != NULL && json_object_get(up->sent, ceid) != NULL) {
 		json_object_del(up->sent, ceid);
 		outbox_rejected(app_outbox(up->app), ceid, fields);
-	} else if (op != NULL && strcmp(op, "add-query") == 0)
+	} else if (op != NULL && strcmp(op, "add-query") == 0) {
+		log_info("app %s: server error for a query: %s",
+		    app_id(up->app), text != NULL ? text : "?");
 		subs_query_error(app_subs(up->app), json_object_get(orig, "q"),
 		    fields);
-	else
+	} else
 		log_info("app %s: server error: %s", app_id(up->app),
 		    text != NULL ? text : "?");
 	json_decref(fields);
@@ -448,7 +480,7 @@ upstream_handle_text(struct upstream *up, const char *text, size_t len)
 {
 	json_error_t err;
 	json_t *v, *m;
-	size_t i;
+	size_t i, junk = 0;
 
 	if (proto_json_depth(text, len) > UPSTREAM_MAX_DEPTH) {
 		log_warn("app %s: a server message nested too deep was ignored",
@@ -463,9 +495,16 @@ upstream_handle_text(struct upstream *up, const char *text, size_t len)
 	if (json_is_object(v))
 		upstream_dispatch(up, v);
 	else
-		json_array_foreach(v, i, m)
+		json_array_foreach(v, i, m) {
 			if (json_is_object(m))
 				upstream_dispatch(up, m);
+			else
+				junk++;
+		}
+	if (junk > 0)
+		log_warn("app %s: %zu server message%s that %s not an object "
+		    "ignored", app_id(up->app), junk, junk > 1 ? "s" : "",
+		    junk > 1 ? "are" : "is");
 	json_decref(v);
 }
 

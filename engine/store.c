@@ -135,8 +135,19 @@ struct store {
 	struct attrs *attrs;
 	sqlite3_stmt *stmt[SQL_MAX];
 	int64_t last_seq;	/* the highest seq this store handed out */
+	int corrupt; /* a failure said the file is not a usable database */
 	char err[512];
 };
+
+/* Note whether SQLite's last error says the file is unusable. */
+static void
+store_note_code(struct store *st)
+{
+	int rc = sqlite3_errcode(st->db) & 0xff;
+
+	if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
+		st->corrupt = 1;
+}
 
 /* Record an error message prefixed with the store's path. */
 static int __attribute__((format(printf, 2, 3)))
@@ -156,6 +167,7 @@ store_fail(struct store *st, const char *fmt, ...)
 static int
 store_fail_db(struct store *st, const char *what)
 {
+	store_note_code(st);
 	return store_fail(st, "%s: %s", what, sqlite3_errmsg(st->db));
 }
 
@@ -229,6 +241,7 @@ store_exec(struct store *st, const char *sql, const char *what)
 
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &err) == SQLITE_OK)
 		return 0;
+	store_note_code(st);
 	store_fail(st, "%s: %s", what,
 		   err != NULL ? err : sqlite3_errmsg(st->db));
 	sqlite3_free(err);
@@ -374,6 +387,7 @@ store_setup(struct store *st, const struct store_opts *opts)
 	    store_pragmas(st, opts) != 0 || store_migrate(st) != 0)
 		return -1;
 	if ((st->view = tstore_create(st->db, "triples", &err)) == NULL) {
+		store_note_code(st);
 		store_fail(st, "triples: %s", err != NULL ? err : "failed");
 		free(err);
 		return -1;
@@ -390,10 +404,21 @@ store_setup(struct store *st, const struct store_opts *opts)
 struct store *
 store_open(const char *path, const struct store_opts *opts, char **errmsg)
 {
+	int corrupt;
+
+	return store_try_open(path, opts, &corrupt, errmsg);
+}
+
+/* Open the store at path, telling a corrupt file from other failures. */
+struct store *
+store_try_open(const char *path, const struct store_opts *opts, int *corrupt,
+	       char **errmsg)
+{
 	static const struct store_opts defaults;
 	struct store *st;
 
 	*errmsg = NULL;
+	*corrupt = 0;
 	if (opts == NULL)
 		opts = &defaults;
 	if ((st = calloc(1, sizeof *st)) == NULL ||
@@ -409,6 +434,7 @@ store_open(const char *path, const struct store_opts *opts, char **errmsg)
 		store_fail_db(st, "open");
 	else if (store_setup(st, opts) == 0)
 		return st;
+	*corrupt = st->corrupt;
 	*errmsg = strdup(st->err);
 	store_free(st);
 	return NULL;

@@ -8,7 +8,8 @@
  * synchronous=FULL unless configured NORMAL; its layout version lives in
  * PRAGMA user_version and older files are migrated on open.  A file that
  * is not a database, is corrupt or is newer than this program is reported
- * and left alone.
+ * and left alone (store_try_open tells the first two apart, so that the
+ * caller may move such a file aside and start afresh).
  *
  * Every statement is prepared once at open and owned by the store.  The
  * daemon groups the writes of one loop turn with store_begin/store_commit.
@@ -69,6 +70,11 @@ typedef int (*store_query_cb)(void *arg, const struct store_query *);
  * failure returns NULL with *errmsg (caller frees) saying why. */
 struct store *store_open(const char *path, const struct store_opts *opts,
 			 char **errmsg);
+/* Like store_open; on failure *corrupt is set to 1 if the file is not a
+ * database or is corrupt (SQLITE_NOTADB, SQLITE_CORRUPT), else to 0
+ * (cannot be opened or written, newer than this program, ...). */
+struct store *store_try_open(const char *path, const struct store_opts *opts,
+			     int *corrupt, char **errmsg);
 void store_free(struct store *);
 
 const char *store_errmsg(const struct store *);

@@ -123,6 +123,10 @@ sync_node_triples(const json_t *node, json_t *out, int depth)
 		return -1;
 	rows = json_object_get(json_object_get(json_object_get(node, "data"),
 	    "datalog-result"), "join-rows");
+	/* A node without rows is malformed, not an empty result: taken as
+	 * empty it would wipe the query's cached triples. */
+	if (!json_is_array(rows))
+		return -1;
 	json_array_foreach(rows, i, row) {
 		json_array_foreach(row, j, t) {
 			if (!json_is_array(t) || json_array_size(t) < 4 ||

@@ -171,6 +171,64 @@ START_TEST(test_unreadable_path_is_reported)
 }
 END_TEST
 
+START_TEST(test_try_open_tells_corrupt_files)
+{
+	char *err = NULL;
+	int corrupt = -1;
+	sqlite3 *db;
+	FILE *f;
+	size_t i;
+
+	/* Garbage: not a database. */
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	for (i = 0; i < 200; i++)
+		fputs("this is not a database at all\n", f);
+	fclose(f);
+	ck_assert_ptr_null(store_try_open(path, NULL, &corrupt, &err));
+	ck_assert_int_eq(corrupt, 1);
+	free(err);
+	unlink(path);
+
+	/* A newer version is intact, only not ours. */
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_ptr_null(store_try_open(path, NULL, &corrupt, &err));
+	ck_assert_int_eq(corrupt, 0);
+	free(err);
+
+	/* A path that cannot be opened is no corruption either. */
+	snprintf(path, sizeof path, "%s/missing/dir/app.db", dir);
+	ck_assert_ptr_null(store_try_open(path, NULL, &corrupt, &err));
+	ck_assert_int_eq(corrupt, 0);
+	free(err);
+	snprintf(path, sizeof path, "%s/app.db", dir);
+}
+END_TEST
+
+START_TEST(test_try_open_damaged_schema_is_corrupt)
+{
+	struct store *st;
+	char *err = NULL, junk[4096];
+	int corrupt = -1;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(st = store_open(path, NULL, &err));
+	store_free(st);
+	/* Keep the 100-byte header, trash the rest of page 1 (the schema). */
+	memset(junk, 0xa5, sizeof junk);
+	ck_assert_ptr_nonnull(f = fopen(path, "r+"));
+	ck_assert_int_eq(fseek(f, 100, SEEK_SET), 0);
+	ck_assert_int_eq(fwrite(junk, 1, 4096 - 100, f), 4096 - 100);
+	fclose(f);
+	ck_assert_ptr_null(store_try_open(path, NULL, &corrupt, &err));
+	ck_assert_msg(corrupt == 1, "not corrupt: %s", err);
+	free(err);
+}
+END_TEST
+
 /* Collected outbox rows as "tx:status:tx_id:client" lines. */
 struct rows {
 	char buf[1024];
@@ -426,6 +484,8 @@ store_suite(void)
 	tcase_add_test(tc, test_newer_version_is_refused);
 	tcase_add_test(tc, test_garbage_file_is_reported_not_deleted);
 	tcase_add_test(tc, test_unreadable_path_is_reported);
+	tcase_add_test(tc, test_try_open_tells_corrupt_files);
+	tcase_add_test(tc, test_try_open_damaged_schema_is_corrupt);
 	tcase_add_test(tc, test_outbox_lifecycle);
 	tcase_add_test(tc, test_outbox_seq_is_a_cursor);
 	tcase_add_test(tc, test_rollback_drops_group);

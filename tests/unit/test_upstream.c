@@ -2,17 +2,22 @@
  * test_upstream.c: the upstream message handler fed scripted server
  * frames, without a socket: init-ok attrs, add-query-ok and refresh-ok
  * results reaching the view, acks and rejections of local transactions,
- * and malformed frames ignored.
+ * and malformed frames ignored: a few here, and every frame of the
+ * catalog tests/vectors/upstream-bad.jsonl with its expected outcome
+ * (the log line it must cause, the state after it, the view unchanged).
  */
 #include "config.h"
 
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
 
 #include "daemon/app.h"
 #include "daemon/conf.h"
@@ -201,9 +206,202 @@ START_TEST(test_malformed_frames)
 }
 END_TEST
 
+/* The upstream catalog (JSON lines), or NULL when it cannot be read. */
+static json_t *
+catalog(void)
+{
+	const char *top = getenv("top_srcdir");
+	char path[1024], line[1 << 16];
+	json_t *all = json_array(), *v;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/tests/vectors/upstream-bad.jsonl",
+	    top != NULL ? top : ".");
+	if ((f = fopen(path, "r")) == NULL) {
+		json_decref(all);
+		return NULL;
+	}
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (line[0] == '\n')
+			continue;
+		if ((v = json_loads(line, 0, NULL)) == NULL) {
+			json_decref(all);
+			all = NULL;
+			break;
+		}
+		json_array_append_new(all, v);
+	}
+	fclose(f);
+	return all;
+}
+
+/* A vector's frame bytes (caller frees). */
+static char *
+vector_frame(json_t *v, size_t *len)
+{
+	json_t *gen = json_object_get(v, "gen");
+	const char *s, *pre, *fill, *suf;
+	size_t n, i, pl, sl;
+	char *out = NULL;
+	BIO *b64, *mem;
+
+	if ((s = json_string_value(json_object_get(v, "frame"))) != NULL) {
+		*len = strlen(s);
+		return strdup(s);
+	}
+	if ((s = json_string_value(json_object_get(v, "frame_b64"))) != NULL) {
+		out = malloc(strlen(s) + 1);
+		b64 = BIO_new(BIO_f_base64());
+		mem = BIO_new_mem_buf(s, (int)strlen(s));
+		BIO_set_flags(b64, BIO_FLAGS_BASE64_NO_NL);
+		BIO_push(b64, mem);
+		*len = (size_t)BIO_read(b64, out, (int)strlen(s));
+		BIO_free_all(b64);
+		return out;
+	}
+	pre = json_string_value(json_object_get(gen, "prefix"));
+	fill = json_string_value(json_object_get(gen, "fill"));
+	suf = json_string_value(json_object_get(gen, "suffix"));
+	n = (size_t)json_integer_value(json_object_get(gen, "count"));
+	ck_assert(pre != NULL && fill != NULL && suf != NULL);
+	pl = strlen(pre);
+	sl = strlen(suf);
+	*len = pl + n * strlen(fill) + sl;
+	out = malloc(*len + 1);
+	memcpy(out, pre, pl);
+	for (i = 0; i < n; i++)
+		memcpy(out + pl + i * strlen(fill), fill, strlen(fill));
+	memcpy(out + *len - sl, suf, sl);
+	return out;
+}
+
+/* Feed bytes with the log at debug level captured; returns the log text
+ * (caller frees). */
+static char *
+feed_logged(const char *data, size_t len)
+{
+	char tmpl[] = "/tmp/test_upstream_log.XXXXXX", *text;
+	int fd = mkstemp(tmpl), saved = dup(2);
+	long n;
+	FILE *f;
+
+	ck_assert(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	dup2(fd, 2);
+	log_set_level(LOG_LEVEL_DEBUG);
+	upstream_handle_text(up, data, len);
+	log_set_level(LOG_LEVEL_ERROR);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	ck_assert_ptr_nonnull(f = fopen(tmpl, "r"));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	text = calloc(1, (size_t)n + 1);
+	ck_assert_int_eq(fread(text, 1, (size_t)n, f), n);
+	fclose(f);
+	unlink(tmpl);
+	return text;
+}
+
+/* The app's connection state name. */
+static char *
+state_now(void)
+{
+	json_t *c = app_connection_json(app);
+	char *s = strdup(json_string_value(json_object_get(c, "state")));
+
+	json_decref(c);
+	return s;
+}
+
+START_TEST(test_catalog)
+{
+	json_t *all = catalog(), *v, *e;
+	const char *name, *want_log, *want_state, *outcome;
+	char *r, *msg, *frame, *before, *after, *logtext, *st0, *st1;
+	int before_init, want_ready;
+	size_t len;
+
+	ck_assert_ptr_nonnull(all);
+	v = json_array_get(all, (size_t)_i);
+	ck_assert_ptr_nonnull(v);
+	name = json_string_value(json_object_get(v, "name"));
+	e = json_object_get(v, "expect");
+	before_init = json_is_true(json_object_get(e, "before_init"));
+	want_ready = json_is_boolean(json_object_get(e, "ready")) ?
+	    json_is_true(json_object_get(e, "ready")) : !before_init;
+	want_log = json_string_value(json_object_get(e, "log"));
+	want_state = json_string_value(json_object_get(e, "state"));
+	outcome = json_string_value(json_object_get(e, "outcome"));
+	ck_assert_msg(want_log != NULL && outcome != NULL,
+	    "%s: expect.log and expect.outcome are required", name);
+
+	/* Authenticated (unless the vector comes first) with two todos. */
+	if (!before_init) {
+		feed(init_ok);
+		r = result("[\"" T1 "\",\"" A_ID "\",\"" T1 "\",1],"
+		    "[\"" T1 "\",\"" A_TITLE "\",\"milk\",1],"
+		    "[\"" T2 "\",\"" A_ID "\",\"" T2 "\",2],"
+		    "[\"" T2 "\",\"" A_TITLE "\",\"bread\",2]");
+		ck_assert(asprintf(&msg, "{\"op\":\"add-query-ok\",\"q\":"
+		    "{\"todos\":{}},\"result\":%s,\"processed-tx-id\":5}",
+		    r) > 0);
+		feed(msg);
+		free(msg);
+		free(r);
+	}
+	before = titles();
+	st0 = state_now();
+
+	frame = vector_frame(v, &len);
+	logtext = feed_logged(frame, len);
+	ck_assert_msg(strstr(logtext, want_log) != NULL,
+	    "%s: no log line with \"%s\" in:\n%.600s", name, want_log, logtext);
+	ck_assert_msg(upstream_ready(up) == want_ready, "%s: ready %d",
+	    name, upstream_ready(up));
+	after = titles();
+	ck_assert_msg(strcmp(before, after) == 0, "%s: the view changed "
+	    "from %.200s to %.200s", name, before, after);
+	st1 = state_now();
+	if (want_state != NULL)
+		ck_assert_msg(strcmp(st1, want_state) == 0, "%s: state %s",
+		    name, st1);
+	else if (strcmp(outcome, "ignored") == 0)
+		ck_assert_msg(strcmp(st0, st1) == 0, "%s: state %s -> %s",
+		    name, st0, st1);
+	/* Still usable: a good result after the bad frame is applied. */
+	if (!before_init) {
+		r = result("[\"" T1 "\",\"" A_ID "\",\"" T1 "\",1],"
+		    "[\"" T1 "\",\"" A_TITLE "\",\"tea\",1]");
+		ck_assert(asprintf(&msg, "{\"op\":\"refresh-ok\","
+		    "\"processed-tx-id\":50,\"computations\":[{"
+		    "\"instaql-query\":{\"todos\":{}},\"instaql-result\":%s}]}",
+		    r) > 0);
+		feed(msg);
+		free(after);
+		after = titles();
+		ck_assert_msg(strcmp(after, "[\"tea\"]") == 0,
+		    "%s: a good frame after it gave %s", name, after);
+		free(msg);
+		free(r);
+	}
+	free(st0);
+	free(st1);
+	free(before);
+	free(after);
+	free(logtext);
+	free(frame);
+	json_decref(all);
+}
+END_TEST
+
 int
 main(void)
 {
+	json_t *all = catalog();
 	Suite *s = suite_create("upstream");
 	TCase *tc = tcase_create("frames");
 	SRunner *sr;
@@ -214,6 +412,18 @@ main(void)
 	tcase_add_test(tc, test_frames_before_init_are_ignored);
 	tcase_add_test(tc, test_malformed_frames);
 	suite_add_tcase(s, tc);
+	/* The catalog: at least 30 frames, one test each. */
+	if (all == NULL || json_array_size(all) < 30) {
+		fprintf(stderr, "tests/vectors/upstream-bad.jsonl: missing, "
+		    "unreadable or under 30 frames\n");
+		return 1;
+	}
+	tc = tcase_create("catalog");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_catalog, 0, (int)json_array_size(all));
+	tcase_set_timeout(tc, 30);
+	suite_add_tcase(s, tc);
+	json_decref(all);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
