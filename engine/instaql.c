@@ -394,103 +394,157 @@ iq_node_free(struct iq_node *n)
  * Running a node.
  */
 
-/* Callback state: an object under construction. */
+/* Callback state: the object of one entity being written. */
 struct iq_objfill {
 	const struct iq_node *n;
-	json_t *obj;
+	struct iq_text *out;
 	struct iq_tset *tset;
+	size_t nkeys;    /* keys written */
+	size_t cur;      /* the field written last, or SIZE_MAX */
+	size_t value_at; /* where its value starts */
 };
 
-/* Callback: set the object's field from one of the entity's triples. */
+/* Callback: write the object's field from one of the entity's triples.
+ * The triples of one attr come together; as in a tree, the last value
+ * that parses wins, in the place of the first. */
 static int
 iq_obj_cb(void *arg, const struct triple *tr)
 {
 	struct iq_objfill *f = arg;
-	size_t i;
-	json_t *v;
+	struct iq_text *out = f->out;
+	size_t i, key_at = out->len, end;
 
 	if (f->tset != NULL && iq_tset_add(f->tset, tr->e, tr->a, tr->v,
 	    tr->t) != 0)
 		return -1;
 	if (!strmap_get(f->n->field_by_attr, tr->a, &i))
 		return 0;
-	if ((v = iqjoin_value(tr->v)) == NULL)
-		return 0;
-	return json_object_set_new(f->obj, f->n->fields[i].label, v) == 0 ?
-	    0 : -1;
+	if (i == f->cur) {
+		end = out->len;
+		if (iqtext_value(out, tr->v) == 1 && !out->err) {
+			memmove(out->p + f->value_at, out->p + end,
+			    out->len - end);
+			iqtext_truncate(out, f->value_at + out->len - end);
+		}
+		return out->err ? -1 : 0;
+	}
+	if (f->nkeys > 0)
+		iqtext_putc(out, ',');
+	iqtext_string(out, f->n->fields[i].label);
+	iqtext_putc(out, ':');
+	f->value_at = out->len;
+	if (iqtext_value(out, tr->v) == 0) {
+		iqtext_truncate(out, key_at);
+		return out->err ? -1 : 0;
+	}
+	f->cur = i;
+	f->nkeys++;
+	return out->err ? -1 : 0;
 }
 
-/* The object of entity e (the client's getAsObject). */
-static json_t *
-iq_object(struct iq_ctx *c, const struct iq_node *n, const char *e)
+/* Write the fields of entity e's object (the client's getAsObject),
+ * after its "{": the number of keys written, or -1. */
+static ssize_t
+iq_object(struct iq_ctx *c, const struct iq_node *n, const char *e,
+    struct iq_text *out)
 {
-	struct iq_objfill f = { n, json_object(), NULL };
+	struct iq_objfill f = { n, out, NULL, 0, SIZE_MAX, 0 };
 
 	if (c->opts->server)
 		f.tset = &c->tset;
-	if (f.obj == NULL || tstore_scan_e(c->ts, e, iq_obj_cb, &f) < 0) {
-		json_decref(f.obj);
-		return NULL;
-	}
-	return f.obj;
+	if (tstore_scan_e(c->ts, e, iq_obj_cb, &f) < 0 || out->err)
+		return -1;
+	return (ssize_t)f.nkeys;
 }
 
-/* Bulk object building: the hits' index, and the position of each hit
- * among the kept entities (plus one; 0 when it is not kept). */
+/* Bulk object building: the field values of the kept entities, read one
+ * field at a time over the whole etype. */
 struct iq_bulk {
 	const struct strmap *idx;
-	size_t *pos;
-	json_t **objs;
-	const char *label;
+	size_t *pos;    /* per hit: its place among the kept plus one, or 0 */
+	size_t nfields;
+	size_t field;   /* the field being read */
+	struct iq_text vals; /* the values' text */
+	size_t *off, *len; /* per kept entity and field: its value text */
 };
 
-/* Callback: set one field of an indexed entity's object. */
+/* Release bulk values. */
+static void
+iq_bulk_clear(struct iq_bulk *b)
+{
+	free(b->pos);
+	free(b->off);
+	free(b->len);
+	iqtext_clear(&b->vals);
+}
+
+/* Callback: keep one field value of a kept entity (the last that parses
+ * wins). */
 static int
 iq_bulk_obj_cb(void *arg, const struct triple *tr)
 {
 	struct iq_bulk *b = arg;
-	json_t *v;
-	size_t hit;
+	size_t hit, at = b->vals.len, slot;
 
 	if (!strmap_get(b->idx, tr->e, &hit) || b->pos[hit] == 0)
 		return 0;
-	if ((v = iqjoin_value(tr->v)) == NULL)
-		return 0;
-	return json_object_set_new(b->objs[b->pos[hit] - 1], b->label, v) ==
-	    0 ? 0 : -1;
+	if (iqtext_value(&b->vals, tr->v) == 1) {
+		slot = (b->pos[hit] - 1) * b->nfields + b->field;
+		b->off[slot] = at;
+		b->len[slot] = b->vals.len - at;
+	}
+	return b->vals.err ? -1 : 0;
 }
 
-/* The objects of the kept entries, field by field in one scan each, when
- * that beats a lookup per entity; 1 if not worth it. */
+/* The field values of the kept entries, field by field in one scan each,
+ * when that beats a lookup per entity: 0, 1 if not worth it, or -1. */
 static int
 iq_bulk_objects(struct iq_ctx *c, const struct iq_node *n,
     const struct iq_hits *h, const struct iq_sortent *v, const size_t *keep,
-    size_t nkeep, json_t **objs)
+    size_t nkeep, struct iq_bulk *b)
 {
-	struct iq_bulk b = { h->index, NULL, objs, NULL };
-	size_t i;
-	int r = -1;
+	size_t i, nslots = nkeep * n->nfields + 1;
 
+	memset(b, 0, sizeof *b);
 	if (c->opts->server || h->index == NULL ||
 	    !iqorder_bulk_pays(c, n->etype, nkeep))
 		return 1;
-	if ((b.pos = calloc(h->n + 1, sizeof *b.pos)) == NULL)
+	b->idx = h->index;
+	b->nfields = n->nfields;
+	if ((b->pos = calloc(h->n + 1, sizeof *b->pos)) == NULL ||
+	    (b->off = calloc(nslots, sizeof *b->off)) == NULL ||
+	    (b->len = calloc(nslots, sizeof *b->len)) == NULL)
 		return -1;
-	for (i = 0; i < nkeep; i++) {
-		b.pos[v[keep[i]].hit] = i + 1;
-		if ((objs[i] = json_object()) == NULL)
-			goto out;
-	}
+	for (i = 0; i < nkeep; i++)
+		b->pos[v[keep[i]].hit] = i + 1;
 	for (i = 0; i < n->nfields; i++) {
-		b.label = n->fields[i].label;
+		b->field = i;
 		if (tstore_scan_a(c->ts, n->fields[i].attr->id, iq_bulk_obj_cb,
-			&b) != 0)
-			goto out;
+			b) != 0)
+			return -1;
 	}
-	r = 0;
-out:
-	free(b.pos);
-	return r;
+	return 0;
+}
+
+/* Write the fields of kept entity k from bulk values: the number of keys
+ * written, or -1. */
+static ssize_t
+iq_bulk_write(const struct iq_node *n, const struct iq_bulk *b, size_t k,
+    struct iq_text *out)
+{
+	size_t i, slot, nkeys = 0;
+
+	for (i = 0; i < n->nfields; i++) {
+		slot = k * b->nfields + i;
+		if (b->len[slot] == 0)
+			continue;
+		if (nkeys++ > 0)
+			iqtext_putc(out, ',');
+		iqtext_string(out, n->fields[i].label);
+		iqtext_putc(out, ':');
+		iqtext_put(out, b->vals.p + b->off[slot], b->len[slot]);
+	}
+	return out->err ? -1 : (ssize_t)nkeys;
 }
 
 /* slice(0, limit) length for n items. */
@@ -509,36 +563,45 @@ iq_limit_len(const json_t *limit, size_t n)
 	return l < (double)n ? (size_t)l : n;
 }
 
-static json_t *iq_run_node(struct iq_ctx *, const struct iq_node *,
-    const char *parent, const json_t *page_info);
+static int iq_run_node(struct iq_ctx *, const struct iq_node *,
+    const char *parent, const json_t *page_info, int first_only,
+    struct iq_text *out, size_t *count);
 
-/* Add the children of one object. */
+/* Write the children of one object, after its nkeys keys. */
 static int
-iq_extend(struct iq_ctx *c, const struct iq_node *n, json_t *obj,
-    const char *e)
+iq_extend(struct iq_ctx *c, const struct iq_node *n, const char *e,
+    size_t nkeys, struct iq_text *out)
 {
 	struct iq_node *k;
-	json_t *arr;
-	size_t i;
+	size_t i, mark, count;
 
 	for (i = 0; i < n->nkids; i++) {
 		k = n->kids[i];
-		if (k->link_missing)
-			arr = json_array();
-		else if ((arr = iq_run_node(c, k, e, NULL)) == NULL)
-			return -1;
-		if (arr == NULL)
-			return -1;
-		if (!k->singular)
-			json_object_set_new(obj, k->label, arr);
-		else {
-			if (json_array_size(arr) > 0)
-				json_object_set(obj, k->label,
-				    json_array_get(arr, 0));
-			json_decref(arr);
+		mark = out->len;
+		if (nkeys > 0)
+			iqtext_putc(out, ',');
+		iqtext_string(out, k->label);
+		iqtext_putc(out, ':');
+		if (k->singular) {
+			/* A has-one link: its first object, or no key. */
+			count = 0;
+			if (!k->link_missing && iq_run_node(c, k, e, NULL, 1,
+			    out, &count) != 0)
+				return -1;
+			if (count == 0) {
+				iqtext_truncate(out, mark);
+				continue;
+			}
+		} else {
+			iqtext_putc(out, '[');
+			if (!k->link_missing && iq_run_node(c, k, e, NULL, 0,
+			    out, &count) != 0)
+				return -1;
+			iqtext_putc(out, ']');
 		}
+		nkeys++;
 	}
-	return 0;
+	return out->err ? -1 : 0;
 }
 
 /* Whether the cursor window of the client drops entry s. */
@@ -598,35 +661,38 @@ iq_add_witness(struct iq_ctx *c, const json_t *w)
 	return 0;
 }
 
-/* Objects for the kept sorted entries, with their children. */
+/* Write the objects of the kept sorted entries, with their children,
+ * separated by commas. */
 static int
 iq_emit(struct iq_ctx *c, const struct iq_node *n, const struct iq_hits *h,
     const struct iq_sortent *v, const size_t *keep, size_t nkeep,
-    json_t *out)
+    struct iq_text *out)
 {
-	json_t *obj, **objs = calloc(nkeep + 1, sizeof *objs);
+	struct iq_bulk b;
+	ssize_t nkeys;
 	size_t i;
 	int bulk, r = -1;
 
-	if (objs == NULL ||
-	    (bulk = iq_bulk_objects(c, n, h, v, keep, nkeep, objs)) < 0)
+	if ((bulk = iq_bulk_objects(c, n, h, v, keep, nkeep, &b)) < 0)
 		goto out;
 	for (i = 0; i < nkeep; i++) {
 		const struct iq_sortent *s = &v[keep[i]];
-		obj = bulk == 0 ? objs[i] : iq_object(c, n, s->e);
-		objs[i] = NULL;
-		if (obj == NULL || json_array_append_new(out, obj) != 0 ||
-		    iq_extend(c, n, obj, s->e) != 0)
+		if (i > 0)
+			iqtext_putc(out, ',');
+		iqtext_putc(out, '{');
+		nkeys = bulk == 0 ? iq_bulk_write(n, &b, i, out) :
+		    iq_object(c, n, s->e, out);
+		if (nkeys < 0 || iq_extend(c, n, s->e, (size_t)nkeys,
+		    out) != 0)
 			goto out;
+		iqtext_putc(out, '}');
 		if (c->opts->server &&
 		    iq_add_witness(c, h->v[s->hit].witness) != 0)
 			goto out;
 	}
-	r = 0;
+	r = out->err ? -1 : 0;
 out:
-	for (i = 0; objs != NULL && i < nkeep; i++)
-		json_decref(objs[i]);
-	free(objs);
+	iq_bulk_clear(&b);
 	return r;
 }
 
@@ -661,52 +727,63 @@ iq_select(struct iq_ctx *c, const struct iq_node *n, const json_t *pi,
 	return keep;
 }
 
-/* Run a node for one parent (NULL at the top): the array of objects. */
-static json_t *
+/* Run a node for one parent (NULL at the top): write its objects,
+ * separated by commas, and their number in *count.  With first_only only
+ * the first object stays (the others are still evaluated in server mode,
+ * for the triples they add). */
+static int
 iq_run_node(struct iq_ctx *c, const struct iq_node *n, const char *parent,
-    const json_t *pi)
+    const json_t *pi, int first_only, struct iq_text *out, size_t *count)
 {
 	struct iq_hits h = { NULL, 0, 0, NULL };
 	struct iq_sortent *v = NULL;
 	const struct attr *oa;
-	json_t *out = json_array();
-	size_t *keep = NULL, nkeep = 0;
-	int server_top = c->opts->server && parent == NULL;
+	size_t *keep = NULL, nkeep = 0, start = out->len, first_end;
+	int server_top = c->opts->server && parent == NULL, r = -1;
 
-	if (out == NULL)
-		return NULL;
+	*count = 0;
 	if (!n->leading && !server_top &&
 	    !jsval_truthy(json_object_get(pi, "start-cursor")))
-		return out;
+		return 0;
 	if (iqjoin_run(c->ts, &n->plan, parent, &h, c->opts->server,
 		c->errmsg) != 0)
-		goto fail;
+		goto out;
 	/* A level with only its id pattern found every entity. */
 	if (parent == NULL && n->plan.pats.n == 1 && !n->plan.notfound)
 		json_object_set_new(c->counts, n->etype,
 		    json_integer((json_int_t)h.n));
 	if ((keep = iq_select(c, n, pi, &h, &v, &nkeep, &oa)) == NULL)
-		goto fail;
+		goto out;
 	if (server_top) {
 		if (iqserver_window(c, n, oa, v, keep, &nkeep) != 0)
-			goto fail;
+			goto out;
 	} else
 		nkeep = iq_limit_len(n->limit, nkeep);
-	if (iq_emit(c, n, &h, v, keep, nkeep, out) != 0)
-		goto fail;
+	if (first_only && !c->opts->server && nkeep > 1)
+		nkeep = 1;
+	if (first_only && nkeep > 1) {
+		/* Server mode: the first object, then the rest, cut off. */
+		if (iq_emit(c, n, &h, v, keep, 1, out) != 0)
+			goto out;
+		first_end = out->len;
+		if (iq_emit(c, n, &h, v, keep + 1, nkeep - 1, out) != 0)
+			goto out;
+		iqtext_truncate(out, first_end);
+	} else if (iq_emit(c, n, &h, v, keep, nkeep, out) != 0)
+		goto out;
+	*count = nkeep;
+	r = 0;
+out:
+	if (r != 0) {
+		iqtext_truncate(out, start);
+		if (c->errmsg != NULL && *c->errmsg == NULL)
+			*c->errmsg = strdup(c->ts != NULL ?
+			    tstore_errmsg(c->ts) : "out of memory");
+	}
 	free(keep);
 	iqorder_free(v, h.n);
 	iq_hits_clear(&h);
-	return out;
-fail:
-	if (c->errmsg != NULL && *c->errmsg == NULL)
-		*c->errmsg = strdup(c->ts != NULL ? tstore_errmsg(c->ts) :
-		    "out of memory");
-	free(keep);
-	iqorder_free(v, h.n);
-	iq_hits_clear(&h);
-	json_decref(out);
-	return NULL;
+	return r;
 }
 
 /*
@@ -780,14 +857,13 @@ iq_is_count(const json_t *form)
 	    "count") == 0;
 }
 
-/* Evaluate one top-level namespace into out->data. */
+/* Evaluate one top-level namespace: "ns":[...] in the data text. */
 static int
-iq_eval_ns(struct iq_ctx *c, const char *ns, const json_t *form,
-    struct instaql_result *out)
+iq_eval_ns(struct iq_ctx *c, const char *ns, const json_t *form)
 {
 	const json_t *pi = NULL;
 	struct iq_node *n;
-	json_t *arr;
+	size_t count;
 	int r;
 
 	if (!c->opts->server && c->opts->page_info != NULL)
@@ -799,11 +875,14 @@ iq_eval_ns(struct iq_ctx *c, const char *ns, const json_t *form,
 		iq_node_free(n);
 		return r;
 	}
-	arr = iq_run_node(c, n, NULL, pi);
+	if (c->ndata++ > 0)
+		iqtext_putc(&c->text, ',');
+	iqtext_string(&c->text, ns);
+	iqtext_puts(&c->text, ":[");
+	r = iq_run_node(c, n, NULL, pi, 0, &c->text, &count);
+	iqtext_putc(&c->text, ']');
 	iq_node_free(n);
-	if (arr == NULL)
-		return -1;
-	return json_object_set_new(out->data, ns, arr);
+	return r != 0 || c->text.err ? -1 : 0;
 }
 
 /* Release a result. */
@@ -813,6 +892,7 @@ instaql_result_clear(struct instaql_result *r)
 	if (r == NULL)
 		return;
 	json_decref(r->data);
+	free(r->text);
 	json_decref(r->page_info);
 	json_decref(r->aggregate);
 	json_decref(r->triples);
@@ -855,6 +935,7 @@ iq_ctx_clear(struct iq_ctx *c)
 	json_decref(c->aggregate);
 	json_decref(c->rev_null);
 	iq_tset_clear(&c->tset);
+	iqtext_clear(&c->text);
 }
 
 /* Evaluate every namespace of q and fill the rest of out. */
@@ -867,7 +948,7 @@ iq_eval_all(struct iq_ctx *c, const json_t *q, struct instaql_result *out)
 	json_object_foreach((json_t *)q, ns, form) {
 		if (strcmp(ns, "$$ruleParams") == 0)
 			continue;
-		if (iq_eval_ns(c, ns, form, out) != 0)
+		if (iq_eval_ns(c, ns, form) != 0)
 			return -1;
 	}
 	if (!c->opts->server && c->opts->page_info != NULL)
@@ -883,11 +964,12 @@ iq_eval_all(struct iq_ctx *c, const json_t *q, struct instaql_result *out)
 	return 0;
 }
 
-/* Evaluate query q, in one read snapshot of the store. */
-int
-instaql_eval(struct tstore *ts, const struct attrs *as, const json_t *q,
-    const struct instaql_opts *opts, struct instaql_result *out,
-    char **errmsg)
+/* Evaluate query q, in one read snapshot of the store; the data as
+ * text, and unless text_only also as a tree. */
+static int
+iq_eval(struct tstore *ts, const struct attrs *as, const json_t *q,
+    const struct instaql_opts *opts, int text_only,
+    struct instaql_result *out, char **errmsg)
 {
 	struct iq_ctx c;
 	int r = -1, snap = 0;
@@ -895,8 +977,7 @@ instaql_eval(struct tstore *ts, const struct attrs *as, const json_t *q,
 	memset(out, 0, sizeof *out);
 	if (errmsg != NULL)
 		*errmsg = NULL;
-	if (iq_ctx_init(&c, ts, as, opts, errmsg) != 0 ||
-	    (out->data = json_object()) == NULL) {
+	if (iq_ctx_init(&c, ts, as, opts, errmsg) != 0) {
 		iq_error(&c, "query", "out of memory");
 		goto out;
 	}
@@ -909,7 +990,24 @@ instaql_eval(struct tstore *ts, const struct attrs *as, const json_t *q,
 		goto out;
 	}
 	snap = ts != NULL;
-	r = iq_eval_all(&c, q, out);
+	iqtext_putc(&c.text, '{');
+	if (iq_eval_all(&c, q, out) != 0)
+		goto out;
+	iqtext_putc(&c.text, '}');
+	if (c.text.err) {
+		iq_error(&c, "query", "out of memory");
+		goto out;
+	}
+	out->text = c.text.p;
+	out->text_len = c.text.len;
+	memset(&c.text, 0, sizeof c.text);
+	if (!text_only &&
+	    (out->data = json_loadb(out->text, out->text_len, 0,
+		NULL)) == NULL) {
+		iq_error(&c, "query", "out of memory");
+		goto out;
+	}
+	r = 0;
 out:
 	if (snap)
 		tstore_read_end(ts);
@@ -917,6 +1015,24 @@ out:
 		instaql_result_clear(out);
 	iq_ctx_clear(&c);
 	return r;
+}
+
+/* Evaluate query q: data as a tree and as text. */
+int
+instaql_eval(struct tstore *ts, const struct attrs *as, const json_t *q,
+    const struct instaql_opts *opts, struct instaql_result *out,
+    char **errmsg)
+{
+	return iq_eval(ts, as, q, opts, 0, out, errmsg);
+}
+
+/* Evaluate query q: data as text only. */
+int
+instaql_eval_text(struct tstore *ts, const struct attrs *as,
+    const json_t *q, const struct instaql_opts *opts,
+    struct instaql_result *out, char **errmsg)
+{
+	return iq_eval(ts, as, q, opts, 1, out, errmsg);
 }
 
 /* Check the shape of a query. */

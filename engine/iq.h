@@ -141,6 +141,14 @@ void iq_hits_clear(struct iq_hits *);
 int iqjoin_run(struct tstore *, const struct iq_plan *, const char *parent,
     struct iq_hits *out, int witness, char **errmsg);
 
+/* Result text (iqtext.c).  Appending after a failure does nothing; err
+ * tells. */
+struct iq_text {
+	char *p;
+	size_t len, cap;
+	int err; /* out of memory */
+};
+
 /*
  * Evaluation (instaql.c, iqorder.c, iqserver.c).
  */
@@ -185,6 +193,8 @@ struct iq_ctx {
 	json_t *aggregate;   /* server mode: etype -> {"count": n} */
 	json_t *rev_null;    /* server mode: attr id -> true, for reverse
 				$isNull tests (their links are sent) */
+	struct iq_text text; /* the data being written */
+	size_t ndata;        /* namespaces in it */
 	char **errmsg;
 };
 
@@ -229,5 +239,16 @@ json_t *iqjoin_value(const char *text);
 
 /* The JSON text of a string (caller frees). */
 char *iqjoin_quote(const char *s);
+
+void iqtext_put(struct iq_text *, const char *s, size_t n);
+void iqtext_puts(struct iq_text *, const char *s);
+void iqtext_putc(struct iq_text *, char c);
+void iqtext_truncate(struct iq_text *, size_t len);
+void iqtext_clear(struct iq_text *);
+/* A stored value as jansson prints it once parsed: 1, or 0 (nothing
+ * written) when the text is no JSON value. */
+int iqtext_value(struct iq_text *, const char *vtext);
+/* A string (object key) as jansson prints it. */
+void iqtext_string(struct iq_text *, const char *s);
 
 #endif
