@@ -443,8 +443,8 @@ iqj_nulls_pay(struct iqj *x, const struct iq_args *a, size_t candidates)
 {
 	int64_t rows;
 
-	if (candidates < 256 ||
-	    tstore_count_a(x->ts, a->null_attr->id, &rows) != 0)
+	if (candidates < 256 || tstore_count_a_max(x->ts, a->null_attr->id,
+	    16 * (int64_t)candidates + 1, &rows) != 0)
 		return 0;
 	return (uint64_t)rows <= 16 * (uint64_t)candidates;
 }

@@ -186,31 +186,22 @@ iqorder_bulk_cb(void *arg, const struct triple *tr)
 	return 0;
 }
 
-/* The number of entities of an etype (rows of its id attr), counted once
- * per evaluation. */
-static int64_t
-iqorder_entity_count(struct iq_ctx *c, const char *etype)
-{
-	const struct attr *id = attrs_primary(c->as, etype);
-	json_t *j = json_object_get(c->counts, etype);
-	int64_t n;
-
-	if (j != NULL)
-		return json_integer_value(j);
-	if (id == NULL || tstore_count_a(c->ts, id->id, &n) != 0)
-		return -1;
-	json_object_set_new(c->counts, etype, json_integer(n));
-	return n;
-}
-
 /* Whether scanning whole attrs of etype beats lookups for n of its
  * entities: when n is a good part of them. */
 int
 iqorder_bulk_pays(struct iq_ctx *c, const char *etype, size_t n)
 {
+	const struct attr *id;
+	const json_t *j;
 	int64_t all;
 
-	if (n < 64 || (all = iqorder_entity_count(c, etype)) < 0)
+	if (n < 64)
+		return 0;
+	/* A count known already, else one that stops past 4n. */
+	if ((j = json_object_get(c->counts, etype)) != NULL)
+		all = json_integer_value(j);
+	else if ((id = attrs_primary(c->as, etype)) == NULL ||
+	    tstore_count_a_max(c->ts, id->id, 4 * (int64_t)n + 1, &all) != 0)
 		return 0;
 	return (uint64_t)all <= 4 * (uint64_t)n;
 }
