@@ -161,11 +161,21 @@ iq_node_fields(struct iq_ctx *c, struct iq_node *n, const json_t *fields)
 	    (a = attrs_forward(c->as, n->etype, "id")) != NULL &&
 	    iq_field_set(n, "id", a) != 0)
 		return -1;
-	if ((n->field_by_attr = strmap_create()) == NULL)
+	for (i = 0; i < attrs_count(c->as); i++)
+		if (strcmp(attrs_at(c->as, i)->etype, n->etype) == 0)
+			n->nattrs++;
+	/* The fields in attr id order (insertion sort: a few fields). */
+	if ((n->by_id = calloc(n->nfields + 1, sizeof *n->by_id)) == NULL)
 		return -1;
-	for (i = 0; i < n->nfields; i++)
-		if (strmap_put(n->field_by_attr, n->fields[i].attr->id, i) != 0)
-			return -1;
+	for (i = 0; i < n->nfields; i++) {
+		size_t j = i;
+		while (j > 0 && strcmp(n->fields[n->by_id[j - 1]].attr->id,
+		    n->fields[i].attr->id) > 0) {
+			n->by_id[j] = n->by_id[j - 1];
+			j--;
+		}
+		n->by_id[j] = i;
+	}
 	return 0;
 }
 
@@ -384,7 +394,7 @@ iq_node_free(struct iq_node *n)
 	free(n->kids);
 	iqwhere_plan_clear(&n->plan);
 	free(n->fields);
-	strmap_free(n->field_by_attr);
+	free(n->by_id);
 	json_decref((json_t *)n->order_key);
 	free(n->path);
 	free(n);
@@ -394,155 +404,167 @@ iq_node_free(struct iq_node *n)
  * Running a node.
  */
 
-/* Callback state: the object of one entity being written. */
-struct iq_objfill {
+/*
+ * Object fields.  The values of a run's kept entities are read first,
+ * either one entity at a time (its triples, by primary key) or one field
+ * at a time over the whole etype, into per-entity slots; each object then
+ * writes its slots.  As in the client's getAsObject, an attr with several
+ * values gives the last one (in value order) that parses.  Keys come in
+ * the order the objects used to be built in: field order when the run is
+ * large enough to read whole fields (iqorder_bulk_pays), else attr id
+ * order (the order of an entity's triples).
+ */
+
+/* The field values of the kept entities of one run. */
+struct iq_vals {
 	const struct iq_node *n;
-	struct iq_text *out;
-	struct iq_tset *tset;
-	size_t nkeys;    /* keys written */
-	size_t cur;      /* the field written last, or SIZE_MAX */
-	size_t value_at; /* where its value starts */
-};
-
-/* Callback: write the object's field from one of the entity's triples.
- * The triples of one attr come together; as in a tree, the last value
- * that parses wins, in the place of the first. */
-static int
-iq_obj_cb(void *arg, const struct triple *tr)
-{
-	struct iq_objfill *f = arg;
-	struct iq_text *out = f->out;
-	size_t i, key_at = out->len, end;
-
-	if (f->tset != NULL && iq_tset_add(f->tset, tr->e, tr->a, tr->v,
-	    tr->t) != 0)
-		return -1;
-	if (!strmap_get(f->n->field_by_attr, tr->a, &i))
-		return 0;
-	if (i == f->cur) {
-		end = out->len;
-		if (iqtext_value(out, tr->v) == 1 && !out->err) {
-			memmove(out->p + f->value_at, out->p + end,
-			    out->len - end);
-			iqtext_truncate(out, f->value_at + out->len - end);
-		}
-		return out->err ? -1 : 0;
-	}
-	if (f->nkeys > 0)
-		iqtext_putc(out, ',');
-	iqtext_string(out, f->n->fields[i].label);
-	iqtext_putc(out, ':');
-	f->value_at = out->len;
-	if (iqtext_value(out, tr->v) == 0) {
-		iqtext_truncate(out, key_at);
-		return out->err ? -1 : 0;
-	}
-	f->cur = i;
-	f->nkeys++;
-	return out->err ? -1 : 0;
-}
-
-/* Write the fields of entity e's object (the client's getAsObject),
- * after its "{": the number of keys written, or -1. */
-static ssize_t
-iq_object(struct iq_ctx *c, const struct iq_node *n, const char *e,
-    struct iq_text *out)
-{
-	struct iq_objfill f = { n, out, NULL, 0, SIZE_MAX, 0 };
-
-	if (c->opts->server)
-		f.tset = &c->tset;
-	if (tstore_scan_e(c->ts, e, iq_obj_cb, &f) < 0 || out->err)
-		return -1;
-	return (ssize_t)f.nkeys;
-}
-
-/* Bulk object building: the field values of the kept entities, read one
- * field at a time over the whole etype. */
-struct iq_bulk {
-	const struct strmap *idx;
-	size_t *pos;    /* per hit: its place among the kept plus one, or 0 */
 	size_t nfields;
-	size_t field;   /* the field being read */
-	struct iq_text vals; /* the values' text */
-	size_t *off, *len; /* per kept entity and field: its value text */
+	struct iq_text text;  /* the values' text */
+	size_t *off, *len;    /* per kept entity and field (len 0: none) */
+	int field_order;      /* keys in field order, else attr id order */
+	/* reading */
+	const struct strmap *idx; /* whole fields: entity id -> hit */
+	size_t *pos;          /* ... hit -> place among the kept plus one */
+	size_t field;         /* ... the field being read */
+	size_t k;             /* one entity: its place among the kept */
+	size_t j;             /* ... where its triples are in by_id */
+	struct iq_tset *tset; /* ... server mode: every triple read */
 };
 
-/* Release bulk values. */
+/* Release field values. */
 static void
-iq_bulk_clear(struct iq_bulk *b)
+iq_vals_clear(struct iq_vals *b)
 {
 	free(b->pos);
 	free(b->off);
 	free(b->len);
-	iqtext_clear(&b->vals);
+	iqtext_clear(&b->text);
 }
 
-/* Callback: keep one field value of a kept entity (the last that parses
- * wins). */
+/* Keep a value of field f of kept entity k (if it parses). */
 static int
-iq_bulk_obj_cb(void *arg, const struct triple *tr)
+iq_vals_set(struct iq_vals *b, size_t k, size_t f, const char *vtext)
 {
-	struct iq_bulk *b = arg;
-	size_t hit, at = b->vals.len, slot;
+	size_t at = b->text.len, slot = k * b->nfields + f;
+
+	if (iqtext_value(&b->text, vtext) == 1) {
+		b->off[slot] = at;
+		b->len[slot] = b->text.len - at;
+	}
+	return b->text.err ? -1 : 0;
+}
+
+/* Callback: one triple of a field over the whole etype. */
+static int
+iq_vals_field_cb(void *arg, const struct triple *tr)
+{
+	struct iq_vals *b = arg;
+	size_t hit;
 
 	if (!strmap_get(b->idx, tr->e, &hit) || b->pos[hit] == 0)
 		return 0;
-	if (iqtext_value(&b->vals, tr->v) == 1) {
-		slot = (b->pos[hit] - 1) * b->nfields + b->field;
-		b->off[slot] = at;
-		b->len[slot] = b->vals.len - at;
-	}
-	return b->vals.err ? -1 : 0;
+	return iq_vals_set(b, b->pos[hit] - 1, b->field, tr->v);
 }
 
-/* The field values of the kept entries, field by field in one scan each,
- * when that beats a lookup per entity: 0, 1 if not worth it, or -1. */
+/* Callback: one triple of one entity.  Its triples come in attr id
+ * order, as the node's by_id fields: walk both together. */
 static int
-iq_bulk_objects(struct iq_ctx *c, const struct iq_node *n,
+iq_vals_entity_cb(void *arg, const struct triple *tr)
+{
+	struct iq_vals *b = arg;
+	const struct iq_node *n = b->n;
+	int cmp = 1;
+
+	if (b->tset != NULL && iq_tset_add(b->tset, tr->e, tr->a, tr->v,
+	    tr->t) != 0)
+		return -1;
+	/* Out of order (never, with SQLite's index order): start over. */
+	if (b->j > 0 && strcmp(tr->a, n->fields[n->by_id[b->j - 1]].attr->id) <
+	    0)
+		b->j = 0;
+	while (b->j < b->nfields && (cmp = strcmp(n->fields[
+	    n->by_id[b->j]].attr->id, tr->a)) < 0)
+		b->j++;
+	if (b->j == b->nfields || cmp != 0)
+		return 0;
+	return iq_vals_set(b, b->k, n->by_id[b->j], tr->v);
+}
+
+/* Whether reading whole fields beats reading each of n entities: the
+ * rows each way reads, a lookup weighing as 8 rows. */
+static int
+iq_vals_bulk_pays(struct iq_ctx *c, const struct iq_node *n, size_t nkeep)
+{
+	int64_t per_entity = (int64_t)nkeep * (8 + (int64_t)n->nattrs);
+
+	if (nkeep < 64 || n->nfields == 0)
+		return 0;
+	return iqorder_etype_at_most(c, n->etype,
+	    per_entity / (int64_t)n->nfields);
+}
+
+/* Read the field values of the kept entries into b. */
+static int
+iq_vals_read(struct iq_ctx *c, const struct iq_node *n,
     const struct iq_hits *h, const struct iq_sortent *v, const size_t *keep,
-    size_t nkeep, struct iq_bulk *b)
+    size_t nkeep, struct iq_vals *b)
 {
 	size_t i, nslots = nkeep * n->nfields + 1;
+	int bulk;
 
 	memset(b, 0, sizeof *b);
-	if (c->opts->server || h->index == NULL ||
-	    !iqorder_bulk_pays(c, n->etype, nkeep))
-		return 1;
-	b->idx = h->index;
+	b->n = n;
 	b->nfields = n->nfields;
-	if ((b->pos = calloc(h->n + 1, sizeof *b->pos)) == NULL ||
-	    (b->off = calloc(nslots, sizeof *b->off)) == NULL ||
+	b->field_order = !c->opts->server && h->index != NULL &&
+	    iqorder_bulk_pays(c, n->etype, nkeep);
+	bulk = !c->opts->server && h->index != NULL &&
+	    iq_vals_bulk_pays(c, n, nkeep);
+	if ((b->off = calloc(nslots, sizeof *b->off)) == NULL ||
 	    (b->len = calloc(nslots, sizeof *b->len)) == NULL)
 		return -1;
-	for (i = 0; i < nkeep; i++)
-		b->pos[v[keep[i]].hit] = i + 1;
-	for (i = 0; i < n->nfields; i++) {
-		b->field = i;
-		if (tstore_scan_a(c->ts, n->fields[i].attr->id, iq_bulk_obj_cb,
+	if (bulk) {
+		b->idx = h->index;
+		if ((b->pos = calloc(h->n + 1, sizeof *b->pos)) == NULL)
+			return -1;
+		for (i = 0; i < nkeep; i++)
+			b->pos[v[keep[i]].hit] = i + 1;
+		for (i = 0; i < n->nfields; i++) {
+			b->field = i;
+			if (tstore_scan_a(c->ts, n->fields[i].attr->id,
+				iq_vals_field_cb, b) != 0)
+				return -1;
+		}
+		return 0;
+	}
+	if (c->opts->server)
+		b->tset = &c->tset;
+	for (i = 0; i < nkeep; i++) {
+		b->k = i;
+		b->j = 0;
+		if (tstore_scan_e(c->ts, v[keep[i]].e, iq_vals_entity_cb,
 			b) != 0)
 			return -1;
 	}
 	return 0;
 }
 
-/* Write the fields of kept entity k from bulk values: the number of keys
- * written, or -1. */
+/* Write the fields of kept entity k: the number of keys written, or -1. */
 static ssize_t
-iq_bulk_write(const struct iq_node *n, const struct iq_bulk *b, size_t k,
-    struct iq_text *out)
+iq_vals_write(const struct iq_vals *b, size_t k, struct iq_text *out)
 {
-	size_t i, slot, nkeys = 0;
+	const struct iq_node *n = b->n;
+	size_t i, f, slot, nkeys = 0;
 
 	for (i = 0; i < n->nfields; i++) {
-		slot = k * b->nfields + i;
+		f = b->field_order ? i : n->by_id[i];
+		slot = k * b->nfields + f;
 		if (b->len[slot] == 0)
 			continue;
 		if (nkeys++ > 0)
 			iqtext_putc(out, ',');
-		iqtext_string(out, n->fields[i].label);
+		iqtext_string(out, n->fields[f].label);
 		iqtext_putc(out, ':');
-		iqtext_put(out, b->vals.p + b->off[slot], b->len[slot]);
+		iqtext_put(out, b->text.p + b->off[slot], b->len[slot]);
 	}
 	return out->err ? -1 : (ssize_t)nkeys;
 }
@@ -668,22 +690,20 @@ iq_emit(struct iq_ctx *c, const struct iq_node *n, const struct iq_hits *h,
     const struct iq_sortent *v, const size_t *keep, size_t nkeep,
     struct iq_text *out)
 {
-	struct iq_bulk b;
+	struct iq_vals b;
 	ssize_t nkeys;
 	size_t i;
-	int bulk, r = -1;
+	int r = -1;
 
-	if ((bulk = iq_bulk_objects(c, n, h, v, keep, nkeep, &b)) < 0)
+	if (iq_vals_read(c, n, h, v, keep, nkeep, &b) != 0)
 		goto out;
 	for (i = 0; i < nkeep; i++) {
 		const struct iq_sortent *s = &v[keep[i]];
 		if (i > 0)
 			iqtext_putc(out, ',');
 		iqtext_putc(out, '{');
-		nkeys = bulk == 0 ? iq_bulk_write(n, &b, i, out) :
-		    iq_object(c, n, s->e, out);
-		if (nkeys < 0 || iq_extend(c, n, s->e, (size_t)nkeys,
-		    out) != 0)
+		if ((nkeys = iq_vals_write(&b, i, out)) < 0 ||
+		    iq_extend(c, n, s->e, (size_t)nkeys, out) != 0)
 			goto out;
 		iqtext_putc(out, '}');
 		if (c->opts->server &&
@@ -692,7 +712,7 @@ iq_emit(struct iq_ctx *c, const struct iq_node *n, const struct iq_hits *h,
 	}
 	r = out->err ? -1 : 0;
 out:
-	iq_bulk_clear(&b);
+	iq_vals_clear(&b);
 	return r;
 }
 

@@ -171,7 +171,8 @@ struct iq_node {
 	int link_missing;  /* the label names no attr: [] */
 	struct iq_field *fields;
 	size_t nfields;
-	struct strmap *field_by_attr; /* attr id -> index in fields */
+	size_t *by_id;            /* indexes of fields in attr id order */
+	size_t nattrs;            /* attrs of the etype (triples of one) */
 	const json_t *order_key;  /* the first key of $.order, or NULL */
 	int sort_desc;            /* sorting direction */
 	int cursor_desc;          /* direction of the cursor window */
@@ -223,6 +224,8 @@ int iqorder_js_keys(const struct iq_sortent *, size_t *keep, size_t n);
 int iqorder_by_t(const struct attr *a);
 /* Whether reading whole attrs of etype beats lookups for n entities. */
 int iqorder_bulk_pays(struct iq_ctx *, const char *etype, size_t n);
+/* Whether etype has at most max entities. */
+int iqorder_etype_at_most(struct iq_ctx *, const char *etype, int64_t max);
 
 /* Server mode (iqserver.c). */
 int iqserver_window(struct iq_ctx *, const struct iq_node *,

@@ -186,24 +186,29 @@ iqorder_bulk_cb(void *arg, const struct triple *tr)
 	return 0;
 }
 
-/* Whether scanning whole attrs of etype beats lookups for n of its
- * entities: when n is a good part of them. */
+/* Whether etype has at most max entities (rows of its id attr): a count
+ * known already, else one that stops past max. */
 int
-iqorder_bulk_pays(struct iq_ctx *c, const char *etype, size_t n)
+iqorder_etype_at_most(struct iq_ctx *c, const char *etype, int64_t max)
 {
 	const struct attr *id;
 	const json_t *j;
 	int64_t all;
 
-	if (n < 64)
-		return 0;
-	/* A count known already, else one that stops past 4n. */
 	if ((j = json_object_get(c->counts, etype)) != NULL)
 		all = json_integer_value(j);
 	else if ((id = attrs_primary(c->as, etype)) == NULL ||
-	    tstore_count_a_max(c->ts, id->id, 4 * (int64_t)n + 1, &all) != 0)
+	    tstore_count_a_max(c->ts, id->id, max + 1, &all) != 0)
 		return 0;
-	return (uint64_t)all <= 4 * (uint64_t)n;
+	return all <= max;
+}
+
+/* Whether scanning whole attrs of etype beats lookups for n of its
+ * entities: when n is a good part of them. */
+int
+iqorder_bulk_pays(struct iq_ctx *c, const char *etype, size_t n)
+{
+	return n >= 64 && iqorder_etype_at_most(c, etype, 4 * (int64_t)n);
 }
 
 /* Order values of many entities in one scan of the order attr. */
