@@ -490,6 +490,31 @@ iq_vals_entity_cb(void *arg, const struct triple *tr)
 	return iq_vals_set(b, b->k, n->by_id[b->j], tr->v);
 }
 
+/* Read the field values of one entity: from the triples the join read
+ * with its id triple, else by a lookup. */
+static int
+iq_vals_entity(struct iq_ctx *c, const struct iq_hits *h,
+    const struct iq_sortent *s, struct iq_vals *b)
+{
+	const struct iq_hit *hit = &h->v[s->hit];
+	struct triple tr = { s->e, NULL, NULL, 0 };
+	const char *p, *end;
+
+	if (hit->rows_len == 0 || b->tset != NULL)
+		return tstore_scan_e(c->ts, s->e, iq_vals_entity_cb, b);
+	p = h->rows.p + hit->rows_off;
+	end = p + hit->rows_len;
+	while (p < end) {
+		tr.a = p;
+		p += strlen(p) + 1;
+		tr.v = p;
+		p += strlen(p) + 1;
+		if (iq_vals_entity_cb(b, &tr) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Whether reading whole fields beats reading each of n entities: the
  * rows each way reads, a lookup weighing as 8 rows. */
 static int
@@ -517,7 +542,8 @@ iq_vals_read(struct iq_ctx *c, const struct iq_node *n,
 	b->nfields = n->nfields;
 	b->field_order = !c->opts->server && h->index != NULL &&
 	    iqorder_bulk_pays(c, n->etype, nkeep);
-	bulk = !c->opts->server && h->index != NULL &&
+	/* Triples the join read already beat both. */
+	bulk = !c->opts->server && h->index != NULL && h->rows.len == 0 &&
 	    iq_vals_bulk_pays(c, n, nkeep);
 	if ((b->off = calloc(nslots, sizeof *b->off)) == NULL ||
 	    (b->len = calloc(nslots, sizeof *b->len)) == NULL)
@@ -541,8 +567,7 @@ iq_vals_read(struct iq_ctx *c, const struct iq_node *n,
 	for (i = 0; i < nkeep; i++) {
 		b->k = i;
 		b->j = 0;
-		if (tstore_scan_e(c->ts, v[keep[i]].e, iq_vals_entity_cb,
-			b) != 0)
+		if (iq_vals_entity(c, h, &v[keep[i]], b) != 0)
 			return -1;
 	}
 	return 0;
@@ -755,18 +780,21 @@ static int
 iq_run_node(struct iq_ctx *c, const struct iq_node *n, const char *parent,
     const json_t *pi, int first_only, struct iq_text *out, size_t *count)
 {
-	struct iq_hits h = { NULL, 0, 0, NULL };
+	struct iq_hits h;
 	struct iq_sortent *v = NULL;
 	const struct attr *oa;
 	size_t *keep = NULL, nkeep = 0, start = out->len, first_end;
 	int server_top = c->opts->server && parent == NULL, r = -1;
 
+	memset(&h, 0, sizeof h);
 	*count = 0;
 	if (!n->leading && !server_top &&
 	    !jsval_truthy(json_object_get(pi, "start-cursor")))
 		return 0;
+	/* Without a limit every entity found is written: read its triples
+	 * when its id triple is looked up. */
 	if (iqjoin_run(c->ts, &n->plan, parent, &h, c->opts->server,
-		c->errmsg) != 0)
+		!c->opts->server && n->limit == NULL, c->errmsg) != 0)
 		goto out;
 	/* A level with only its id pattern found every entity. */
 	if (parent == NULL && n->plan.pats.n == 1 && !n->plan.notfound)

@@ -120,27 +120,6 @@ void iq_tset_clear(struct iq_tset *);
 int iq_tset_add(struct iq_tset *, const char *e, const char *a,
     const char *vtext, int64_t t);
 
-/* An entity accepted by a level, with the t of its id triple. */
-struct iq_hit {
-	char *e;
-	int64_t t;
-	json_t *witness; /* [[e, a, value text, t]...] or NULL */
-};
-
-struct iq_hits {
-	struct iq_hit *v;
-	size_t n, cap;
-	struct strmap *index; /* entity id -> position in v */
-};
-
-void iq_hits_clear(struct iq_hits *);
-
-/* Run plan for the parent entity (NULL at the top): the accepted
- * entities in discovery order.  With witness, each hit keeps the triples
- * of one satisfying binding.  0, or -1 with *errmsg. */
-int iqjoin_run(struct tstore *, const struct iq_plan *, const char *parent,
-    struct iq_hits *out, int witness, char **errmsg);
-
 /* Result text (iqtext.c).  Appending after a failure does nothing; err
  * tells. */
 struct iq_text {
@@ -148,6 +127,33 @@ struct iq_text {
 	size_t len, cap;
 	int err; /* out of memory */
 };
+
+/* An entity accepted by a level, with the t of its id triple. */
+struct iq_hit {
+	char *e;
+	int64_t t;
+	json_t *witness; /* [[e, a, value text, t]...] or NULL */
+	size_t rows_off, rows_len; /* its triples in rows, if read (len) */
+};
+
+struct iq_hits {
+	struct iq_hit *v;
+	size_t n, cap;
+	struct strmap *index; /* entity id -> position in v */
+	/* With rows: every triple of the hits whose id triple was looked up
+	 * by entity, "a\0v\0" each, in (a, v) order. */
+	struct iq_text rows;
+};
+
+void iq_hits_clear(struct iq_hits *);
+
+/* Run plan for the parent entity (NULL at the top): the accepted
+ * entities in discovery order.  With witness, each hit keeps the triples
+ * of one satisfying binding.  With rows, looking up an entity's id triple
+ * reads all its triples (one lookup either way) and keeps them for its
+ * object.  0, or -1 with *errmsg. */
+int iqjoin_run(struct tstore *, const struct iq_plan *, const char *parent,
+    struct iq_hits *out, int witness, int rows, char **errmsg);
 
 /*
  * Evaluation (instaql.c, iqorder.c, iqserver.c).

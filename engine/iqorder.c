@@ -200,6 +200,9 @@ iqorder_etype_at_most(struct iq_ctx *c, const char *etype, int64_t max)
 	else if ((id = attrs_primary(c->as, etype)) == NULL ||
 	    tstore_count_a_max(c->ts, id->id, max + 1, &all) != 0)
 		return 0;
+	else if (all <= max)
+		/* The count ended before the bound: it is exact. */
+		json_object_set_new(c->counts, etype, json_integer(all));
 	return all <= max;
 }
 
