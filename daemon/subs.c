@@ -439,7 +439,9 @@ subs_eval_text(struct subs *ss, const json_t *q, int answered, char **out,
     size_t *len, char **errmsg)
 {
 	struct instaql_result res;
-	char *pi = NULL;
+	const char *tail;
+	char *pi = NULL, *p;
+	size_t plen;
 
 	*out = NULL;
 	if (subs_evaluate(ss, q, &res, 1, errmsg) != 0) {
@@ -449,9 +451,20 @@ subs_eval_text(struct subs *ss, const json_t *q, int answered, char **out,
 	if (res.page_info != NULL &&
 	    (pi = json_dumps(res.page_info, JSON_COMPACT)) == NULL)
 		fatal("out of memory encoding a result");
-	*len = (size_t)xasprintf(out, "\"data\":%s%s%s,\"from_cache\":%s",
-	    res.text, pi != NULL ? ",\"page_info\":" : "",
-	    pi != NULL ? pi : "", answered ? "false" : "true");
+	/* The text can be megabytes: one allocation, copied once. */
+	tail = answered ? ",\"from_cache\":false" : ",\"from_cache\":true";
+	plen = pi != NULL ? strlen(pi) : 0;
+	*len = 7 + res.text_len + (pi != NULL ? 13 + plen : 0) + strlen(tail);
+	p = *out = xmalloc(*len + 1);
+	memcpy(p, "\"data\":", 7);
+	memcpy(p += 7, res.text, res.text_len);
+	p += res.text_len;
+	if (pi != NULL) {
+		memcpy(p, ",\"page_info\":", 13);
+		memcpy(p += 13, pi, plen);
+		p += plen;
+	}
+	memcpy(p, tail, strlen(tail) + 1);
 	free(pi);
 	instaql_result_clear(&res);
 	return 0;

@@ -18,6 +18,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,17 +128,39 @@ iqtext_utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Whether any of the 8 bytes of w is non-ASCII, a control character,
+ * '"' or '\\' (bit tricks on a 64-bit word). */
+static int
+iqtext_word_special(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t high = 0x8080808080808080ULL;
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+
+	return ((w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+	    ((b - ones) & ~b)) & high) != 0;
+}
+
 /* Whether string text t (n bytes, quotes included) is printed unchanged
  * by jansson after parsing. */
 static int
 iqtext_plain_string(const char *t, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)t;
+	uint64_t w;
 	size_t i, k;
 
 	if (n < 2 || s[0] != '"' || s[n - 1] != '"')
 		return 0;
 	for (i = 1; i < n - 1; i += k) {
+		/* Plain ASCII goes eight bytes at a time. */
+		if (i + 8 < n) {
+			memcpy(&w, s + i, 8);
+			if (!iqtext_word_special(w)) {
+				k = 8;
+				continue;
+			}
+		}
 		k = 1;
 		if (s[i] == '"' || s[i] < 0x20)
 			return 0;
