@@ -315,7 +315,7 @@ static int
 iqj_args_match(const struct iq_args *a, const char *vtext)
 {
 	char *s;
-	size_t i;
+	size_t i, n;
 	int r;
 
 	switch (a->kind) {
@@ -329,7 +329,14 @@ iqj_args_match(const struct iq_args *a, const char *vtext)
 	case IQ_A_CMP:
 		return iqj_cmp(a, vtext);
 	case IQ_A_LIKE:
-		if (a->like == NULL || (s = iqj_unquote(vtext)) == NULL)
+		if (a->like == NULL)
+			return 0;
+		/* A string without escapes is matched where it lies. */
+		n = strlen(vtext);
+		if (n >= 2 && vtext[0] == '"' && vtext[n - 1] == '"' &&
+		    memchr(vtext, '\\', n) == NULL)
+			return jsval_like_matchn(a->like, vtext + 1, n - 2);
+		if ((s = iqj_unquote(vtext)) == NULL)
 			return 0;
 		r = jsval_like_match(a->like, s);
 		free(s);
