@@ -162,6 +162,7 @@ reply_unref(struct reply *r)
 		return;
 	json_decref(r->id);
 	json_decref(r->msg);
+	free(r->line);
 	free(r->after);
 	free(r);
 }
@@ -213,7 +214,7 @@ session_next_sub_id(struct session *s)
 static void
 reply_finish(struct reply *r, json_t *msg)
 {
-	if (r->msg != NULL) {
+	if (r->msg != NULL || r->line != NULL) {
 		log_error("reply finished twice");
 		json_decref(msg);
 		return;
@@ -234,6 +235,38 @@ reply_ok(struct reply *r, json_t *extra)
 		json_decref(extra);
 	}
 	reply_finish(r, msg);
+}
+
+/* ok:true plus encoded fields: the line of reply_ok without a tree. */
+void
+reply_ok_text(struct reply *r, const char *fields, size_t len)
+{
+	json_t *msg = proto_reply_ok(r->id);
+	size_t hlen;
+	char *head;
+
+	if (r->msg != NULL || r->line != NULL) {
+		log_error("reply finished twice");
+		json_decref(msg);
+		return;
+	}
+	/* head is {"id":...,"ok":true}\n: the fields go before its '}'. */
+	if ((head = proto_encode(msg, &hlen)) == NULL || hlen < 3)
+		fatal("out of memory encoding a reply");
+	json_decref(msg);
+	r->line = xmalloc(hlen + len + 2);
+	memcpy(r->line, head, hlen - 2);
+	r->line_len = hlen - 2;
+	if (len > 0) {
+		r->line[r->line_len++] = ',';
+		memcpy(r->line + r->line_len, fields, len);
+		r->line_len += len;
+	}
+	memcpy(r->line + r->line_len, "}\n", 2);
+	r->line_len += 2;
+	free(head);
+	if (r->session != NULL && !r->session->dead)
+		session_flush_replies(r->session);
 }
 
 /* ok:false with an error object. */
@@ -359,10 +392,15 @@ session_flush_replies(struct session *s)
 {
 	struct reply *r;
 
-	while ((r = TAILQ_FIRST(&s->replies)) != NULL && r->msg != NULL) {
+	while ((r = TAILQ_FIRST(&s->replies)) != NULL &&
+	    (r->msg != NULL || r->line != NULL)) {
 		TAILQ_REMOVE(&s->replies, r, entry);
 		s->nreplies--;
-		session_write(s, r->msg, 0);
+		if (r->line != NULL) {
+			session_write_line(s, r->line, r->line_len, 0);
+			r->line = NULL;
+		} else
+			session_write(s, r->msg, 0);
 		r->session = NULL;
 		if (r->after != NULL) {
 			session_send_result(s, r->after_sub, r->after,

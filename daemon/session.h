@@ -32,6 +32,8 @@ struct reply {
 	struct session *session; /* NULL once the session is gone */
 	json_t *id;              /* the request id (or null) */
 	json_t *msg;             /* the finished reply, or NULL */
+	char *line;              /* ... or its encoded line */
+	size_t line_len;
 	char *after;             /* a result event line to send right after */
 	size_t after_len;
 	int64_t after_sub;
@@ -75,6 +77,9 @@ void reply_unref(struct reply *);
 /* Finish a reply with ok:true and the fields of extra (stolen; may be
  * NULL).  Each reply is finished exactly once. */
 void reply_ok(struct reply *, json_t *extra);
+/* ok:true plus fields already encoded: the text of an object's members,
+ * `"a":1,"b":2` (borrowed), written after "ok" as reply_ok would. */
+void reply_ok_text(struct reply *, const char *fields, size_t len);
 
 /* Finish a reply with an error; hint is borrowed and may be NULL. */
 void reply_error(struct reply *, enum proto_code, const json_t *hint,

@@ -133,10 +133,11 @@ subs_count(const struct subs *ss)
 	return ss->count;
 }
 
-/* Evaluate q over the app's store into data/page_info/topics. */
+/* Evaluate q over the app's store into data/page_info/topics (with
+ * text_only, the data as text only). */
 static int
 subs_evaluate(struct subs *ss, const json_t *q, struct instaql_result *res,
-    char **errmsg)
+    int text_only, char **errmsg)
 {
 	struct store *st = app_store(ss->app);
 	struct instaql_opts opts = { .cardinality_inference = 1 };
@@ -146,6 +147,9 @@ subs_evaluate(struct subs *ss, const json_t *q, struct instaql_result *res,
 		*errmsg = xstrdup(app_store_error(ss->app));
 		return -1;
 	}
+	if (text_only)
+		return instaql_eval_text(store_view(st), store_attrs(st), q,
+		    &opts, res, errmsg);
 	return instaql_eval(store_view(st), store_attrs(st), q, &opts, res,
 	    errmsg);
 }
@@ -182,7 +186,7 @@ subs_refresh(struct subs *ss, struct sub *sub)
 	char *err = NULL;
 	int changed;
 
-	if (subs_evaluate(ss, sub->q, &res, &err) != 0) {
+	if (subs_evaluate(ss, sub->q, &res, 0, &err) != 0) {
 		log_warn("app %s: query %s failed: %s", app_id(ss->app),
 		    log_escape(sub->key, strlen(sub->key), 120),
 		    err != NULL ? err : "?");
@@ -417,13 +421,51 @@ subs_eval_once(struct subs *ss, const json_t *q, json_t **out, char **errmsg)
 	struct instaql_result res;
 
 	*out = NULL;
-	if (subs_evaluate(ss, q, &res, errmsg) != 0) {
+	if (subs_evaluate(ss, q, &res, 0, errmsg) != 0) {
 		instaql_result_clear(&res);
 		return -1;
 	}
 	*out = json_pack("{s:O}", "data", res.data);
 	if (res.page_info != NULL)
 		json_object_set(*out, "page_info", res.page_info);
+	instaql_result_clear(&res);
+	return 0;
+}
+
+/* The same as text: *out gets the members "data":...[,"page_info":...]
+ * of the reply, then "from_cache" (caller frees); -1 with *errmsg. */
+static int
+subs_eval_text(struct subs *ss, const json_t *q, int answered, char **out,
+    size_t *len, char **errmsg)
+{
+	struct instaql_result res;
+	const char *tail;
+	char *pi = NULL, *p;
+	size_t plen;
+
+	*out = NULL;
+	if (subs_evaluate(ss, q, &res, 1, errmsg) != 0) {
+		instaql_result_clear(&res);
+		return -1;
+	}
+	if (res.page_info != NULL &&
+	    (pi = json_dumps(res.page_info, JSON_COMPACT)) == NULL)
+		fatal("out of memory encoding a result");
+	/* The text can be megabytes: one allocation, copied once. */
+	tail = answered ? ",\"from_cache\":false" : ",\"from_cache\":true";
+	plen = pi != NULL ? strlen(pi) : 0;
+	*len = 7 + res.text_len + (pi != NULL ? 13 + plen : 0) + strlen(tail);
+	p = *out = xmalloc(*len + 1);
+	memcpy(p, "\"data\":", 7);
+	memcpy(p += 7, res.text, res.text_len);
+	p += res.text_len;
+	if (pi != NULL) {
+		memcpy(p, ",\"page_info\":", 13);
+		memcpy(p += 13, pi, plen);
+		p += plen;
+	}
+	memcpy(p, tail, strlen(tail) + 1);
+	free(pi);
 	instaql_result_clear(&res);
 	return 0;
 }
@@ -454,17 +496,17 @@ static void
 subs_reply_query(struct subs *ss, struct reply *r, const json_t *q,
     int answered)
 {
-	json_t *out;
-	char *err = NULL;
+	char *err = NULL, *fields;
+	size_t len;
 
-	if (subs_eval_once(ss, q, &out, &err) != 0) {
+	if (subs_eval_text(ss, q, answered, &fields, &len, &err) != 0) {
 		reply_error(r, PROTO_INTERNAL, NULL, "%s",
 		    err != NULL ? err : "the query failed");
 		free(err);
 		return;
 	}
-	json_object_set_new(out, "from_cache", json_boolean(!answered));
-	reply_ok(r, out);
+	reply_ok_text(r, fields, len);
+	free(fields);
 }
 
 /* Answer a waiting query op and forget it. */

@@ -161,11 +161,21 @@ iq_node_fields(struct iq_ctx *c, struct iq_node *n, const json_t *fields)
 	    (a = attrs_forward(c->as, n->etype, "id")) != NULL &&
 	    iq_field_set(n, "id", a) != 0)
 		return -1;
-	if ((n->field_by_attr = strmap_create()) == NULL)
+	for (i = 0; i < attrs_count(c->as); i++)
+		if (strcmp(attrs_at(c->as, i)->etype, n->etype) == 0)
+			n->nattrs++;
+	/* The fields in attr id order (insertion sort: a few fields). */
+	if ((n->by_id = calloc(n->nfields + 1, sizeof *n->by_id)) == NULL)
 		return -1;
-	for (i = 0; i < n->nfields; i++)
-		if (strmap_put(n->field_by_attr, n->fields[i].attr->id, i) != 0)
-			return -1;
+	for (i = 0; i < n->nfields; i++) {
+		size_t j = i;
+		while (j > 0 && strcmp(n->fields[n->by_id[j - 1]].attr->id,
+		    n->fields[i].attr->id) > 0) {
+			n->by_id[j] = n->by_id[j - 1];
+			j--;
+		}
+		n->by_id[j] = i;
+	}
 	return 0;
 }
 
@@ -384,7 +394,7 @@ iq_node_free(struct iq_node *n)
 	free(n->kids);
 	iqwhere_plan_clear(&n->plan);
 	free(n->fields);
-	strmap_free(n->field_by_attr);
+	free(n->by_id);
 	json_decref((json_t *)n->order_key);
 	free(n->path);
 	free(n);
@@ -394,103 +404,194 @@ iq_node_free(struct iq_node *n)
  * Running a node.
  */
 
-/* Callback state: an object under construction. */
-struct iq_objfill {
+/*
+ * Object fields.  The values of a run's kept entities are read first,
+ * either one entity at a time (its triples, by primary key) or one field
+ * at a time over the whole etype, into per-entity slots; each object then
+ * writes its slots.  As in the client's getAsObject, an attr with several
+ * values gives the last one (in value order) that parses.  Keys come in
+ * the order the objects used to be built in: field order when the run is
+ * large enough to read whole fields (iqorder_bulk_pays), else attr id
+ * order (the order of an entity's triples).
+ */
+
+/* The field values of the kept entities of one run. */
+struct iq_vals {
 	const struct iq_node *n;
-	json_t *obj;
-	struct iq_tset *tset;
+	size_t nfields;
+	struct iq_text text;  /* the values' text */
+	size_t *off, *len;    /* per kept entity and field (len 0: none) */
+	int field_order;      /* keys in field order, else attr id order */
+	/* reading */
+	const struct strmap *idx; /* whole fields: entity id -> hit */
+	size_t *pos;          /* ... hit -> place among the kept plus one */
+	size_t field;         /* ... the field being read */
+	size_t k;             /* one entity: its place among the kept */
+	size_t j;             /* ... where its triples are in by_id */
+	struct iq_tset *tset; /* ... server mode: every triple read */
 };
 
-/* Callback: set the object's field from one of the entity's triples. */
-static int
-iq_obj_cb(void *arg, const struct triple *tr)
+/* Release field values. */
+static void
+iq_vals_clear(struct iq_vals *b)
 {
-	struct iq_objfill *f = arg;
-	size_t i;
-	json_t *v;
-
-	if (f->tset != NULL && iq_tset_add(f->tset, tr->e, tr->a, tr->v,
-	    tr->t) != 0)
-		return -1;
-	if (!strmap_get(f->n->field_by_attr, tr->a, &i))
-		return 0;
-	if ((v = iqjoin_value(tr->v)) == NULL)
-		return 0;
-	return json_object_set_new(f->obj, f->n->fields[i].label, v) == 0 ?
-	    0 : -1;
+	free(b->pos);
+	free(b->off);
+	free(b->len);
+	iqtext_clear(&b->text);
 }
 
-/* The object of entity e (the client's getAsObject). */
-static json_t *
-iq_object(struct iq_ctx *c, const struct iq_node *n, const char *e)
+/* Keep a value of field f of kept entity k (if it parses). */
+static int
+iq_vals_set(struct iq_vals *b, size_t k, size_t f, const char *vtext)
 {
-	struct iq_objfill f = { n, json_object(), NULL };
+	size_t at = b->text.len, slot = k * b->nfields + f;
 
-	if (c->opts->server)
-		f.tset = &c->tset;
-	if (f.obj == NULL || tstore_scan_e(c->ts, e, iq_obj_cb, &f) < 0) {
-		json_decref(f.obj);
-		return NULL;
+	if (iqtext_value(&b->text, vtext) == 1) {
+		b->off[slot] = at;
+		b->len[slot] = b->text.len - at;
 	}
-	return f.obj;
+	return b->text.err ? -1 : 0;
 }
 
-/* Bulk object building: the hits' index, and the position of each hit
- * among the kept entities (plus one; 0 when it is not kept). */
-struct iq_bulk {
-	const struct strmap *idx;
-	size_t *pos;
-	json_t **objs;
-	const char *label;
-};
-
-/* Callback: set one field of an indexed entity's object. */
+/* Callback: one triple of a field over the whole etype. */
 static int
-iq_bulk_obj_cb(void *arg, const struct triple *tr)
+iq_vals_field_cb(void *arg, const struct triple *tr)
 {
-	struct iq_bulk *b = arg;
-	json_t *v;
+	struct iq_vals *b = arg;
 	size_t hit;
 
 	if (!strmap_get(b->idx, tr->e, &hit) || b->pos[hit] == 0)
 		return 0;
-	if ((v = iqjoin_value(tr->v)) == NULL)
-		return 0;
-	return json_object_set_new(b->objs[b->pos[hit] - 1], b->label, v) ==
-	    0 ? 0 : -1;
+	return iq_vals_set(b, b->pos[hit] - 1, b->field, tr->v);
 }
 
-/* The objects of the kept entries, field by field in one scan each, when
- * that beats a lookup per entity; 1 if not worth it. */
+/* Callback: one triple of one entity.  Its triples come in attr id
+ * order, as the node's by_id fields: walk both together. */
 static int
-iq_bulk_objects(struct iq_ctx *c, const struct iq_node *n,
-    const struct iq_hits *h, const struct iq_sortent *v, const size_t *keep,
-    size_t nkeep, json_t **objs)
+iq_vals_entity_cb(void *arg, const struct triple *tr)
 {
-	struct iq_bulk b = { h->index, NULL, objs, NULL };
-	size_t i;
-	int r = -1;
+	struct iq_vals *b = arg;
+	const struct iq_node *n = b->n;
+	int cmp = 1;
 
-	if (c->opts->server || h->index == NULL ||
-	    !iqorder_bulk_pays(c, n->etype, nkeep))
-		return 1;
-	if ((b.pos = calloc(h->n + 1, sizeof *b.pos)) == NULL)
+	if (b->tset != NULL && iq_tset_add(b->tset, tr->e, tr->a, tr->v,
+	    tr->t) != 0)
 		return -1;
+	/* Out of order (never, with SQLite's index order): start over. */
+	if (b->j > 0 && strcmp(tr->a, n->fields[n->by_id[b->j - 1]].attr->id) <
+	    0)
+		b->j = 0;
+	while (b->j < b->nfields && (cmp = strcmp(n->fields[
+	    n->by_id[b->j]].attr->id, tr->a)) < 0)
+		b->j++;
+	if (b->j == b->nfields || cmp != 0)
+		return 0;
+	return iq_vals_set(b, b->k, n->by_id[b->j], tr->v);
+}
+
+/* Read the field values of one entity: from the triples the join read
+ * with its id triple, else by a lookup. */
+static int
+iq_vals_entity(struct iq_ctx *c, const struct iq_hits *h,
+    const struct iq_sortent *s, struct iq_vals *b)
+{
+	const struct iq_hit *hit = &h->v[s->hit];
+	struct triple tr = { s->e, NULL, NULL, 0 };
+	const char *p, *end;
+
+	if (hit->rows_len == 0 || b->tset != NULL)
+		return tstore_scan_e(c->ts, s->e, iq_vals_entity_cb, b);
+	p = h->rows.p + hit->rows_off;
+	end = p + hit->rows_len;
+	while (p < end) {
+		tr.a = p;
+		p += strlen(p) + 1;
+		tr.v = p;
+		p += strlen(p) + 1;
+		if (iq_vals_entity_cb(b, &tr) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Whether reading whole fields beats reading each of n entities: the
+ * rows each way reads, a lookup weighing as 8 rows. */
+static int
+iq_vals_bulk_pays(struct iq_ctx *c, const struct iq_node *n, size_t nkeep)
+{
+	int64_t per_entity = (int64_t)nkeep * (8 + (int64_t)n->nattrs);
+
+	if (nkeep < 64 || n->nfields == 0)
+		return 0;
+	return iqorder_etype_at_most(c, n->etype,
+	    per_entity / (int64_t)n->nfields);
+}
+
+/* Read the field values of the kept entries into b. */
+static int
+iq_vals_read(struct iq_ctx *c, const struct iq_node *n,
+    const struct iq_hits *h, const struct iq_sortent *v, const size_t *keep,
+    size_t nkeep, struct iq_vals *b)
+{
+	size_t i, nslots = nkeep * n->nfields + 1;
+	int bulk;
+
+	memset(b, 0, sizeof *b);
+	b->n = n;
+	b->nfields = n->nfields;
+	b->field_order = !c->opts->server && h->index != NULL &&
+	    iqorder_bulk_pays(c, n->etype, nkeep);
+	/* Triples the join read already beat both. */
+	bulk = !c->opts->server && h->index != NULL && h->rows.len == 0 &&
+	    iq_vals_bulk_pays(c, n, nkeep);
+	if ((b->off = calloc(nslots, sizeof *b->off)) == NULL ||
+	    (b->len = calloc(nslots, sizeof *b->len)) == NULL)
+		return -1;
+	if (bulk) {
+		b->idx = h->index;
+		if ((b->pos = calloc(h->n + 1, sizeof *b->pos)) == NULL)
+			return -1;
+		for (i = 0; i < nkeep; i++)
+			b->pos[v[keep[i]].hit] = i + 1;
+		for (i = 0; i < n->nfields; i++) {
+			b->field = i;
+			if (tstore_scan_a(c->ts, n->fields[i].attr->id,
+				iq_vals_field_cb, b) != 0)
+				return -1;
+		}
+		return 0;
+	}
+	if (c->opts->server)
+		b->tset = &c->tset;
 	for (i = 0; i < nkeep; i++) {
-		b.pos[v[keep[i]].hit] = i + 1;
-		if ((objs[i] = json_object()) == NULL)
-			goto out;
+		b->k = i;
+		b->j = 0;
+		if (iq_vals_entity(c, h, &v[keep[i]], b) != 0)
+			return -1;
 	}
+	return 0;
+}
+
+/* Write the fields of kept entity k: the number of keys written, or -1. */
+static ssize_t
+iq_vals_write(const struct iq_vals *b, size_t k, struct iq_text *out)
+{
+	const struct iq_node *n = b->n;
+	size_t i, f, slot, nkeys = 0;
+
 	for (i = 0; i < n->nfields; i++) {
-		b.label = n->fields[i].label;
-		if (tstore_scan_a(c->ts, n->fields[i].attr->id, iq_bulk_obj_cb,
-			&b) != 0)
-			goto out;
+		f = b->field_order ? i : n->by_id[i];
+		slot = k * b->nfields + f;
+		if (b->len[slot] == 0)
+			continue;
+		if (nkeys++ > 0)
+			iqtext_putc(out, ',');
+		iqtext_string(out, n->fields[f].label);
+		iqtext_putc(out, ':');
+		iqtext_put(out, b->text.p + b->off[slot], b->len[slot]);
 	}
-	r = 0;
-out:
-	free(b.pos);
-	return r;
+	return out->err ? -1 : (ssize_t)nkeys;
 }
 
 /* slice(0, limit) length for n items. */
@@ -509,36 +610,45 @@ iq_limit_len(const json_t *limit, size_t n)
 	return l < (double)n ? (size_t)l : n;
 }
 
-static json_t *iq_run_node(struct iq_ctx *, const struct iq_node *,
-    const char *parent, const json_t *page_info);
+static int iq_run_node(struct iq_ctx *, const struct iq_node *,
+    const char *parent, const json_t *page_info, int first_only,
+    struct iq_text *out, size_t *count);
 
-/* Add the children of one object. */
+/* Write the children of one object, after its nkeys keys. */
 static int
-iq_extend(struct iq_ctx *c, const struct iq_node *n, json_t *obj,
-    const char *e)
+iq_extend(struct iq_ctx *c, const struct iq_node *n, const char *e,
+    size_t nkeys, struct iq_text *out)
 {
 	struct iq_node *k;
-	json_t *arr;
-	size_t i;
+	size_t i, mark, count;
 
 	for (i = 0; i < n->nkids; i++) {
 		k = n->kids[i];
-		if (k->link_missing)
-			arr = json_array();
-		else if ((arr = iq_run_node(c, k, e, NULL)) == NULL)
-			return -1;
-		if (arr == NULL)
-			return -1;
-		if (!k->singular)
-			json_object_set_new(obj, k->label, arr);
-		else {
-			if (json_array_size(arr) > 0)
-				json_object_set(obj, k->label,
-				    json_array_get(arr, 0));
-			json_decref(arr);
+		mark = out->len;
+		if (nkeys > 0)
+			iqtext_putc(out, ',');
+		iqtext_string(out, k->label);
+		iqtext_putc(out, ':');
+		if (k->singular) {
+			/* A has-one link: its first object, or no key. */
+			count = 0;
+			if (!k->link_missing && iq_run_node(c, k, e, NULL, 1,
+			    out, &count) != 0)
+				return -1;
+			if (count == 0) {
+				iqtext_truncate(out, mark);
+				continue;
+			}
+		} else {
+			iqtext_putc(out, '[');
+			if (!k->link_missing && iq_run_node(c, k, e, NULL, 0,
+			    out, &count) != 0)
+				return -1;
+			iqtext_putc(out, ']');
 		}
+		nkeys++;
 	}
-	return 0;
+	return out->err ? -1 : 0;
 }
 
 /* Whether the cursor window of the client drops entry s. */
@@ -598,35 +708,36 @@ iq_add_witness(struct iq_ctx *c, const json_t *w)
 	return 0;
 }
 
-/* Objects for the kept sorted entries, with their children. */
+/* Write the objects of the kept sorted entries, with their children,
+ * separated by commas. */
 static int
 iq_emit(struct iq_ctx *c, const struct iq_node *n, const struct iq_hits *h,
     const struct iq_sortent *v, const size_t *keep, size_t nkeep,
-    json_t *out)
+    struct iq_text *out)
 {
-	json_t *obj, **objs = calloc(nkeep + 1, sizeof *objs);
+	struct iq_vals b;
+	ssize_t nkeys;
 	size_t i;
-	int bulk, r = -1;
+	int r = -1;
 
-	if (objs == NULL ||
-	    (bulk = iq_bulk_objects(c, n, h, v, keep, nkeep, objs)) < 0)
+	if (iq_vals_read(c, n, h, v, keep, nkeep, &b) != 0)
 		goto out;
 	for (i = 0; i < nkeep; i++) {
 		const struct iq_sortent *s = &v[keep[i]];
-		obj = bulk == 0 ? objs[i] : iq_object(c, n, s->e);
-		objs[i] = NULL;
-		if (obj == NULL || json_array_append_new(out, obj) != 0 ||
-		    iq_extend(c, n, obj, s->e) != 0)
+		if (i > 0)
+			iqtext_putc(out, ',');
+		iqtext_putc(out, '{');
+		if ((nkeys = iq_vals_write(&b, i, out)) < 0 ||
+		    iq_extend(c, n, s->e, (size_t)nkeys, out) != 0)
 			goto out;
+		iqtext_putc(out, '}');
 		if (c->opts->server &&
 		    iq_add_witness(c, h->v[s->hit].witness) != 0)
 			goto out;
 	}
-	r = 0;
+	r = out->err ? -1 : 0;
 out:
-	for (i = 0; objs != NULL && i < nkeep; i++)
-		json_decref(objs[i]);
-	free(objs);
+	iq_vals_clear(&b);
 	return r;
 }
 
@@ -661,52 +772,66 @@ iq_select(struct iq_ctx *c, const struct iq_node *n, const json_t *pi,
 	return keep;
 }
 
-/* Run a node for one parent (NULL at the top): the array of objects. */
-static json_t *
+/* Run a node for one parent (NULL at the top): write its objects,
+ * separated by commas, and their number in *count.  With first_only only
+ * the first object stays (the others are still evaluated in server mode,
+ * for the triples they add). */
+static int
 iq_run_node(struct iq_ctx *c, const struct iq_node *n, const char *parent,
-    const json_t *pi)
+    const json_t *pi, int first_only, struct iq_text *out, size_t *count)
 {
-	struct iq_hits h = { NULL, 0, 0, NULL };
+	struct iq_hits h;
 	struct iq_sortent *v = NULL;
 	const struct attr *oa;
-	json_t *out = json_array();
-	size_t *keep = NULL, nkeep = 0;
-	int server_top = c->opts->server && parent == NULL;
+	size_t *keep = NULL, nkeep = 0, start = out->len, first_end;
+	int server_top = c->opts->server && parent == NULL, r = -1;
 
-	if (out == NULL)
-		return NULL;
+	memset(&h, 0, sizeof h);
+	*count = 0;
 	if (!n->leading && !server_top &&
 	    !jsval_truthy(json_object_get(pi, "start-cursor")))
-		return out;
+		return 0;
+	/* Without a limit every entity found is written: read its triples
+	 * when its id triple is looked up. */
 	if (iqjoin_run(c->ts, &n->plan, parent, &h, c->opts->server,
-		c->errmsg) != 0)
-		goto fail;
+		!c->opts->server && n->limit == NULL, c->errmsg) != 0)
+		goto out;
 	/* A level with only its id pattern found every entity. */
 	if (parent == NULL && n->plan.pats.n == 1 && !n->plan.notfound)
 		json_object_set_new(c->counts, n->etype,
 		    json_integer((json_int_t)h.n));
 	if ((keep = iq_select(c, n, pi, &h, &v, &nkeep, &oa)) == NULL)
-		goto fail;
+		goto out;
 	if (server_top) {
 		if (iqserver_window(c, n, oa, v, keep, &nkeep) != 0)
-			goto fail;
+			goto out;
 	} else
 		nkeep = iq_limit_len(n->limit, nkeep);
-	if (iq_emit(c, n, &h, v, keep, nkeep, out) != 0)
-		goto fail;
+	if (first_only && !c->opts->server && nkeep > 1)
+		nkeep = 1;
+	if (first_only && nkeep > 1) {
+		/* Server mode: the first object, then the rest, cut off. */
+		if (iq_emit(c, n, &h, v, keep, 1, out) != 0)
+			goto out;
+		first_end = out->len;
+		if (iq_emit(c, n, &h, v, keep + 1, nkeep - 1, out) != 0)
+			goto out;
+		iqtext_truncate(out, first_end);
+	} else if (iq_emit(c, n, &h, v, keep, nkeep, out) != 0)
+		goto out;
+	*count = nkeep;
+	r = 0;
+out:
+	if (r != 0) {
+		iqtext_truncate(out, start);
+		if (c->errmsg != NULL && *c->errmsg == NULL)
+			*c->errmsg = strdup(c->ts != NULL ?
+			    tstore_errmsg(c->ts) : "out of memory");
+	}
 	free(keep);
 	iqorder_free(v, h.n);
 	iq_hits_clear(&h);
-	return out;
-fail:
-	if (c->errmsg != NULL && *c->errmsg == NULL)
-		*c->errmsg = strdup(c->ts != NULL ? tstore_errmsg(c->ts) :
-		    "out of memory");
-	free(keep);
-	iqorder_free(v, h.n);
-	iq_hits_clear(&h);
-	json_decref(out);
-	return NULL;
+	return r;
 }
 
 /*
@@ -780,14 +905,13 @@ iq_is_count(const json_t *form)
 	    "count") == 0;
 }
 
-/* Evaluate one top-level namespace into out->data. */
+/* Evaluate one top-level namespace: "ns":[...] in the data text. */
 static int
-iq_eval_ns(struct iq_ctx *c, const char *ns, const json_t *form,
-    struct instaql_result *out)
+iq_eval_ns(struct iq_ctx *c, const char *ns, const json_t *form)
 {
 	const json_t *pi = NULL;
 	struct iq_node *n;
-	json_t *arr;
+	size_t count;
 	int r;
 
 	if (!c->opts->server && c->opts->page_info != NULL)
@@ -799,11 +923,14 @@ iq_eval_ns(struct iq_ctx *c, const char *ns, const json_t *form,
 		iq_node_free(n);
 		return r;
 	}
-	arr = iq_run_node(c, n, NULL, pi);
+	if (c->ndata++ > 0)
+		iqtext_putc(&c->text, ',');
+	iqtext_string(&c->text, ns);
+	iqtext_puts(&c->text, ":[");
+	r = iq_run_node(c, n, NULL, pi, 0, &c->text, &count);
+	iqtext_putc(&c->text, ']');
 	iq_node_free(n);
-	if (arr == NULL)
-		return -1;
-	return json_object_set_new(out->data, ns, arr);
+	return r != 0 || c->text.err ? -1 : 0;
 }
 
 /* Release a result. */
@@ -813,6 +940,7 @@ instaql_result_clear(struct instaql_result *r)
 	if (r == NULL)
 		return;
 	json_decref(r->data);
+	free(r->text);
 	json_decref(r->page_info);
 	json_decref(r->aggregate);
 	json_decref(r->triples);
@@ -855,6 +983,7 @@ iq_ctx_clear(struct iq_ctx *c)
 	json_decref(c->aggregate);
 	json_decref(c->rev_null);
 	iq_tset_clear(&c->tset);
+	iqtext_clear(&c->text);
 }
 
 /* Evaluate every namespace of q and fill the rest of out. */
@@ -867,7 +996,7 @@ iq_eval_all(struct iq_ctx *c, const json_t *q, struct instaql_result *out)
 	json_object_foreach((json_t *)q, ns, form) {
 		if (strcmp(ns, "$$ruleParams") == 0)
 			continue;
-		if (iq_eval_ns(c, ns, form, out) != 0)
+		if (iq_eval_ns(c, ns, form) != 0)
 			return -1;
 	}
 	if (!c->opts->server && c->opts->page_info != NULL)
@@ -883,11 +1012,12 @@ iq_eval_all(struct iq_ctx *c, const json_t *q, struct instaql_result *out)
 	return 0;
 }
 
-/* Evaluate query q, in one read snapshot of the store. */
-int
-instaql_eval(struct tstore *ts, const struct attrs *as, const json_t *q,
-    const struct instaql_opts *opts, struct instaql_result *out,
-    char **errmsg)
+/* Evaluate query q, in one read snapshot of the store; the data as
+ * text, and unless text_only also as a tree. */
+static int
+iq_eval(struct tstore *ts, const struct attrs *as, const json_t *q,
+    const struct instaql_opts *opts, int text_only,
+    struct instaql_result *out, char **errmsg)
 {
 	struct iq_ctx c;
 	int r = -1, snap = 0;
@@ -895,8 +1025,7 @@ instaql_eval(struct tstore *ts, const struct attrs *as, const json_t *q,
 	memset(out, 0, sizeof *out);
 	if (errmsg != NULL)
 		*errmsg = NULL;
-	if (iq_ctx_init(&c, ts, as, opts, errmsg) != 0 ||
-	    (out->data = json_object()) == NULL) {
+	if (iq_ctx_init(&c, ts, as, opts, errmsg) != 0) {
 		iq_error(&c, "query", "out of memory");
 		goto out;
 	}
@@ -909,7 +1038,24 @@ instaql_eval(struct tstore *ts, const struct attrs *as, const json_t *q,
 		goto out;
 	}
 	snap = ts != NULL;
-	r = iq_eval_all(&c, q, out);
+	iqtext_putc(&c.text, '{');
+	if (iq_eval_all(&c, q, out) != 0)
+		goto out;
+	iqtext_putc(&c.text, '}');
+	if (c.text.err) {
+		iq_error(&c, "query", "out of memory");
+		goto out;
+	}
+	out->text = c.text.p;
+	out->text_len = c.text.len;
+	memset(&c.text, 0, sizeof c.text);
+	if (!text_only &&
+	    (out->data = json_loadb(out->text, out->text_len, 0,
+		NULL)) == NULL) {
+		iq_error(&c, "query", "out of memory");
+		goto out;
+	}
+	r = 0;
 out:
 	if (snap)
 		tstore_read_end(ts);
@@ -917,6 +1063,24 @@ out:
 		instaql_result_clear(out);
 	iq_ctx_clear(&c);
 	return r;
+}
+
+/* Evaluate query q: data as a tree and as text. */
+int
+instaql_eval(struct tstore *ts, const struct attrs *as, const json_t *q,
+    const struct instaql_opts *opts, struct instaql_result *out,
+    char **errmsg)
+{
+	return iq_eval(ts, as, q, opts, 0, out, errmsg);
+}
+
+/* Evaluate query q: data as text only. */
+int
+instaql_eval_text(struct tstore *ts, const struct attrs *as,
+    const json_t *q, const struct instaql_opts *opts,
+    struct instaql_result *out, char **errmsg)
+{
+	return iq_eval(ts, as, q, opts, 1, out, errmsg);
 }
 
 /* Check the shape of a query. */

@@ -55,6 +55,10 @@ struct instaql_opts {
 struct instaql_result {
 	/* {"<etype>": [...]} as the client gives its subscribers. */
 	json_t *data;
+	/* The same as JSON text (NUL-terminated), exactly as
+	 * json_dumps(data, JSON_COMPACT) prints it. */
+	char *text;
+	size_t text_len;
 	/* {"<etype>": {startCursor, endCursor, hasNextPage, hasPreviousPage}}
 	 * in client mode when opts->page_info was given; in server mode the
 	 * server's form {"<etype>": {"start-cursor", "end-cursor",
@@ -83,6 +87,12 @@ struct instaql_result {
  * give [] as in the client.  opts may be NULL (all defaults).
  */
 int instaql_eval(struct tstore *, const struct attrs *, const json_t *q,
+    const struct instaql_opts *opts, struct instaql_result *out,
+    char **errmsg);
+
+/* The same, with the data as text only (out->data stays NULL): what a
+ * reply sends, without building and encoding a tree. */
+int instaql_eval_text(struct tstore *, const struct attrs *, const json_t *q,
     const struct instaql_opts *opts, struct instaql_result *out,
     char **errmsg);
 

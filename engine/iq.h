@@ -120,26 +120,40 @@ void iq_tset_clear(struct iq_tset *);
 int iq_tset_add(struct iq_tset *, const char *e, const char *a,
     const char *vtext, int64_t t);
 
+/* Result text (iqtext.c).  Appending after a failure does nothing; err
+ * tells. */
+struct iq_text {
+	char *p;
+	size_t len, cap;
+	int err; /* out of memory */
+};
+
 /* An entity accepted by a level, with the t of its id triple. */
 struct iq_hit {
 	char *e;
 	int64_t t;
 	json_t *witness; /* [[e, a, value text, t]...] or NULL */
+	size_t rows_off, rows_len; /* its triples in rows, if read (len) */
 };
 
 struct iq_hits {
 	struct iq_hit *v;
 	size_t n, cap;
 	struct strmap *index; /* entity id -> position in v */
+	/* With rows: every triple of the hits whose id triple was looked up
+	 * by entity, "a\0v\0" each, in (a, v) order. */
+	struct iq_text rows;
 };
 
 void iq_hits_clear(struct iq_hits *);
 
 /* Run plan for the parent entity (NULL at the top): the accepted
  * entities in discovery order.  With witness, each hit keeps the triples
- * of one satisfying binding.  0, or -1 with *errmsg. */
+ * of one satisfying binding.  With rows, looking up an entity's id triple
+ * reads all its triples (one lookup either way) and keeps them for its
+ * object.  0, or -1 with *errmsg. */
 int iqjoin_run(struct tstore *, const struct iq_plan *, const char *parent,
-    struct iq_hits *out, int witness, char **errmsg);
+    struct iq_hits *out, int witness, int rows, char **errmsg);
 
 /*
  * Evaluation (instaql.c, iqorder.c, iqserver.c).
@@ -163,7 +177,8 @@ struct iq_node {
 	int link_missing;  /* the label names no attr: [] */
 	struct iq_field *fields;
 	size_t nfields;
-	struct strmap *field_by_attr; /* attr id -> index in fields */
+	size_t *by_id;            /* indexes of fields in attr id order */
+	size_t nattrs;            /* attrs of the etype (triples of one) */
 	const json_t *order_key;  /* the first key of $.order, or NULL */
 	int sort_desc;            /* sorting direction */
 	int cursor_desc;          /* direction of the cursor window */
@@ -185,6 +200,8 @@ struct iq_ctx {
 	json_t *aggregate;   /* server mode: etype -> {"count": n} */
 	json_t *rev_null;    /* server mode: attr id -> true, for reverse
 				$isNull tests (their links are sent) */
+	struct iq_text text; /* the data being written */
+	size_t ndata;        /* namespaces in it */
 	char **errmsg;
 };
 
@@ -213,6 +230,8 @@ int iqorder_js_keys(const struct iq_sortent *, size_t *keep, size_t n);
 int iqorder_by_t(const struct attr *a);
 /* Whether reading whole attrs of etype beats lookups for n entities. */
 int iqorder_bulk_pays(struct iq_ctx *, const char *etype, size_t n);
+/* Whether etype has at most max entities. */
+int iqorder_etype_at_most(struct iq_ctx *, const char *etype, int64_t max);
 
 /* Server mode (iqserver.c). */
 int iqserver_window(struct iq_ctx *, const struct iq_node *,
@@ -229,5 +248,16 @@ json_t *iqjoin_value(const char *text);
 
 /* The JSON text of a string (caller frees). */
 char *iqjoin_quote(const char *s);
+
+void iqtext_put(struct iq_text *, const char *s, size_t n);
+void iqtext_puts(struct iq_text *, const char *s);
+void iqtext_putc(struct iq_text *, char c);
+void iqtext_truncate(struct iq_text *, size_t len);
+void iqtext_clear(struct iq_text *);
+/* A stored value as jansson prints it once parsed: 1, or 0 (nothing
+ * written) when the text is no JSON value. */
+int iqtext_value(struct iq_text *, const char *vtext);
+/* A string (object key) as jansson prints it. */
+void iqtext_string(struct iq_text *, const char *s);
 
 #endif

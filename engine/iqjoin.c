@@ -68,6 +68,9 @@ struct iqj {
 	int witness;
 	struct iqj_step *trail;
 	size_t ntrail, captrail;
+	int rows;           /* keep the triples of entities looked up */
+	struct iq_text st;  /* the last entity looked up: "e\0", then its
+			       triples "a\0v\0" */
 	int err;
 	char **errmsg;
 };
@@ -312,7 +315,7 @@ static int
 iqj_args_match(const struct iq_args *a, const char *vtext)
 {
 	char *s;
-	size_t i;
+	size_t i, n;
 	int r;
 
 	switch (a->kind) {
@@ -326,7 +329,14 @@ iqj_args_match(const struct iq_args *a, const char *vtext)
 	case IQ_A_CMP:
 		return iqj_cmp(a, vtext);
 	case IQ_A_LIKE:
-		if (a->like == NULL || (s = iqj_unquote(vtext)) == NULL)
+		if (a->like == NULL)
+			return 0;
+		/* A string without escapes is matched where it lies. */
+		n = strlen(vtext);
+		if (n >= 2 && vtext[0] == '"' && vtext[n - 1] == '"' &&
+		    memchr(vtext, '\\', n) == NULL)
+			return jsval_like_matchn(a->like, vtext + 1, n - 2);
+		if ((s = iqj_unquote(vtext)) == NULL)
 			return 0;
 		r = jsval_like_match(a->like, s);
 		free(s);
@@ -443,8 +453,8 @@ iqj_nulls_pay(struct iqj *x, const struct iq_args *a, size_t candidates)
 {
 	int64_t rows;
 
-	if (candidates < 256 ||
-	    tstore_count_a(x->ts, a->null_attr->id, &rows) != 0)
+	if (candidates < 256 || tstore_count_a_max(x->ts, a->null_attr->id,
+	    16 * (int64_t)candidates + 1, &rows) != 0)
 		return 0;
 	return (uint64_t)rows <= 16 * (uint64_t)candidates;
 }
@@ -521,6 +531,43 @@ iqj_v_known(struct iqj *x, const struct iq_term *t, int *never)
 	}
 }
 
+/* Lookup context of an entity's id triple read with all its triples. */
+struct iqj_entity {
+	struct iqj_fetch f;
+	const char *a; /* the id attr */
+};
+
+/* Callback: keep one triple of the entity; match the id triple. */
+static int
+iqj_entity_cb(void *arg, const struct triple *tr)
+{
+	struct iqj_entity *en = arg;
+	struct iq_text *st = &en->f.x->st;
+
+	iqtext_put(st, tr->a, strlen(tr->a) + 1);
+	iqtext_put(st, tr->v, strlen(tr->v) + 1);
+	if (st->err)
+		return -1;
+	if (strcmp(tr->a, en->a) != 0)
+		return 0;
+	return iqj_fetch_cb(&en->f, tr);
+}
+
+/* Look up the id triple of entity e by reading all its triples, kept in
+ * x->st for its object. */
+static int
+iqj_fetch_entity(struct iqj *x, const char *e, const char *a,
+    struct iqj_fetch *f)
+{
+	struct iqj_entity en = { *f, a };
+
+	iqtext_truncate(&x->st, 0);
+	iqtext_put(&x->st, e, strlen(e) + 1);
+	if (x->st.err)
+		return -1;
+	return tstore_scan_e(x->ts, e, iqj_entity_cb, &en);
+}
+
 /* Look up the rows of a pattern under the current bindings. */
 static int
 iqj_fetch(struct iqj *x, const struct iq_pat *p, struct iqj_rows *rows)
@@ -537,7 +584,9 @@ iqj_fetch(struct iqj *x, const struct iq_pat *p, struct iqj_rows *rows)
 		f.args = p->v.args;
 	if (never)
 		goto out;
-	if (e != NULL)
+	if (e != NULL && x->rows && p->is_eid)
+		r = iqj_fetch_entity(x, e, a, &f);
+	else if (e != NULL)
 		r = tstore_scan_ea(x->ts, e, a, iqj_fetch_cb, &f);
 	else if (f.vtext != NULL)
 		r = tstore_scan_av(x->ts, a, f.vtext, iqj_fetch_cb, &f);
@@ -789,6 +838,15 @@ iqj_accept(struct iqj *x)
 		return iqj_fail(x, "out of memory");
 	v->t = x->eid_t;
 	x->out->n++;
+	/* The triples read with its id triple, if they are this entity's. */
+	if (x->rows && x->st.len > 0 && strcmp(x->st.p, v->e) == 0) {
+		size_t skip = strlen(x->st.p) + 1;
+		v->rows_off = x->out->rows.len;
+		v->rows_len = x->st.len - skip;
+		iqtext_put(&x->out->rows, x->st.p + skip, v->rows_len);
+		if (x->out->rows.err)
+			return iqj_fail(x, "out of memory");
+	}
 	if (strmap_put(x->accepted, v->e, x->out->n - 1) != 0)
 		return iqj_fail(x, "out of memory");
 	if (x->witness && (v->witness = iqj_witness(x)) == NULL)
@@ -839,13 +897,14 @@ iq_hits_clear(struct iq_hits *h)
 	}
 	free(h->v);
 	strmap_free(h->index);
+	iqtext_clear(&h->rows);
 	memset(h, 0, sizeof *h);
 }
 
 /* Run a plan for one parent. */
 int
 iqjoin_run(struct tstore *ts, const struct iq_plan *plan, const char *parent,
-    struct iq_hits *out, int witness, char **errmsg)
+    struct iq_hits *out, int witness, int rows, char **errmsg)
 {
 	struct iqj x;
 	struct iqj_frame f = { &plan->pats, 0, NULL };
@@ -860,6 +919,7 @@ iqjoin_run(struct tstore *ts, const struct iq_plan *plan, const char *parent,
 	x.parent = parent;
 	x.out = out;
 	x.witness = witness;
+	x.rows = rows;
 	x.errmsg = errmsg;
 	x.vals = calloc(plan->nvars + 1, sizeof *x.vals);
 	x.accepted = strmap_create();
@@ -877,6 +937,7 @@ out:
 	free(x.vals);
 	free(x.parent_text);
 	free(x.trail);
+	iqtext_clear(&x.st);
 	strmap_free(x.accepted);
 	return x.err ? -1 : r;
 }

@@ -186,21 +186,24 @@ iqorder_bulk_cb(void *arg, const struct triple *tr)
 	return 0;
 }
 
-/* The number of entities of an etype (rows of its id attr), counted once
- * per evaluation. */
-static int64_t
-iqorder_entity_count(struct iq_ctx *c, const char *etype)
+/* Whether etype has at most max entities (rows of its id attr): a count
+ * known already, else one that stops past max. */
+int
+iqorder_etype_at_most(struct iq_ctx *c, const char *etype, int64_t max)
 {
-	const struct attr *id = attrs_primary(c->as, etype);
-	json_t *j = json_object_get(c->counts, etype);
-	int64_t n;
+	const struct attr *id;
+	const json_t *j;
+	int64_t all;
 
-	if (j != NULL)
-		return json_integer_value(j);
-	if (id == NULL || tstore_count_a(c->ts, id->id, &n) != 0)
-		return -1;
-	json_object_set_new(c->counts, etype, json_integer(n));
-	return n;
+	if ((j = json_object_get(c->counts, etype)) != NULL)
+		all = json_integer_value(j);
+	else if ((id = attrs_primary(c->as, etype)) == NULL ||
+	    tstore_count_a_max(c->ts, id->id, max + 1, &all) != 0)
+		return 0;
+	else if (all <= max)
+		/* The count ended before the bound: it is exact. */
+		json_object_set_new(c->counts, etype, json_integer(all));
+	return all <= max;
 }
 
 /* Whether scanning whole attrs of etype beats lookups for n of its
@@ -208,11 +211,7 @@ iqorder_entity_count(struct iq_ctx *c, const char *etype)
 int
 iqorder_bulk_pays(struct iq_ctx *c, const char *etype, size_t n)
 {
-	int64_t all;
-
-	if (n < 64 || (all = iqorder_entity_count(c, etype)) < 0)
-		return 0;
-	return (uint64_t)all <= 4 * (uint64_t)n;
+	return n >= 64 && iqorder_etype_at_most(c, etype, 4 * (int64_t)n);
 }
 
 /* Order values of many entities in one scan of the order attr. */

@@ -159,10 +159,11 @@ iqserver_window(struct iq_ctx *c, const struct iq_node *n,
 int
 iqserver_count(struct iq_ctx *c, const struct iq_node *n)
 {
-	struct iq_hits h = { NULL, 0, 0, NULL };
+	struct iq_hits h;
 	int r;
 
-	if (iqjoin_run(c->ts, &n->plan, NULL, &h, 0, c->errmsg) != 0)
+	memset(&h, 0, sizeof h);
+	if (iqjoin_run(c->ts, &n->plan, NULL, &h, 0, 0, c->errmsg) != 0)
 		return -1;
 	r = json_object_set_new(c->aggregate, n->etype, json_pack("{s:I}",
 	    "count", (json_int_t)h.n));

@@ -650,17 +650,61 @@ jsval_like_units(const struct jsval_like *lk, const long *s, size_t n)
 	return pi == lk->n;
 }
 
+/* Whether the ASCII bytes s[0..n) (each one UTF-16 unit) match the
+ * pattern: jsval_like_units without converting them. */
+static int
+jsval_like_ascii(const struct jsval_like *lk, const unsigned char *s,
+    size_t n)
+{
+	size_t pi = 0, si = 0, star_p = (size_t)-1, star_s = 0;
+	long c;
+
+	while (si < n) {
+		c = lk->icase ? jsval_canon(s[si]) : s[si];
+		if (pi < lk->n && (lk->units[pi] == -2 || lk->units[pi] == c)) {
+			pi++;
+			si++;
+		} else if (pi < lk->n && lk->units[pi] == -1) {
+			star_p = pi++;
+			star_s = si;
+		} else if (star_p != (size_t)-1) {
+			pi = star_p + 1;
+			si = ++star_s;
+		} else
+			return 0;
+	}
+	while (pi < lk->n && lk->units[pi] == -1)
+		pi++;
+	return pi == lk->n;
+}
+
+/* Whether the n bytes at s (UTF-8, no NUL) match the whole pattern. */
+int
+jsval_like_matchn(const struct jsval_like *lk, const char *s, size_t n)
+{
+	size_t i, nu;
+	char *copy;
+	long *u;
+	int r;
+
+	for (i = 0; i < n && (unsigned char)s[i] < 0x80; i++)
+		;
+	if (i == n)
+		return jsval_like_ascii(lk, (const unsigned char *)s, n);
+	if ((copy = strndup(s, n)) == NULL)
+		return 0;
+	u = jsval_units(copy, &nu);
+	free(copy);
+	if (u == NULL)
+		return 0;
+	r = jsval_like_units(lk, u, nu);
+	free(u);
+	return r;
+}
+
 /* Whether s matches the whole pattern. */
 int
 jsval_like_match(const struct jsval_like *lk, const char *s)
 {
-	size_t n;
-	long *u = jsval_units(s, &n);
-	int r;
-
-	if (u == NULL)
-		return 0;
-	r = jsval_like_units(lk, u, n);
-	free(u);
-	return r;
+	return jsval_like_matchn(lk, s, strlen(s));
 }

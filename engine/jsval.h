@@ -47,5 +47,7 @@ struct jsval_like *jsval_like_create(const char *pattern, int icase);
 void jsval_like_free(struct jsval_like *);
 /* Whether the UTF-8 string s matches the whole pattern. */
 int jsval_like_match(const struct jsval_like *, const char *s);
+/* The same for the n bytes at s (no NUL among them). */
+int jsval_like_matchn(const struct jsval_like *, const char *s, size_t n);
 
 #endif

@@ -38,6 +38,7 @@ enum tstore_sql {
 	SQL_HAS_EA,
 	SQL_COUNT,
 	SQL_COUNT_A,
+	SQL_COUNT_A_MAX,
 	SQL_READ_BEGIN,
 	SQL_READ_END,
 	SQL_MAX
@@ -62,6 +63,8 @@ static const char *const tstore_templates[SQL_MAX] = {
 	[SQL_COUNT] = "SELECT count(*) FROM %s",
 	[SQL_COUNT_A] = "SELECT count(*) FROM %s INDEXED BY %s_avet "
 			"WHERE a = ?1",
+	[SQL_COUNT_A_MAX] = "SELECT count(*) FROM (SELECT 1 FROM %s INDEXED BY "
+			    "%s_avet WHERE a = ?1 LIMIT ?2)",
 	[SQL_READ_BEGIN] = "SAVEPOINT %s_read",
 	[SQL_READ_END] = "RELEASE %s_read",
 };
@@ -522,6 +525,38 @@ tstore_count_a(struct tstore *ts, const char *a, int64_t *n)
 	if (a == NULL)
 		return -1;
 	return tstore_scalar(ts, SQL_COUNT_A, a, NULL, n);
+}
+
+/* The number of triples of attr a, counting no further than max. */
+int
+tstore_count_a_max(struct tstore *ts, const char *a, int64_t max,
+    int64_t *n)
+{
+	sqlite3_stmt *st;
+	int owned, rc, r = -1;
+
+	if (a == NULL)
+		return -1;
+	if ((st = tstore_read_stmt(ts, SQL_COUNT_A_MAX, &owned)) == NULL)
+		return -1;
+	if (tstore_bind_text(st, 1, a) != 0 ||
+	    sqlite3_bind_int64(st, 2, max) != SQLITE_OK) {
+		tstore_set_err(ts, "bind");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		*n = 0;
+	else {
+		tstore_set_err(ts, "query");
+		goto out;
+	}
+	r = 0;
+out:
+	tstore_release(st, owned);
+	return r;
 }
 
 /*

@@ -69,5 +69,8 @@ int tstore_has_ea(struct tstore *, const char *e, const char *a, int *found);
 int tstore_count(struct tstore *, int64_t *n);
 /* The number of triples of attr a (an index range count). */
 int tstore_count_a(struct tstore *, const char *a, int64_t *n);
+/* The same, counting no further than max (a bounded index range). */
+int tstore_count_a_max(struct tstore *, const char *a, int64_t max,
+    int64_t *n);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "engine/attrs.h"
 #include "engine/instaql.h"
+#include "engine/iq.h"
 #include "engine/tstore.h"
 
 static sqlite3 *db;
@@ -398,6 +399,176 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* The text jansson prints for a stored value once parsed, or NULL when
+ * the value is left out: what a result tree used to hold. */
+static char *
+tree_text(const char *vtext)
+{
+	json_t *v = iqjoin_value(vtext);
+	char *s = v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) :
+	    NULL;
+
+	json_decref(v);
+	return s;
+}
+
+/* Check that a stored value is written as the tree would print it. */
+static void
+check_value_text(const char *vtext)
+{
+	struct iq_text b;
+	char *want = tree_text(vtext);
+	int r;
+
+	memset(&b, 0, sizeof b);
+	r = iqtext_value(&b, vtext);
+	ck_assert_int_eq(b.err, 0);
+	if (want == NULL)
+		ck_assert_msg(r == 0 && b.len == 0, "%s: written as %s", vtext,
+		    b.p != NULL ? b.p : "");
+	else
+		ck_assert_msg(r == 1 && strcmp(b.p, want) == 0,
+		    "%s: written as %s, not %s", vtext, b.p != NULL ? b.p : "",
+		    want);
+	free(want);
+	iqtext_clear(&b);
+}
+
+START_TEST(test_value_text)
+{
+	static const char *const texts[] = {
+		"\"plain\"", "\"\"", "\"a\\\"b\\\\c\\nd\\te\\rf\\bg\\fh\"",
+		"\"\\u0001\"", "\"\\u001F\"", "\"\\u0000\"", "\"a\\u0000b\"",
+		"\"\\/\"", "\"\\u00e9\"", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"",
+		"\"bad \xc3\"", "\"bad \xc0\xaf\"", "\"bad \xed\xa0\x80\"",
+		"\"bad \xf4\x90\x80\x80\"", "\"raw \x01 control\"",
+		"\"raw \"quote\"", "\"unterminated", "\"long ascii text that "
+		"goes on for more than eight bytes at a time\"",
+		"\"eight!!\"", "\"seven!\"", "\"nine!!!!\"",
+		"0", "-0", "7", "-12", "123456789012345678",
+		"1234567890123456789", "12345678901234567890", "00", "01",
+		"0.1", "1e3", "-2.5e-7", "1.0", "true", "false", "null",
+		"tru", "nulll", "[1,2.5,\"x\"]", "{\"a\":1,\"b\":[null]}",
+		"{\"b\":1,\"a\":2}", "{bad", "", " 1", "[]", "{}",
+	};
+	char buf[64];
+	size_t i, k;
+
+	for (i = 0; i < sizeof texts / sizeof texts[0]; i++)
+		check_value_text(texts[i]);
+	/* Strings of every byte at every offset of an 8-byte word. */
+	for (i = 1; i < 256; i++) {
+		for (k = 0; k < 12; k++) {
+			memset(buf, 'x', sizeof buf);
+			buf[0] = '"';
+			buf[1 + k] = (char)i;
+			buf[14] = '"';
+			buf[15] = '\0';
+			check_value_text(buf);
+		}
+	}
+}
+END_TEST
+
+#define NITEMS 100
+
+/* A store of NITEMS items (enough to read whole fields) with values of
+ * every kind: several values of one attr, values that do not parse. */
+static void
+items(void)
+{
+	char e[48], v[64];
+	int i;
+
+	attr("iid", "items", "id", "blob", "one", NULL, NULL);
+	attr("iname", "items", "name", "blob", "one", NULL, NULL);
+	attr("in", "items", "n", "blob", "one", NULL, NULL);
+	attr("amulti", "items", "multi", "blob", "one", NULL, NULL);
+	attr("zreal", "items", "real", "blob", "one", NULL, NULL);
+	attr("bmixed", "items", "mixed", "blob", "one", NULL, NULL);
+	for (i = 0; i < NITEMS; i++) {
+		snprintf(e, sizeof e, "00000000-0000-4000-8000-%012d", 100 + i);
+		ent("iid", e, i);
+		snprintf(v, sizeof v, "\"item \\\"%d\\\"\\n\"", i);
+		add(e, "iname", v, i);
+		snprintf(v, sizeof v, "%d", i);
+		add(e, "in", v, i);
+		add(e, "amulti", "\"a\"", i);
+		add(e, "amulti", "\"b\"", i);
+		add(e, "zreal", "{\"x\":0.1,\"y\":[1.5]}", i);
+		/* "1" sorts before "{bad", which does not parse. */
+		ck_assert_int_eq(tstore_add(ts, e, "bmixed", "1", i), 0);
+		ck_assert_int_eq(tstore_add(ts, e, "bmixed", "{bad", i), 0);
+	}
+}
+
+/* Evaluate q as text and as a tree: the text must be the tree's compact
+ * encoding, each object must be the item it names, keys in key order
+ * (comma-separated labels); the number of objects. */
+static size_t
+check_items(const char *q, const char *key_order)
+{
+	struct instaql_result res, tree;
+	json_t *jq = J(q), *o;
+	char *err = NULL, *enc, keys[256], want[512];
+	const char *k;
+	json_t *x;
+	size_t i, n;
+
+	ck_assert_msg(instaql_eval_text(ts, as, jq, NULL, &res, &err) == 0,
+	    "eval failed: %s", err ? err : "?");
+	ck_assert_ptr_null(res.data);
+	ck_assert_msg(instaql_eval(ts, as, jq, NULL, &tree, &err) == 0,
+	    "eval failed: %s", err ? err : "?");
+	enc = json_dumps(tree.data, JSON_COMPACT);
+	ck_assert_str_eq(res.text, enc);
+	ck_assert_uint_eq(res.text_len, strlen(enc));
+	free(enc);
+	n = json_array_size(json_object_get(tree.data, "items"));
+	json_array_foreach(json_object_get(tree.data, "items"), i, o) {
+		int num = (int)json_integer_value(json_object_get(o, "n"));
+		keys[0] = '\0';
+		json_object_foreach(o, k, x) {
+			strcat(keys, keys[0] ? "," : "");
+			strcat(keys, k);
+		}
+		ck_assert_str_eq(keys, key_order);
+		snprintf(want, sizeof want, "{\"id\":\"00000000-0000-4000-8000-"
+		    "%012d\",\"name\":\"item \\\"%d\\\"\\n\",\"n\":%d,"
+		    "\"multi\":\"b\",\"real\":{\"x\":0.1,\"y\":[1.5]},"
+		    "\"mixed\":1}", 100 + num, num, num);
+		x = J(want);
+		ck_assert_msg(json_equal(o, x), "item %d wrong", num);
+		json_decref(x);
+	}
+	instaql_result_clear(&res);
+	instaql_result_clear(&tree);
+	json_decref(jq);
+	return n;
+}
+
+START_TEST(test_object_text)
+{
+	items();
+	/* The whole etype: whole fields read, keys in field order. */
+	ck_assert_uint_eq(check_items("{\"items\":{}}",
+	    "id,name,n,multi,real,mixed"), NITEMS);
+	/* A where without a limit: the triples read with each id triple,
+	 * keys in attr id order. */
+	ck_assert_uint_eq(check_items(
+	    "{\"items\":{\"$\":{\"where\":{\"n\":{\"$lt\":3}}}}}",
+	    "multi,mixed,id,n,name,real"), 3);
+	/* With a limit: one lookup per entity written. */
+	ck_assert_uint_eq(check_items(
+	    "{\"items\":{\"$\":{\"where\":{\"n\":{\"$lt\":30}},"
+	    "\"limit\":2}}}", "multi,mixed,id,n,name,real"), 2);
+	/* Most of the etype under a where: keys in field order. */
+	ck_assert_uint_eq(check_items(
+	    "{\"items\":{\"$\":{\"where\":{\"n\":{\"$gte\":10}}}}}",
+	    "id,name,n,multi,real,mixed"), NITEMS - 10);
+}
+END_TEST
+
 /* The suite. */
 static Suite *
 instaql_suite(void)
@@ -413,6 +584,8 @@ instaql_suite(void)
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_topics_and_validate);
 	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_value_text);
+	tcase_add_test(tc, test_object_text);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("server");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -1,0 +1,273 @@
+/*
+ * iqtext.c: writing query results as JSON text.
+ *
+ * The evaluator writes its result straight to text rather than building a
+ * jansson tree and encoding it.  The text is byte for byte what
+ * json_dumps(tree, JSON_COMPACT) gives for the tree the evaluator built
+ * before: every stored value is written as jansson would print it after
+ * parsing it (iqjoin_value), object keys in the order they would have been
+ * set.
+ *
+ * Stored values are canonical JSON text (tstore_value_text), which for
+ * strings, integers, booleans and null is already what jansson prints:
+ * those are copied as they are once checked (a string must be valid UTF-8
+ * with only the escapes jansson itself writes; an integer must fit
+ * jansson's integer).  Anything else (reals, objects, arrays, text from
+ * elsewhere) goes the old way: parsed and printed by jansson, so that no
+ * shortcut can change a result.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/iq.h"
+
+/* Make room for n more bytes (and a NUL). */
+static int
+iqtext_reserve(struct iq_text *b, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (b->err)
+		return -1;
+	if (b->len + n + 1 <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	if ((p = realloc(b->p, cap)) == NULL) {
+		b->err = 1;
+		return -1;
+	}
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+/* Append n bytes. */
+void
+iqtext_put(struct iq_text *b, const char *s, size_t n)
+{
+	if (iqtext_reserve(b, n) != 0)
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* Append a NUL-terminated string. */
+void
+iqtext_puts(struct iq_text *b, const char *s)
+{
+	iqtext_put(b, s, strlen(s));
+}
+
+/* Append one character. */
+void
+iqtext_putc(struct iq_text *b, char c)
+{
+	if (iqtext_reserve(b, 1) != 0)
+		return;
+	b->p[b->len++] = c;
+	b->p[b->len] = '\0';
+}
+
+/* Cut the text back to len bytes. */
+void
+iqtext_truncate(struct iq_text *b, size_t len)
+{
+	if (len < b->len) {
+		b->len = len;
+		if (b->p != NULL)
+			b->p[len] = '\0';
+	}
+}
+
+/* Release the text and zero it. */
+void
+iqtext_clear(struct iq_text *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof *b);
+}
+
+/* The length of the valid UTF-8 sequence at s (of at most n bytes) as
+ * jansson accepts it, or 0. */
+static size_t
+iqtext_utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/* Whether any of the 8 bytes of w is non-ASCII, a control character,
+ * '"' or '\\' (bit tricks on a 64-bit word). */
+static int
+iqtext_word_special(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t high = 0x8080808080808080ULL;
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+
+	return ((w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+	    ((b - ones) & ~b)) & high) != 0;
+}
+
+/* Whether string text t (n bytes, quotes included) is printed unchanged
+ * by jansson after parsing. */
+static int
+iqtext_plain_string(const char *t, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)t;
+	uint64_t w;
+	size_t i, k;
+
+	if (n < 2 || s[0] != '"' || s[n - 1] != '"')
+		return 0;
+	for (i = 1; i < n - 1; i += k) {
+		/* Plain ASCII goes eight bytes at a time. */
+		if (i + 8 < n) {
+			memcpy(&w, s + i, 8);
+			if (!iqtext_word_special(w)) {
+				k = 8;
+				continue;
+			}
+		}
+		k = 1;
+		if (s[i] == '"' || s[i] < 0x20)
+			return 0;
+		if (s[i] == '\\') {
+			if (i + 1 >= n - 1 || strchr("\"\\bfnrt", s[i + 1]) ==
+			    NULL || s[i + 1] == '\0')
+				return 0;
+			k = 2;
+		} else if (s[i] >= 0x80 &&
+		    (k = iqtext_utf8_len(s + i, n - 1 - i)) == 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* Whether t (n bytes) is an integer jansson prints unchanged. */
+static int
+iqtext_plain_integer(const char *t, size_t n)
+{
+	size_t i = t[0] == '-' ? 1 : 0;
+
+	/* 18 digits always fit a json_int_t. */
+	if (n == i || n - i > 18 || (t[i] == '0' && n - i > 1) ||
+	    (i == 1 && t[1] == '0'))
+		return 0;
+	for (; i < n; i++)
+		if (t[i] < '0' || t[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* Whether value text t (n bytes) is printed unchanged by jansson. */
+static int
+iqtext_plain(const char *t, size_t n)
+{
+	switch (t[0]) {
+	case '"':
+		return iqtext_plain_string(t, n);
+	case 't':
+		return n == 4 && memcmp(t, "true", 4) == 0;
+	case 'f':
+		return n == 5 && memcmp(t, "false", 5) == 0;
+	case 'n':
+		return n == 4 && memcmp(t, "null", 4) == 0;
+	case '-':
+	case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		return iqtext_plain_integer(t, n);
+	default:
+		return 0;
+	}
+}
+
+/* Append jansson's compact text of a JSON value. */
+static void
+iqtext_json(struct iq_text *b, const json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	if (s == NULL) {
+		b->err = 1;
+		return;
+	}
+	iqtext_puts(b, s);
+	free(s);
+}
+
+/* Append a stored value (canonical text) as the tree would print it: 1,
+ * or 0 when the text is no value (the tree left it out). */
+int
+iqtext_value(struct iq_text *b, const char *vtext)
+{
+	size_t n = strlen(vtext);
+	json_t *v;
+
+	if (n > 0 && iqtext_plain(vtext, n)) {
+		iqtext_put(b, vtext, n);
+		return 1;
+	}
+	if ((v = iqjoin_value(vtext)) == NULL)
+		return 0;
+	iqtext_json(b, v);
+	json_decref(v);
+	return 1;
+}
+
+/* Append a string (an object key) as jansson prints it. */
+void
+iqtext_string(struct iq_text *b, const char *s)
+{
+	size_t n = strlen(s), i;
+	json_t *j;
+
+	for (i = 0; i < n; i++)
+		if (s[i] == '"' || s[i] == '\\' || (unsigned char)s[i] < 0x20 ||
+		    (unsigned char)s[i] >= 0x80)
+			break;
+	if (i == n) {
+		iqtext_putc(b, '"');
+		iqtext_put(b, s, n);
+		iqtext_putc(b, '"');
+		return;
+	}
+	if ((j = json_string(s)) == NULL) {
+		b->err = 1;
+		return;
+	}
+	iqtext_json(b, j);
+	json_decref(j);
+}
