@@ -1,15 +1,17 @@
 // relclient.mjs: the local clients of the reliability suites, one mode per
 // role, driven by the shell tests in this directory.
 //
-//   stream SOCK DIR TAG NCONN [PACE_MS]
-//       NCONN connections; connection k subscribes to its namespace
-//       rel<k> (so the daemon caches it), prints "ready" once all are
+//   stream SOCK DIR TAG NCONN [PACE_MS [SUBQ]]
+//       NCONN connections; connection k subscribes to SUBQ with %k
+//       replaced by k (default its whole namespace rel<k>, so that the
+//       daemon caches it), prints "ready" once all are
 //       subscribed, then transacts one marker at a time: a new rel<k>
 //       entity {m, tag, seq, bucket} and an update of the head entity
 //       heads[k] {last, n}.  Every marker is written to DIR/sent before it
 //       is sent and to DIR/acked once its reply is ok; a failed reply goes
-//       to DIR/errors.  Stops on SIGTERM (after the replies in flight) or
-//       when the daemon closes the connections.
+//       to DIR/errors.  Waits up to PACE_MS (random) between two.  Stops
+//       on SIGTERM (after the replies in flight) or when the daemon closes
+//       the connections.
 //   watch SOCK PORT APP TIMEOUT_MS Q...
 //       subscribes to each query (JSON) and keeps the newest result; on
 //       SIGUSR2 starts the official @instantdb/core client on the devserver
@@ -85,7 +87,7 @@ function headId(k) {
   return `00000000-0000-4000-8000-${String(k).padStart(12, '0')}`;
 }
 
-async function stream([sock, dir, tag, nconn, pace]) {
+async function stream([sock, dir, tag, nconn, pace, subq]) {
   const n = Number(nconn);
   const paceMs = Number(pace || 0);
   const sent = fs.openSync(`${dir}/sent`, 'a');
@@ -100,7 +102,8 @@ async function stream([sock, dir, tag, nconn, pace]) {
     conns.push({ k, r, isClosed: () => closed });
   }
   const subs = await Promise.all(conns.map(({ k, r }) => r.call({
-    op: 'subscribe', q: { [`rel${k}`]: {} },
+    op: 'subscribe',
+    q: JSON.parse((subq || '{"rel%k":{}}').replaceAll('%k', String(k))),
   })));
   if (subs.some((s) => s === null || !s.ok)) {
     console.error(`stream: subscribe failed: ${JSON.stringify(subs)}`);
