@@ -272,7 +272,10 @@ async function stuck([sock, out, q, pipeline]) {
     })}\n`);
   }
   console.log('ready');
+  // A paused socket does not keep node running; this timer does.
+  const keep = setInterval(() => {}, 1000);
   await new Promise((res) => process.once('SIGUSR2', res));
+  clearInterval(keep);
   last = Date.now();
   c.resume();
   while (!eof && Date.now() - last < 1000) {
