@@ -28,7 +28,7 @@ DARGS="--app $APP --api-uri http://127.0.0.1:$DEV_PORT ${REL_DAEMON_ARGS:-}"
 start_daemon d $DARGS
 wait_state "$SOCK" authenticated 20
 
-local_min=""
+present_last=0
 c=1
 while [ "$c" -le "$CYCLES" ]; do
 	# Stream with the server attached, then kill at a random moment.
@@ -65,7 +65,7 @@ while [ "$c" -le "$CYCLES" ]; do
 	    "$c" "$delay" "$acked" "$present" "$pending"
 	[ "$missing" -eq 0 ] ||
 	    fail "cycle $c: $missing acknowledged transactions missing locally: $(comm -23 "$T/acked.s" "$T/local.m" | head -n 5 | tr '\n' ' ')"
-	local_min=$present
+	present_last=$present
 
 	set_faults '{"refuse-connections":false}'
 	send "$SOCK" '{"op":"connect","id":1}' > /dev/null
@@ -96,9 +96,9 @@ converged=no
 wait "$wpid" && converged=yes
 
 echo
-echo "| cycles | acked | present locally | on server once | duplicates | lost | unacked on server | subscriptions equal server |"
+echo "| cycles | acked | present locally at the last restart | on server once | duplicates | lost | unacked on server | subscriptions equal server |"
 echo "|---|---|---|---|---|---|---|---|"
-echo "| $CYCLES | $acked | $local_min | $once | $dups | $lost | $unacked_on_server | $converged ($(cat "$T/watch.out" | tail -n 1)) |"
+echo "| $CYCLES | $acked | $present_last | $once | $dups | $lost | $unacked_on_server | $converged ($(cat "$T/watch.out" | tail -n 1)) |"
 echo
 
 [ "$acked" -gt 0 ] || fail "nothing was acknowledged"
