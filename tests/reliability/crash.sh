@@ -74,7 +74,7 @@ while [ "$c" -le "$CYCLES" ]; do
 done
 
 # Drained: the server holds each acknowledged transaction exactly once.
-wait_drained "$SOCK" 180
+wait_drained "$SOCK" 60
 server_markers "$APP" > "$T/server.txt"
 awk '{ print $1 }' "$T/server.txt" | sort > "$T/server.m"
 acked=$(wc -l < "$T/acked.s")

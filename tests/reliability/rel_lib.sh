@@ -25,19 +25,30 @@ wait_state() {
 	_ws_end=$(($(now_ms) + $3 * 1000))
 	until [ "$(rel_status "$1" '.connection.state')" = "$2" ]; do
 		[ "$(now_ms)" -lt "$_ws_end" ] ||
-		    fail "connection not $2 after $3 s: $(send "$1" '{"op":"status","id":1}')"
+		    fail "connection not $2 after $3 s: $(send "$1" '{"op":"status","id":1}' | grep '"id":1,')"
 		sleep 0.05
 	done
 }
 
 # wait_drained SOCK SECONDS: until the outbox is empty and the session
-# authenticated.
+# authenticated; fails when the count of unsynced transactions has not
+# gone down for SECONDS (a stall, not a slow drain), or after 30 minutes.
 wait_drained() {
-	_wd_end=$(($(now_ms) + $2 * 1000))
-	until [ "$(rel_status "$1" '"\(.pending) \(.connection.state)"')" = "0 authenticated" ]; do
-		[ "$(now_ms)" -lt "$_wd_end" ] ||
-		    fail "not drained after $2 s: $(send "$1" '{"op":"status","id":1}')"
-		sleep 0.1
+	_wd_end=$(($(now_ms) + 1800000))
+	_wd_stall=$(($(now_ms) + $2 * 1000))
+	_wd_min=""
+	while :; do
+		_wd=$(rel_status "$1" '"\(.pending) \(.connection.state)"')
+		[ "$_wd" = "0 authenticated" ] && return 0
+		_wd_n=${_wd%% *}
+		case $_wd_n in '' | *[!0-9]*) _wd_n=999999999 ;; esac
+		if [ -z "$_wd_min" ] || [ "$_wd_n" -lt "$_wd_min" ]; then
+			_wd_min=$_wd_n
+			_wd_stall=$(($(now_ms) + $2 * 1000))
+		fi
+		[ "$(now_ms)" -lt "$_wd_stall" ] && [ "$(now_ms)" -lt "$_wd_end" ] ||
+		    fail "not drained, no progress for $2 s: $(send "$1" '{"op":"status","id":1}' | grep '"id":1,')"
+		sleep 0.2
 	done
 }
 

@@ -17,7 +17,8 @@
 //       SIGUSR2 starts the official @instantdb/core client on the devserver
 //       at PORT, subscribes to the same queries and exits 0 with
 //       {"converged":true,"ms":N} as soon as every result equals the
-//       server's, or 1 with the differences after TIMEOUT_MS.
+//       server's (entities compared as sets by id, keys sorted), or 1
+//       with the differences after TIMEOUT_MS.
 //   probe SOCK N OUT
 //       N sequential one-shot queries; the round trips in microseconds go
 //       to OUT, one per line.
