@@ -22,9 +22,13 @@
 //   probe SOCK N OUT
 //       N sequential one-shot queries; the round trips in microseconds go
 //       to OUT, one per line.
-//   produce SOCK N NITEMS WINDOW
+//   produce SOCK N NITEMS WINDOW [PAD]
 //       N updates of NITEMS items entities (window of WINDOW requests in
-//       flight); prints "done" when every reply arrived (all must be ok).
+//       flight), each with a PAD-byte string (default 64); prints "done"
+//       when every reply arrived (all must be ok).
+//   count SOCK Q OUT
+//       subscribes to Q, prints "ready", reads everything and keeps the
+//       number of result events received in OUT (rewritten every 100 ms).
 //   stuck SOCK OUT Q [PIPELINE]
 //       subscribes to Q, prints "ready" and stops reading; with PIPELINE,
 //       then writes PIPELINE transactions without reading a reply.  On
@@ -228,7 +232,8 @@ async function probe([sock, count, out]) {
   process.exit(0);
 }
 
-async function produce([sock, count, nitems, window]) {
+async function produce([sock, count, nitems, window, pad]) {
+  const padding = 'x'.repeat(Number(pad || 64));
   const r = rpc(sock, null, null);
   const n = Number(count);
   let i = 0;
@@ -239,7 +244,7 @@ async function produce([sock, count, nitems, window]) {
       const item = `00000000-0000-4000-9000-${String(j % Number(nitems)).padStart(12, '0')}`;
       const rep = await r.call({
         op: 'transact',
-        steps: [['update', 'items', item, { v: j, pad: 'x'.repeat(64) }]],
+        steps: [['update', 'items', item, { v: j, pad: padding }]],
       });
       if (!rep || !rep.ok) bad++;
     }
@@ -295,7 +300,23 @@ async function stuck([sock, out, q, pipeline]) {
   process.exit(0);
 }
 
-const modes = { stream, watch, probe, produce, stuck };
+async function count([sock, q, out]) {
+  let n = 0;
+  const r = rpc(sock, (ev) => { if (ev.event === 'result') n++; }, () => {
+    console.error('count: the daemon closed the connection');
+    process.exit(1);
+  });
+  const rep = await r.call({ op: 'subscribe', q: JSON.parse(q) });
+  if (!rep || !rep.ok) {
+    console.error(`count: subscribe failed: ${JSON.stringify(rep)}`);
+    process.exit(1);
+  }
+  fs.writeFileSync(out, `${n}\n`);
+  console.log('ready');
+  setInterval(() => fs.writeFileSync(out, `${n}\n`), 100);
+}
+
+const modes = { stream, watch, probe, produce, stuck, count };
 const [mode, ...args] = process.argv.slice(2);
 if (!modes[mode]) {
   console.error(`usage: relclient.mjs ${Object.keys(modes).join('|')} ...`);
