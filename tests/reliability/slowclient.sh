@@ -22,7 +22,7 @@ if [ -n "${RELIABILITY_FULL:-}" ]; then
 	PAIRS=3
 fi
 NITEMS=20
-PAD=400 # a result is about 10 KB: 2,000 of them held would be 20 MB
+PAD=800 # a result is about 18 KB: 2,000 of them held would be 36 MB
 MAXOUT=262144
 Q='{"items":{}}'
 
