@@ -33,8 +33,16 @@ until [ "$(send "$SOCK" '{"op":"status","id":1}' | grep '"id":1,' | jq -r '"\(.p
 done
 pass "a resend refused as already committed counts as synced"
 
+# check_visible WHAT: offline (so only the local store answers), the
+# note is there.
 check_visible() {
-	out=$(send "$SOCK" '{"op":"disconnect","id":1}' '{"op":"query","id":2,"q":{"notes":{}}}' | grep '"id":2,')
+	send "$SOCK" '{"op":"disconnect","id":1}' > /dev/null
+	n=0
+	until send "$SOCK" '{"op":"status","id":1}' | grep -q '"state":"offline"'; do
+		n=$((n + 1)); [ $n -lt 200 ] || fail "$1: never offline"; sleep 0.05
+	done
+	all=$(send "$SOCK" '{"op":"query","id":2,"q":{"notes":{}}}')
+	out=$(printf '%s\n' "$all" | grep '"id":2,') || fail "$1: no query reply: $all"
 	assert_eq "$(jqr "$out" '[.data.notes[].t]|@json')" '["dup"]' "$1"
 }
 check_visible "still visible locally after the refused resend"

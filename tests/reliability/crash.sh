@@ -50,6 +50,7 @@ while [ "$c" -le "$CYCLES" ]; do
 	# shellcheck disable=SC2086
 	start_daemon d $DARGS
 	send "$SOCK" '{"op":"disconnect","id":1}' > /dev/null
+	wait_state "$SOCK" offline 20
 	send "$SOCK" "{\"op\":\"query\",\"id\":\"q\",\"q\":$ALLQ}" | grep '"id":"q"' > "$T/local.json" ||
 	    fail "no local query reply"
 	assert_eq "$(jq -r '.ok' "$T/local.json")" true "local query"
