@@ -6,9 +6,18 @@
  * events already active in the turn and commits it.  Each transaction of
  * the batch sits in its own SAVEPOINT, so an invalid one is rolled back
  * alone while the others stay in the batch.
+ *
+ * A synced transaction stays in the outbox (and in the view) until every
+ * cached server result has a processed-tx-id at or past its tx-id.  One
+ * whose resend was refused because its first send had been committed has
+ * no known tx-id: it is kept as OUTBOX_TX_UNKNOWN until the next server
+ * result, whose processed-tx-id is past that first commit, stands in for
+ * it.  Dropping it at once would hide an acknowledged write locally until
+ * a result brought it back, and for good if the daemon died meanwhile.
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -30,6 +39,8 @@
 #include "engine/txapply.h"
 #include "proto/proto.h"
 #include "proto/uuid.h"
+
+#define OUTBOX_TX_UNKNOWN INT64_MAX /* synced, tx-id never received */
 
 /*
  * A transaction waiting for its batch to commit (in batch), or for the
@@ -803,7 +814,8 @@ outbox_replay_cb(void *arg, const struct store_tx *t)
  * one index lookup, however long the outbox.
  */
 static void
-outbox_reconcile(struct outbox *ob, json_t *dirty, json_t *etypes)
+outbox_reconcile_at(struct outbox *ob, json_t *dirty, json_t *etypes,
+    int64_t resolve_to)
 {
 	struct outbox_scan sc = { ob, sync_min_processed(ob->sync),
 		json_array(), json_array(), dirty, etypes };
@@ -811,6 +823,12 @@ outbox_reconcile(struct outbox *ob, json_t *dirty, json_t *etypes)
 	const char *k;
 	size_t i;
 
+	/* A result past the refusal of a resend stands in for the tx-id
+	 * the first send never brought back. */
+	if (resolve_to >= 0 && store_outbox_retag(ob->store, OUTBOX_TX_UNKNOWN,
+	    resolve_to) != 0)
+		log_error("app %s: cannot resolve tx-ids: %s", app_id(ob->app),
+		    store_errmsg(ob->store));
 	if (store_outbox_scan_covered(ob->store, sc.min_processed,
 	    outbox_drop_cb, &sc) < 0)
 		log_error("app %s: cannot read the outbox: %s", app_id(ob->app),
@@ -837,6 +855,13 @@ outbox_reconcile(struct outbox *ob, json_t *dirty, json_t *etypes)
 	json_decref(list);
 	json_decref(sc.replay);
 	json_decref(sc.drop);
+}
+
+/* Reconcile without a new processed-tx-id. */
+static void
+outbox_reconcile(struct outbox *ob, json_t *dirty, json_t *etypes)
+{
+	outbox_reconcile_at(ob, dirty, etypes, -1);
 }
 
 /* Whether tx_steps add an attr the registry still holds as unsynced. */
@@ -870,8 +895,8 @@ outbox_acked(struct outbox *ob, const char *tx, int64_t tx_id)
 	int64_t min;
 
 	if (outbox_open_batch(ob) != 0 ||
-	    store_outbox_set_status(ob->store, tx, STORE_TX_SYNCED, tx_id,
-	    NULL) != 0)
+	    store_outbox_set_status(ob->store, tx, STORE_TX_SYNCED,
+	    tx_id >= 0 ? tx_id : OUTBOX_TX_UNKNOWN, NULL) != 0)
 		log_error("app %s: cannot mark %s synced: %s", app_id(ob->app),
 		    tx, store_errmsg(ob->store));
 	if (row != NULL) {
@@ -890,7 +915,7 @@ outbox_acked(struct outbox *ob, const char *tx, int64_t tx_id)
 	/* The view already shows it; it leaves the outbox once a result
 	 * covers it, which may already be so when the ack comes last. */
 	min = sync_min_processed(ob->sync);
-	if (tx_id < 0 || (min >= 0 && tx_id <= min))
+	if (tx_id >= 0 && min >= 0 && tx_id <= min)
 		outbox_reconcile(ob, dirty, etypes);
 	json_decref(dirty);
 	json_decref(etypes);
@@ -972,7 +997,7 @@ outbox_results(struct outbox *ob, const json_t *results,
 			    app_id(ob->app), store_errmsg(ob->store));
 		json_decref(triples);
 	}
-	outbox_reconcile(ob, dirty, etypes);
+	outbox_reconcile_at(ob, dirty, etypes, processed_tx_id);
 out:
 	json_decref(dirty);
 	json_decref(etypes);

@@ -15,7 +15,7 @@
  * the output holds more than SESSION_OUT_LOW bytes, where a newer result
  * for the same subscription replaces it.  A message written while the
  * unread backlog is past the configured hard limit sends one overflow
- * event instead and closes the connection.
+ * event instead and closes the connection; nothing is written after it.
  *
  * Reply slots are reference counted: the FIFO holds one reference; a
  * handler that answers later holds another (reply_ref), so a session can
@@ -72,6 +72,7 @@ struct session {
 	int eof;                   /* the peer sent EOF */
 	int closing;               /* close once the output is flushed */
 	int discard;               /* closing: read and drop the rest */
+	int overflowed;            /* overflow sent: nothing else goes out */
 	int64_t last_sub_id;
 	TAILQ_ENTRY(session) entry;
 	TAILQ_ENTRY(session) app_entry;
@@ -343,7 +344,7 @@ session_write_line(struct session *s, char *line, size_t len,
 	char *evline;
 	size_t evlen;
 
-	if (s->dead) {
+	if (s->dead || s->overflowed) {
 		free(line);
 		return;
 	}
@@ -360,6 +361,9 @@ session_write_line(struct session *s, char *line, size_t len,
 		if ((evline = proto_encode(ev, &evlen)) != NULL)
 			session_write_line(s, evline, evlen, 1);
 		json_decref(ev);
+		/* The overflow event is the last line: replies to requests
+		 * still in flight must not follow it with a gap. */
+		s->overflowed = 1;
 		session_close_after_flush(s);
 		return;
 	}

@@ -65,6 +65,7 @@ enum store_sql {
 	SQL_OUTBOX_SCAN,
 	SQL_OUTBOX_UNSENT,
 	SQL_OUTBOX_COVERED,
+	SQL_OUTBOX_RETAG,
 	SQL_OUTBOX_MAX_SEQ,
 	SQL_OUTBOX_STATUS,
 	SQL_OUTBOX_DELETE,
@@ -100,6 +101,8 @@ static const char *const store_sql[SQL_MAX] = {
 			   "created, status, tx_id, error FROM outbox "
 			   "WHERE status = 'synced' AND (tx_id IS NULL OR "
 			   "tx_id <= ?1) ORDER BY seq",
+    [SQL_OUTBOX_RETAG] = "UPDATE outbox SET tx_id = ?2 "
+			 "WHERE status = 'synced' AND tx_id = ?1",
     [SQL_OUTBOX_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM outbox",
     [SQL_OUTBOX_STATUS] =
 	"UPDATE outbox SET status = ?2, "
@@ -656,6 +659,20 @@ store_outbox_scan_covered(struct store *st, int64_t max_tx_id, store_tx_cb cb,
 			  void *arg)
 {
 	return store_outbox_rows_by(st, SQL_OUTBOX_COVERED, max_tx_id, cb, arg);
+}
+
+/* Give the synced rows whose tx-id is from the tx-id to. */
+int
+store_outbox_retag(struct store *st, int64_t from, int64_t to)
+{
+	sqlite3_stmt *s = st->stmt[SQL_OUTBOX_RETAG];
+
+	if (sqlite3_bind_int64(s, 1, from) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 2, to) != SQLITE_OK) {
+		sqlite3_reset(s);
+		return store_fail_db(st, "outbox retag");
+	}
+	return store_step(st, SQL_OUTBOX_RETAG, "outbox retag");
 }
 
 /* Set a transaction's status (and tx-id / error when given). */

@@ -112,6 +112,8 @@ int store_outbox_scan_unsent(struct store *, int64_t after, store_tx_cb,
  * status index. */
 int store_outbox_scan_covered(struct store *, int64_t max_tx_id,
 			      store_tx_cb, void *);
+/* Set the tx-id of the synced rows whose tx-id is from to to. */
+int store_outbox_retag(struct store *, int64_t from, int64_t to);
 /* Set a transaction's status; tx_id < 0 and error NULL keep the stored
  * values.  Returns 1 if no such transaction. */
 int store_outbox_set_status(struct store *, const char *tx,
