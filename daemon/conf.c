@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <event2/http.h>
 
@@ -423,8 +424,24 @@ out:
 int
 conf_finish(struct conf *c, char **err)
 {
+	char **paths[] = { &c->socket_path, &c->data_dir, &c->ca_file };
+	char cwd[4096], *abs;
 	struct conf_app *a;
 	size_t i;
+
+	/* Relative paths are the working directory's: the daemon leaves it
+	 * when it detaches, and opens stores long after starting. */
+	for (i = 0; i < sizeof paths / sizeof *paths; i++) {
+		if (*paths[i] == NULL || (*paths[i])[0] == '/')
+			continue;
+		if (getcwd(cwd, sizeof cwd) == NULL)
+			return conf_err(err, -1, "cannot resolve %s: the working "
+			    "directory is unknown: %s", *paths[i],
+			    strerror(errno));
+		xasprintf(&abs, "%s/%s", cwd, *paths[i]);
+		free(*paths[i]);
+		*paths[i] = abs;
+	}
 
 	for (i = 0; i < c->napps; i++) {
 		a = &c->apps[i];

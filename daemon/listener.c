@@ -286,8 +286,10 @@ listener_create(struct server *srv, char **err)
 		l->path = strict ? listener_default_path() :
 		    xstrdup(srv->cfg->socket_path);
 		dir = xstrdup(l->path);
-		if ((slash = strrchr(dir, '/')) != NULL && slash != dir)
-			*slash = '\0';
+		if ((slash = strrchr(dir, '/')) == NULL)
+			strcpy(dir, "."); /* conf_finish makes paths absolute */
+		else
+			slash[slash == dir] = '\0'; /* "/s" is in "/" */
 		n = listener_prepare_dir(dir, strict, err);
 		free(dir);
 		if (n != 0 || listener_lock(l, err) != 0 ||

@@ -36,3 +36,22 @@ set -e
 assert_eq "$(cat "$SOCK")" precious "regular file kept"
 grep -q "exists and is not a socket" "$T/file.err" || fail "message: $(cat "$T/file.err")"
 pass "clean SIGINT shutdown; a regular file at the path is refused, not deleted"
+
+# Relative --socket and --data-dir are the working directory's, even after
+# the daemon detaches (and leaves it) and opens a store later.
+mkdir "$T/rel"
+(cd "$T/rel" && "$INSTANTD" --socket rel.sock --data-dir rel.data \
+    --config /dev/null) || fail "detached start with relative paths"
+[ -S "$T/rel/rel.sock" ] || fail "no socket at $T/rel/rel.sock"
+out=$(send "$T/rel/rel.sock" \
+    '{"op":"transact","id":1,"steps":[["update","notes","00000000-0000-4000-8000-000000000001",{"t":"x"}]]}')
+assert_eq "$(echo "$out" | tail -n 1 | jq -r .ok)" true "transact after detaching"
+ls "$T/rel/rel.data/apps/"*.db >/dev/null 2>&1 || fail "store not under the relative data dir"
+relpid=$(pgrep -f -- "--data-dir rel.data") || fail "detached daemon not found"
+kill -TERM "$relpid"
+for _ in $(seq 1 100); do
+	kill -0 "$relpid" 2>/dev/null || break
+	sleep 0.1
+done
+[ ! -e "$T/rel/rel.sock" ] || fail "relative socket left after SIGTERM"
+pass "relative paths hold after detaching"

@@ -224,6 +224,29 @@ START_TEST(test_precedence)
 }
 END_TEST
 
+START_TEST(test_relative_paths)
+{
+	struct conf *c = conf_create();
+	char *err = NULL, cwd[4096], want[4200];
+	enum conf_action act;
+	const char *av[] = { "instantd", "--config", "/dev/null", "--socket",
+		"d.sock", "--data-dir", "sub/data", "--ca-file", "/etc/ca.pem",
+		NULL };
+
+	/* Flags may be relative (a file's paths must be absolute): they are
+	 * the working directory's, which the daemon later leaves. */
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+	unsetenv("INSTANTD_SOCKET");
+	ck_assert_int_eq(from_args(c, av, &act, &err), 0);
+	snprintf(want, sizeof want, "%s/d.sock", cwd);
+	ck_assert_str_eq(c->socket_path, want);
+	snprintf(want, sizeof want, "%s/sub/data", cwd);
+	ck_assert_str_eq(c->data_dir, want);
+	ck_assert_str_eq(c->ca_file, "/etc/ca.pem");
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(test_flag_errors)
 {
 	static const struct { const char *argv[6]; int code; const char *msg; } cases[] = {
@@ -284,6 +307,7 @@ main(void)
 
 	setenv("XDG_CONFIG_HOME", "/nonexistent", 1);
 	tcase_add_test(tc, test_good_file);
+	tcase_add_test(tc, test_relative_paths);
 	tcase_add_test(tc, test_derive);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_file_errors);
