@@ -562,6 +562,27 @@ subs_query(struct subs *ss, struct reply *r, const json_t *q, int timeout_ms)
 	subs_reply_query(ss, r, q, answered);
 }
 
+/* The session closed: answer every waiting query op from the cache now
+ * rather than when its timeout runs out. */
+void
+subs_offline(struct subs *ss)
+{
+	struct sub *sub, *next;
+	struct waiter *w;
+
+	for (sub = TAILQ_FIRST(&ss->list); sub != NULL; sub = next) {
+		next = TAILQ_NEXT(sub, entry);
+		/* Finishing the last waiter may free the sub. */
+		while ((w = TAILQ_FIRST(&sub->waiters)) != NULL) {
+			int last = TAILQ_NEXT(w, entry) == NULL;
+
+			subs_finish_waiter(w, 0);
+			if (last)
+				break;
+		}
+	}
+}
+
 /* The server answered q: finish the query ops waiting for it. */
 void
 subs_answered(struct subs *ss, const json_t *q)

@@ -50,6 +50,9 @@ void subs_query(struct subs *, struct reply *, const json_t *q,
 
 /* The server answered q: finish the query ops waiting for it. */
 void subs_answered(struct subs *, const json_t *q);
+/* The upstream session closed: waiting query ops are answered from the
+ * cache at once. */
+void subs_offline(struct subs *);
 
 /* The number of distinct live queries. */
 size_t subs_count(const struct subs *);

@@ -569,6 +569,7 @@ upstream_closed_cb(const char *reason, void *arg)
 	json_object_clear(up->sent);
 	up->cursor = 0;
 	event_active(up->reap_ev, EV_TIMEOUT, 0);
+	subs_offline(app_subs(up->app));
 	app_set_state(up->app, up->online ? APP_CLOSED : APP_OFFLINE,
 	    up->online ? reason : "disconnect requested");
 	upstream_schedule(up);

@@ -608,8 +608,13 @@ session_receive(struct session *s, const char *text, size_t len)
 	json_t *v, *e;
 	size_t i;
 
-	if (s->state == SESSION_CLOSED || server_faults(s->server)->no_answer)
+	if (s->state == SESSION_CLOSED)
 		return;
+	if (server_faults(s->server)->no_answer) {
+		log_info("fault: no answer to a message of session %s (%zu "
+			 "bytes)", s->id, len);
+		return;
+	}
 	if (proto_decode(text, len, &lim, &v, &perr) != 0) {
 		session_error(
 		    s, error_new(400, "param-malformed", perr.message, NULL),

@@ -93,3 +93,20 @@ assert_eq "$(jqr "$out" '[.data.notes[].n]|@json')" "[1,2,3,4,5,6,7,8,9,10,11,12
 assert_eq "$(send "$D1" '{"op":"pending","id":1}' | grep '"id":1,' | jq -r '[.txs[].error.type]|@json')" '["permission-denied"]' "only the denied one failed"
 pass "lost acks, closes after commit and a restart: nothing lost, nothing duplicated"
 stop_client A
+
+# A query op waiting for the server is answered from the cache as soon as
+# the session closes, not when its timeout runs out.
+SOCK=$D1
+set_faults '{"no-answer":true}'
+client Q '{"op":"query","id":7,"q":{"notes":{"$":{"where":{"n":3}}}},"timeout_ms":30000}'
+wait_for_line "$T/dev.log" "fault: no answer to a message" 10
+t0=$(date +%s)
+send "$SOCK" '{"op":"disconnect","id":1}' > /dev/null
+wait_for_line "$T/Q.out" '"id":7' 10
+[ $(( $(date +%s) - t0 )) -le 5 ] || fail "the waiting query was answered late"
+q=$(grep '"id":7' "$T/Q.out")
+assert_eq "$(jqr "$q" '.ok,.from_cache,(.data.notes|length)' | tr '\n' ' ')" "true true 1 " "answered from the cache"
+stop_client Q
+set_faults '{"no-answer":false}'
+send "$SOCK" '{"op":"connect","id":1}' > /dev/null
+pass "a waiting query is answered from the cache when the session closes"
