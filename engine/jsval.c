@@ -624,43 +624,20 @@ jsval_like_free(struct jsval_like *lk)
 }
 
 /* Whether units s[0..n) match the pattern (wildcard matching with
- * backtracking to the last %). */
+ * backtracking to the last %); the units are longs, or with ascii the
+ * bytes of an ASCII string (each one UTF-16 unit), read as they lie. */
 static int
-jsval_like_units(const struct jsval_like *lk, const long *s, size_t n)
+jsval_like_units(const struct jsval_like *lk, const void *s, size_t n,
+    int ascii)
 {
 	size_t pi = 0, si = 0, star_p = (size_t)-1, star_s = 0;
 	long c;
 
 	while (si < n) {
-		c = lk->icase ? jsval_canon(s[si]) : s[si];
-		if (pi < lk->n && (lk->units[pi] == -2 || lk->units[pi] == c)) {
-			pi++;
-			si++;
-		} else if (pi < lk->n && lk->units[pi] == -1) {
-			star_p = pi++;
-			star_s = si;
-		} else if (star_p != (size_t)-1) {
-			pi = star_p + 1;
-			si = ++star_s;
-		} else
-			return 0;
-	}
-	while (pi < lk->n && lk->units[pi] == -1)
-		pi++;
-	return pi == lk->n;
-}
-
-/* Whether the ASCII bytes s[0..n) (each one UTF-16 unit) match the
- * pattern: jsval_like_units without converting them. */
-static int
-jsval_like_ascii(const struct jsval_like *lk, const unsigned char *s,
-    size_t n)
-{
-	size_t pi = 0, si = 0, star_p = (size_t)-1, star_s = 0;
-	long c;
-
-	while (si < n) {
-		c = lk->icase ? jsval_canon(s[si]) : s[si];
+		c = ascii ? ((const unsigned char *)s)[si] :
+		    ((const long *)s)[si];
+		if (lk->icase)
+			c = jsval_canon(c);
 		if (pi < lk->n && (lk->units[pi] == -2 || lk->units[pi] == c)) {
 			pi++;
 			si++;
@@ -690,14 +667,14 @@ jsval_like_matchn(const struct jsval_like *lk, const char *s, size_t n)
 	for (i = 0; i < n && (unsigned char)s[i] < 0x80; i++)
 		;
 	if (i == n)
-		return jsval_like_ascii(lk, (const unsigned char *)s, n);
+		return jsval_like_units(lk, s, n, 1);
 	if ((copy = strndup(s, n)) == NULL)
 		return 0;
 	u = jsval_units(copy, &nu);
 	free(copy);
 	if (u == NULL)
 		return 0;
-	r = jsval_like_units(lk, u, nu);
+	r = jsval_like_units(lk, u, nu, 0);
 	free(u);
 	return r;
 }

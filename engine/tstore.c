@@ -468,20 +468,14 @@ tstore_scan_all(struct tstore *ts, tstore_cb cb, void *arg)
 	return tstore_scan(ts, SQL_SCAN_ALL, NULL, NULL, cb, arg);
 }
 
-/* Step a single-row query whose first column is an integer. */
+/* Step st, a bound single-row query whose first column is an integer,
+ * and release it. */
 static int
-tstore_scalar(struct tstore *ts, enum tstore_sql which, const char *p1,
-    const char *p2, int64_t *out)
+tstore_scalar_step(struct tstore *ts, sqlite3_stmt *st, int owned,
+    int64_t *out)
 {
-	sqlite3_stmt *st;
-	int owned, rc, r = -1;
+	int rc, r = -1;
 
-	if ((st = tstore_read_stmt(ts, which, &owned)) == NULL)
-		return -1;
-	if (tstore_bind3(st, p1, p2, NULL) != 0) {
-		tstore_set_err(ts, "bind");
-		goto out;
-	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*out = sqlite3_column_int64(st, 0);
@@ -495,6 +489,24 @@ tstore_scalar(struct tstore *ts, enum tstore_sql which, const char *p1,
 out:
 	tstore_release(st, owned);
 	return r;
+}
+
+/* A single-row integer query with up to two text parameters. */
+static int
+tstore_scalar(struct tstore *ts, enum tstore_sql which, const char *p1,
+    const char *p2, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int owned;
+
+	if ((st = tstore_read_stmt(ts, which, &owned)) == NULL)
+		return -1;
+	if (tstore_bind3(st, p1, p2, NULL) != 0) {
+		tstore_set_err(ts, "bind");
+		tstore_release(st, owned);
+		return -1;
+	}
+	return tstore_scalar_step(ts, st, owned, out);
 }
 
 /* Whether entity e has any value for attr a. */
@@ -533,7 +545,7 @@ tstore_count_a_max(struct tstore *ts, const char *a, int64_t max,
     int64_t *n)
 {
 	sqlite3_stmt *st;
-	int owned, rc, r = -1;
+	int owned;
 
 	if (a == NULL)
 		return -1;
@@ -542,21 +554,10 @@ tstore_count_a_max(struct tstore *ts, const char *a, int64_t max,
 	if (tstore_bind_text(st, 1, a) != 0 ||
 	    sqlite3_bind_int64(st, 2, max) != SQLITE_OK) {
 		tstore_set_err(ts, "bind");
-		goto out;
+		tstore_release(st, owned);
+		return -1;
 	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
-	else if (rc == SQLITE_DONE)
-		*n = 0;
-	else {
-		tstore_set_err(ts, "query");
-		goto out;
-	}
-	r = 0;
-out:
-	tstore_release(st, owned);
-	return r;
+	return tstore_scalar_step(ts, st, owned, n);
 }
 
 /*
