@@ -24,6 +24,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -876,7 +877,12 @@ ml_field_value(struct ml *ml, const json_t *e, const char *label, const char *a,
 		return NULL;
 	}
 	sum = cur + json_number_value(inc);
-	if (sum == (double)(json_int_t)sum && sum > -9e15 && sum < 9e15)
+	if (!isfinite(sum)) {
+		ml_fail(ml, "field \"%s\": $increment overflows", label);
+		return NULL;
+	}
+	/* In range before the cast: a double beyond long long is undefined. */
+	if (sum > -9e15 && sum < 9e15 && sum == (double)(json_int_t)sum)
 		return json_integer((json_int_t)sum);
 	return json_real(sum);
 }

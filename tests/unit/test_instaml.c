@@ -166,6 +166,17 @@ START_TEST(test_increment)
 	compile_fails("[['update','todos','" T2
 		      "',{'count':{'$increment':1}}]]",
 		      "step 0", "not a number");
+	/* Beyond the integers: a real, not a cast out of range. */
+	ck_assert_int_eq(compile("[['update','todos','"
+				 "20000000-0000-4000-8000-0000000000fe',{'"
+				 "count':{'$increment':1.51e308}}]]"),
+			 0);
+	ck_assert_msg(strstr(step(1), ",1.51e308]") != NULL, "%s", step(1));
+	/* Past the largest double: refused. */
+	compile_fails("[['update','todos','" T1 "',{'count':1.7e308}],"
+		      "['update','todos','" T1
+		      "',{'count':{'$increment':1.7e308}}]]",
+		      "step 1", "overflows");
 }
 END_TEST
 
