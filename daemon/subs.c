@@ -222,8 +222,9 @@ subs_event_tail(struct subs *ss, const struct sub *sub, const json_t *error)
 	json_t *ev = json_object();
 	char *text;
 
-	json_object_set(ev, "data", sub->data != NULL ? sub->data :
-	    json_object());
+	/* No data when the evaluation failed: an empty object. */
+	json_object_set_new(ev, "data", sub->data != NULL ?
+	    json_incref(sub->data) : json_object());
 	if (sub->page_info != NULL)
 		json_object_set(ev, "page_info", sub->page_info);
 	json_object_set_new(ev, "from_cache",
