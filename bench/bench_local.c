@@ -66,6 +66,7 @@ die(const char *fmt, ...)
 	exit(1);
 }
 
+/* qsort order of doubles. */
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -532,6 +533,7 @@ median_of(const double *v, size_t n)
 	return m;
 }
 
+/* Run a-c and print their tables. */
 int
 main(int argc, char **argv)
 {

@@ -740,26 +740,6 @@ struct outbox_scan {
 	json_t *etypes;
 };
 
-/* Note the namespaces the triple steps of tx_steps write. */
-static void
-outbox_step_etypes(struct outbox *ob, const json_t *tx_steps,
-    json_t *etypes)
-{
-	const struct attr *a;
-	const json_t *step;
-	size_t i;
-
-	json_array_foreach(tx_steps, i, step) {
-		a = attrs_by_id(store_attrs(ob->store), json_string_value(
-		    json_array_get(step, 2)));
-		if (a == NULL)
-			continue;
-		json_object_set_new(etypes, a->etype, json_true());
-		if (a->rev_etype != NULL)
-			json_object_set_new(etypes, a->rev_etype, json_true());
-	}
-}
-
 /* Whether the server's results now cover a synced transaction. */
 static int
 outbox_covered(const struct outbox_scan *sc, const struct store_tx *t)
@@ -784,7 +764,7 @@ outbox_drop_cb(void *arg, const struct store_tx *t)
 		return 0;
 	}
 	sync_tx_entities(steps, sc->dirty);
-	outbox_step_etypes(sc->ob, steps, sc->etypes);
+	sync_tx_etypes(store_attrs(sc->ob->store), steps, sc->etypes);
 	outbox_touch(sc->ob, steps, -1);
 	json_decref(steps);
 	return 0;
@@ -955,8 +935,8 @@ outbox_rejected(struct outbox *ob, const char *tx, const json_t *error)
 		    tx, store_errmsg(ob->store));
 	if (row != NULL) {
 		sync_tx_entities(json_object_get(row, "tx_steps"), dirty);
-		outbox_step_etypes(ob, json_object_get(row, "tx_steps"),
-		    etypes);
+		sync_tx_etypes(store_attrs(ob->store),
+		    json_object_get(row, "tx_steps"), etypes);
 		outbox_touch(ob, json_object_get(row, "tx_steps"), -1);
 		json_object_del(ob->inflight, tx);
 	} else

@@ -200,20 +200,25 @@ sync_cached_cb(void *arg, const struct store_query *sq)
 	return 0;
 }
 
+/* Add attr a's etype (and its reverse etype) to etypes. */
+static void
+sync_attr_etypes(const struct attr *a, json_t *etypes)
+{
+	if (a == NULL || etypes == NULL)
+		return;
+	json_object_set_new(etypes, a->etype, json_true());
+	if (a->rev_etype != NULL)
+		json_object_set_new(etypes, a->rev_etype, json_true());
+}
+
 /* Record t's entity and its attr's etypes. */
 static void
 sync_note(struct sync *s, const json_t *t, json_t *dirty, json_t *etypes)
 {
-	const struct attr *a = attrs_by_id(store_attrs(s->store),
-	    json_string_value(json_array_get(t, 1)));
-
 	json_object_set_new(dirty, json_string_value(json_array_get(t, 0)),
 	    json_true());
-	if (a != NULL && etypes != NULL) {
-		json_object_set_new(etypes, a->etype, json_true());
-		if (a->rev_etype != NULL)
-			json_object_set_new(etypes, a->rev_etype, json_true());
-	}
+	sync_attr_etypes(attrs_by_id(store_attrs(s->store),
+	    json_string_value(json_array_get(t, 1))), etypes);
 }
 
 /* Count t into base (+1) or out of it (-1). */
@@ -317,6 +322,19 @@ sync_tx_entities(const json_t *tx_steps, json_t *dirty)
 		json_object_set_new(dirty, json_string_value(json_array_get(
 		    step, 1)), json_true());
 	}
+}
+
+/* Etypes of the attrs the triple steps of tx_steps write. */
+void
+sync_tx_etypes(const struct attrs *reg, const json_t *tx_steps,
+    json_t *etypes)
+{
+	const json_t *step;
+	size_t i;
+
+	json_array_foreach(tx_steps, i, step)
+		sync_attr_etypes(attrs_by_id(reg, json_string_value(
+		    json_array_get(step, 2))), etypes);
 }
 
 /* Reset the dirty part of the view and replay txs. */

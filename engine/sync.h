@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+struct attrs;
 struct store;
 struct txapply;
 struct sync;
@@ -62,6 +63,10 @@ int sync_drop_result(struct sync *, const json_t *q, json_t *dirty,
 
 /* Add the entities tx_steps touches to dirty ("*" when not knowable). */
 void sync_tx_entities(const json_t *tx_steps, json_t *dirty);
+/* Add the etypes of the attrs tx_steps' triple steps write (per the
+ * registry reg) to etypes. */
+void sync_tx_etypes(const struct attrs *reg, const json_t *tx_steps,
+    json_t *etypes);
 
 /*
  * Reset the dirty entities of the view to base and replay txs (an array

@@ -63,6 +63,7 @@ setup(void)
 	ck_assert_ptr_nonnull(up);
 }
 
+/* Free the server and remove its data dir. */
 static void
 teardown(void)
 {
