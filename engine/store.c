@@ -292,6 +292,15 @@ store_pragmas(struct store *st, const struct store_opts *opts)
 	 * and bounds what a larger store can add to the daemon's memory. */
 	if (store_exec(st, "PRAGMA cache_size=-16384", "cache size") != 0)
 		return -1;
+	/* Each transaction of a batch runs in its own savepoint, whose
+	 * journal holds the original of every page the transaction changes.
+	 * SQLite moves that journal to a temporary file past 64 KiB and then
+	 * keeps the file, and writing every page to it, until the batch
+	 * commits: more page writes than the WAL itself.  In memory it
+	 * is emptied as each transaction's savepoint is released, so it
+	 * holds one transaction's pages at most. */
+	if (store_exec(st, "PRAGMA temp_store=MEMORY", "temporary store") != 0)
+		return -1;
 	return store_exec(st,
 			  opts->sync_normal ? "PRAGMA synchronous=NORMAL"
 					    : "PRAGMA synchronous=FULL",

@@ -470,6 +470,62 @@ START_TEST(test_reopen_keeps_data)
 }
 END_TEST
 
+/* The number of this process's open files under dir (deleted or not). */
+static int
+open_files_under(const char *d)
+{
+	char link[64], target[512];
+	int fd, n = 0;
+	ssize_t len;
+
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+		len = readlink(link, target, sizeof target - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (strncmp(target, d, strlen(d)) == 0)
+			n++;
+	}
+	return n;
+}
+
+START_TEST(test_savepoints_journal_in_memory)
+{
+	struct store *st = open_ok();
+	char tmp[64], e[64], v[160];
+	int i, j;
+
+	/* SQLite's temporary files go to tmp: there must be none while a
+	 * batch of savepoints, each changing far more than 64 KiB of pages,
+	 * is open. */
+	snprintf(tmp, sizeof tmp, "/tmp/test_store_tmp.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	sqlite3_temp_directory = sqlite3_mprintf("%s", tmp);
+	ck_assert_int_eq(store_begin(st), 0);
+	for (i = 0; i < 20; i++) {
+		ck_assert_int_eq(sqlite3_exec(store_db(st), "SAVEPOINT t", NULL,
+		    NULL, NULL), SQLITE_OK);
+		for (j = 0; j < 200; j++) {
+			snprintf(e, sizeof e, "%08x-e", (unsigned)((i * 200 + j) *
+			    2654435761u));
+			snprintf(v, sizeof v, "\"%0120d\"", i * 200 + j);
+			ck_assert_int_eq(tstore_add(store_view(st), e, "a", v, 1),
+			    0);
+		}
+		ck_assert_int_eq(sqlite3_exec(store_db(st), "RELEASE t", NULL,
+		    NULL, NULL), SQLITE_OK);
+		ck_assert_int_eq(open_files_under(tmp), 0);
+	}
+	ck_assert_int_eq(store_commit(st), 0);
+	ck_assert_int_eq(query_int(st, "SELECT count(*) FROM triples"), 4000);
+	store_free(st);
+	sqlite3_free(sqlite3_temp_directory);
+	sqlite3_temp_directory = NULL;
+	rmdir(tmp);
+}
+END_TEST
+
 /* The store suite. */
 static Suite *
 store_suite(void)
@@ -492,6 +548,7 @@ store_suite(void)
 	tcase_add_test(tc, test_queries_keyed_by_canonical_json);
 	tcase_add_test(tc, test_kv);
 	tcase_add_test(tc, test_reopen_keeps_data);
+	tcase_add_test(tc, test_savepoints_journal_in_memory);
 	suite_add_tcase(s, tc);
 	return s;
 }
