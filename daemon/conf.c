@@ -115,6 +115,7 @@ conf_create(void)
 	c->log_level = LOG_LEVEL_INFO;
 	c->max_line = PROTO_DEFAULT_MAX_LINE;
 	c->max_output = 8 * 1024 * 1024;
+	c->dead_timeout_sec = CONF_DEFAULT_DEAD_TIMEOUT;
 	c->synchronous_full = 1;
 	c->data_dir = conf_xdg_dir("XDG_DATA_HOME", ".local/share");
 	return c;
@@ -184,6 +185,21 @@ conf_parse_size(const char *s, size_t *out)
 	    v > 1024ULL * 1024 * 1024)
 		return -1;
 	*out = (size_t)v;
+	return 0;
+}
+
+/* Parse a decimal integer from lo to hi. */
+static int
+conf_parse_int(const char *s, int lo, int hi, int *out)
+{
+	long v;
+	char *end;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = (int)v;
 	return 0;
 }
 
@@ -264,6 +280,10 @@ conf_global_key(struct conf *c, const char *key, const char *value)
 	} else if (strcmp(key, "max-output") == 0) {
 		if (conf_parse_size(value, &c->max_output) != 0)
 			return "max-output must be a byte count from 1024 to 1073741824";
+	} else if (strcmp(key, "dead-timeout") == 0) {
+		if (conf_parse_int(value, 1, CONF_MAX_DEAD_TIMEOUT,
+			&c->dead_timeout_sec) != 0)
+			return "dead-timeout must be a number of seconds from 1 to 3600";
 	} else if (strcmp(key, "synchronous") == 0) {
 		if (strcmp(value, "full") == 0)
 			c->synchronous_full = 1;

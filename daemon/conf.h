@@ -22,6 +22,9 @@
 
 #define CONF_EXIT_USAGE 64
 #define CONF_EXIT_CONFIG 78
+/* Instant's server pings every 5 s: four missed pings mean a dead socket. */
+#define CONF_DEFAULT_DEAD_TIMEOUT 20
+#define CONF_MAX_DEAD_TIMEOUT 3600
 
 struct conf_app {
 	char *id;      /* lower-case UUID */
@@ -37,6 +40,7 @@ struct conf {
 	enum log_level log_level;
 	size_t max_line;
 	size_t max_output;   /* per-connection output queue hard limit */
+	int dead_timeout_sec; /* upstream silence that means a dead socket */
 	int synchronous_full;
 	int foreground;
 	char *ca_file;

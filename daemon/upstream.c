@@ -9,12 +9,14 @@
  * original client-event-id, oldest first, without waiting for each ack.
  *
  * Transactions are never dropped for a slow ack: a dead socket is noticed
- * by the transport (no frame for 20 s while the server pings every 5 s),
- * and the next session resends.  What a resend can do twice is the
+ * by the transport (no frame for dead-timeout, 20 s by default, while the
+ * server pings every 5 s), or by init going unanswered that long, and the
+ * next session resends.  What a resend can do twice is the
  * outbox's concern (outbox_rejected).
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +25,7 @@
 
 #include "daemon/app.h"
 #include "daemon/auth.h"
+#include "daemon/conf.h"
 #include "daemon/log.h"
 #include "daemon/outbox.h"
 #include "daemon/server.h"
@@ -36,7 +39,6 @@
 #define UPSTREAM_CLIENT_VERSION "v1.0.67"
 #define UPSTREAM_MAX_BACKOFF_SEC 10
 #define UPSTREAM_MAX_MESSAGE (64 * 1024 * 1024)
-#define UPSTREAM_DEAD_SEC 20
 #define UPSTREAM_MAX_DEPTH 256
 
 struct upstream {
@@ -46,6 +48,7 @@ struct upstream {
 	struct ws *dead_ws;    /* closed, freed on the next loop turn */
 	struct event *retry_ev;
 	struct event *reap_ev;
+	struct event *init_ev; /* init unanswered for too long */
 	int online;            /* wanted */
 	int authenticated;
 	int backoff;           /* seconds before the next attempt */
@@ -64,6 +67,21 @@ upstream_reap_cb(evutil_socket_t fd, short what, void *arg)
 
 	ws_free(up->dead_ws);
 	up->dead_ws = NULL;
+}
+
+/* init went unanswered for dead-timeout on a socket that is otherwise
+ * alive (pings still come): give up on this session and start another. */
+static void
+upstream_init_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upstream *up = arg;
+	char reason[64];
+
+	if (up->ws == NULL || up->authenticated)
+		return;
+	snprintf(reason, sizeof reason, "the server did not answer init in "
+	    "%d s", app_server(up->app)->cfg->dead_timeout_sec);
+	ws_close(up->ws, reason);
 }
 
 /* Reconnect timer. */
@@ -87,6 +105,7 @@ upstream_create(struct app *app, const char *ws_uri)
 	up->sent = json_object();
 	up->retry_ev = evtimer_new(base, upstream_retry_cb, up);
 	up->reap_ev = event_new(base, -1, 0, upstream_reap_cb, up);
+	up->init_ev = evtimer_new(base, upstream_init_timeout_cb, up);
 	return up;
 }
 
@@ -100,6 +119,7 @@ upstream_free(struct upstream *up)
 	ws_free(up->dead_ws);
 	event_free(up->retry_ev);
 	event_free(up->reap_ev);
+	event_free(up->init_ev);
 	json_decref(up->queries);
 	json_decref(up->sent);
 	free(up->uri);
@@ -242,6 +262,7 @@ upstream_on_init_ok(struct upstream *up, json_t *msg)
 
 	up->authenticated = 1;
 	up->backoff = 0;
+	evtimer_del(up->init_ev);
 	/* The server accepted us: a malformed field is ignored, not fatal. */
 	if (attrs != NULL && !json_is_array(attrs))
 		log_warn("app %s: malformed init-ok: attrs is not an array",
@@ -413,6 +434,7 @@ upstream_on_error(struct upstream *up, json_t *msg)
 		if (up->ws != NULL)
 			ws_close(up->ws, "signed out");
 	} else if (op != NULL && strcmp(op, "init") == 0) {
+		evtimer_del(up->init_ev);
 		log_warn("app %s: the server refused init: %s",
 		    app_id(up->app), text != NULL ? text : "?");
 		app_set_state(up->app, APP_ERRORED, text != NULL ? text :
@@ -514,6 +536,7 @@ upstream_open_cb(void *arg)
 {
 	struct upstream *up = arg;
 	json_t *msg = upstream_message("init");
+	struct timeval tv = { app_server(up->app)->cfg->dead_timeout_sec, 0 };
 	const char *token;
 
 	app_set_state(up->app, APP_OPENED, NULL);
@@ -525,7 +548,8 @@ upstream_open_cb(void *arg)
 	/* Omitted when signed out, as the official client does. */
 	if ((token = auth_refresh_token(app_auth(up->app))) != NULL)
 		json_object_set_new(msg, "refresh-token", json_string(token));
-	upstream_send(up, msg);
+	if (upstream_send(up, msg) == 0)
+		evtimer_add(up->init_ev, &tv);
 }
 
 /* Transport: one message. */
@@ -566,6 +590,7 @@ upstream_closed_cb(const char *reason, void *arg)
 	up->dead_ws = up->ws;
 	up->ws = NULL;
 	up->authenticated = 0;
+	evtimer_del(up->init_ev);
 	json_object_clear(up->sent);
 	up->cursor = 0;
 	event_active(up->reap_ev, EV_TIMEOUT, 0);
@@ -582,7 +607,8 @@ upstream_connect(struct upstream *up)
 	static const struct ws_cbs cbs = { upstream_open_cb,
 		upstream_message_cb, upstream_closed_cb };
 	struct server *srv = app_server(up->app);
-	struct ws_opts opts = { UPSTREAM_MAX_MESSAGE, UPSTREAM_DEAD_SEC, 10 };
+	struct ws_opts opts = { UPSTREAM_MAX_MESSAGE,
+		srv->cfg->dead_timeout_sec, 10 };
 	char *err = NULL;
 
 	if (!up->online || up->ws != NULL)

@@ -83,15 +83,34 @@ wait_for_line() {
 	fail "timed out waiting for /$_pat/ in $_f"
 }
 
+# wait_until SECONDS WHAT COMMAND [ARGS...]: run COMMAND every 50 ms until
+# it succeeds; after SECONDS, fail with "timed out: WHAT".
+wait_until() {
+	_wu_n=$(($1 * 20)) _wu_what=$2
+	shift 2
+	until "$@"; do
+		_wu_n=$((_wu_n - 1))
+		[ "$_wu_n" -gt 0 ] || fail "timed out: $_wu_what"
+		sleep 0.05
+	done
+}
+
+# state_is SOCK STATE: the default app's upstream connection is in STATE.
+state_is() {
+	send "$1" '{"op":"status","id":1}' | grep -q "\"state\":\"$2\""
+}
+
 # start_daemon NAME [ARGS...]: start instantd in the foreground on
-# $T/NAME.sock with data in $T/NAME.data; sets DAEMON_PID and SOCK.
+# $T/NAME.sock with data in $T/NAME.data (config: $DAEMON_CONFIG, else
+# none); sets DAEMON_PID and SOCK.
 start_daemon() {
 	_name=$1
 	shift
 	SOCK="$T/$_name.sock"
 	: > "$T/$_name.log"
 	${INSTANTD_WRAPPER:-} "$INSTANTD" --foreground --socket "$SOCK" \
-	    --data-dir "$T/$_name.data" --config /dev/null "$@" \
+	    --data-dir "$T/$_name.data" --config "${DAEMON_CONFIG:-/dev/null}" \
+	    "$@" \
 	    2>>"$T/$_name.log" &
 	DAEMON_PID=$!
 	_pids="$_pids $DAEMON_PID"

@@ -59,6 +59,7 @@ START_TEST(test_good_file)
 	    "data-dir = /var/x\n"
 	    "max-line = 2048\n"
 	    "max-output = 65536\n"
+	    "dead-timeout = 3\n"
 	    "synchronous = normal\n"
 	    "[app 2f0a8d3c-1111-4a4a-9b9b-000000000001]\n"
 	    "api-uri = https://instant.example.org:8443/api\n"
@@ -72,6 +73,7 @@ START_TEST(test_good_file)
 	ck_assert_str_eq(c->data_dir, "/var/x");
 	ck_assert_uint_eq(c->max_line, 2048);
 	ck_assert_uint_eq(c->max_output, 65536);
+	ck_assert_int_eq(c->dead_timeout_sec, 3);
 	ck_assert_int_eq(c->synchronous_full, 0);
 	a = conf_app_find(c, "2f0a8d3c-1111-4a4a-9b9b-000000000001");
 	ck_assert_ptr_nonnull(a);
@@ -124,6 +126,12 @@ START_TEST(test_errors)
 	    "cfg:1: max-line must be a byte count from 1024 to 1073741824");
 	expect_err("max-output = 99999999999\n",
 	    "cfg:1: max-output must be a byte count from 1024 to 1073741824");
+	expect_err("dead-timeout = 0\n",
+	    "cfg:1: dead-timeout must be a number of seconds from 1 to 3600");
+	expect_err("dead-timeout = 3601\n",
+	    "cfg:1: dead-timeout must be a number of seconds from 1 to 3600");
+	expect_err("dead-timeout = 5s\n",
+	    "cfg:1: dead-timeout must be a number of seconds from 1 to 3600");
 	expect_err("synchronous = off\n",
 	    "cfg:1: synchronous must be full or normal");
 	expect_err("[app 2f0a8d3c-1111-4a4a-9b9b-000000000001\n",
@@ -201,6 +209,7 @@ START_TEST(test_precedence)
 	ck_assert_int_eq(from_args(c, a1, &act, &err), 0);
 	ck_assert_str_eq(c->socket_path, "/from/file");
 	ck_assert_int_eq(c->log_level, LOG_LEVEL_WARN);
+	ck_assert_int_eq(c->dead_timeout_sec, 20);
 	conf_free(c);
 
 	c = conf_create();
