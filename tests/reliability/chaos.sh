@@ -1,9 +1,10 @@
 #!/bin/bash
 # Chaos: upstream faults one after another while four clients stream
 # transactions: devserver restarts (SIGKILL), sockets closed after a
-# commit, dropped acks, delayed refreshes, pings stopped, refused
-# connections.  After each fault is cleared the daemon must be back to
-# authenticated; at the end, with the outbox drained, each acknowledged
+# commit, dropped acks, delayed refreshes, pings stopped (with the server
+# answering nothing either: a half-open socket the daemon must take for
+# dead after its dead-timeout of 1 s), refused connections.  After each
+# fault is cleared the daemon must be back to authenticated; at the end, with the outbox drained, each acknowledged
 # transaction is on the server exactly once (checked by content in the
 # devserver's database), nothing is reported failed, and every
 # subscription converges to the official client's result.
@@ -16,15 +17,20 @@ NFAULTS=15
 [ -n "${RELIABILITY_FULL:-}" ] && NFAULTS=100
 NFAULTS=${RELIABILITY_FAULTS:-$NFAULTS}
 NCONN=4
-KINDS="restart close-after-commit drop-ack refresh-delay no-ping refuse"
+KINDS="restart close-after-commit drop-ack refresh-delay silent refuse"
+# Pings every 250 ms, so that a session is dead after 1 s of silence.
+DEV_ARGS="--ping-interval 250"
 APP=$(cat /proc/sys/kernel/random/uuid)
 mkdir "$T/acc"
 : > "$T/acc/sent"
 : > "$T/acc/acked"
 : > "$T/acc/errors"
 
-start_devserver dev
+start_devserver dev $DEV_ARGS
+printf 'dead-timeout = 1\n' > "$T/cfg"
+DAEMON_CONFIG="$T/cfg"
 start_daemon d --app "$APP" --api-uri "http://127.0.0.1:$DEV_PORT" ${REL_DAEMON_ARGS:-}
+unset DAEMON_CONFIG
 wait_state "$SOCK" authenticated 20
 
 # Subscribers that live through the chaos, and the load.
@@ -64,7 +70,7 @@ while [ "$i" -le "$NFAULTS" ]; do
 		kill -KILL "$DEV_PID"
 		wait "$DEV_PID" 2>/dev/null || true
 		ms_sleep 50 500
-		start_devserver dev
+		start_devserver dev $DEV_ARGS
 		;;
 	close-after-commit)
 		set_faults "{\"close-before-ack\":$((1 + RANDOM % 3))}"
@@ -81,10 +87,13 @@ while [ "$i" -le "$NFAULTS" ]; do
 		ms_sleep 200 1000
 		set_faults '{"refresh-delay-ms":0}'
 		;;
-	no-ping)
-		set_faults '{"no-ping":true}'
-		ms_sleep 200 1000
-		set_faults '{"no-ping":false}'
+	silent)
+		# Longer than the dead-timeout, plus the longest refresh a
+		# refresh-delay fault may still have in flight: the daemon
+		# must notice.
+		set_faults '{"no-ping":true,"no-answer":true}'
+		ms_sleep 2600 3500
+		set_faults '{"no-ping":false,"no-answer":false}'
 		;;
 	refuse)
 		# New connections are refused; the next commit closes the
@@ -134,12 +143,16 @@ echo "|---|---|---|"
 for k in $KINDS; do
 	echo "| $k | ${count[$k]} | ${maxrec[$k]} |"
 done
+dead=$(grep -Ec 'upstream closed: (nothing received from the server|the server did not answer init)' "$T/d.log" || true)
+echo "sessions given up after 1 s of silence or of init unanswered: $dead"
 echo
 echo "| faults | acked | on server once | lost | duplicated | failed | converged | unsynced when the load stopped | drain (ms) | drain rate (tx/s) | subscriptions equal after drain (ms) |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 echo "| $NFAULTS | $acked | $once | $lost | $dups | $failed | $converged | $backlog | $((t_drained - t_clear)) | $((backlog * 1000 / (t_drained - t_clear + 1))) | ${watch_ms:--} |"
 echo
 
+[ "$dead" -ge "${count[silent]}" ] ||
+    fail "only $dead sessions given up for ${count[silent]} silent faults"
 [ -s "$T/acc/errors" ] && fail "failed replies: $(head -n 3 "$T/acc/errors")"
 [ "$acked" -gt 0 ] || fail "nothing was acknowledged"
 [ "$strays" -eq 0 ] || fail "$strays markers on the server that no client sent"
