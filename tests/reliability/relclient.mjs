@@ -311,9 +311,14 @@ async function count([sock, q, out]) {
     console.error(`count: subscribe failed: ${JSON.stringify(rep)}`);
     process.exit(1);
   }
-  fs.writeFileSync(out, `${n}\n`);
+  // Replaced by a rename, so that a reader never sees it empty.
+  const save = () => {
+    fs.writeFileSync(`${out}.tmp`, `${n}\n`);
+    fs.renameSync(`${out}.tmp`, out);
+  };
+  save();
   console.log('ready');
-  setInterval(() => fs.writeFileSync(out, `${n}\n`), 100);
+  setInterval(save, 100);
 }
 
 const modes = { stream, watch, probe, produce, stuck, count };
