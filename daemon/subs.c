@@ -53,8 +53,9 @@ TAILQ_HEAD(waiter_list, waiter);
 struct sub {
 	char *key;    /* canonical JSON of q */
 	json_t *q;
-	json_t *data; /* the data being delivered, NULL between changes */
-	unsigned char digest[SHA256_DIGEST_LENGTH]; /* of the last data */
+	char *text;   /* the data being delivered as JSON, NULL between
+		       * changes */
+	unsigned char digest[SHA256_DIGEST_LENGTH]; /* of the last text */
 	int has_digest;
 	json_t *page_info;
 	json_t *topics;
@@ -107,7 +108,7 @@ subs_free_sub(struct subs *ss, struct sub *sub)
 	app_upstream_remove_query(ss->app, sub->q);
 	free(sub->key);
 	json_decref(sub->q);
-	json_decref(sub->data);
+	free(sub->text);
 	json_decref(sub->page_info);
 	json_decref(sub->topics);
 	free(sub);
@@ -154,30 +155,19 @@ subs_evaluate(struct subs *ss, const json_t *q, struct instaql_result *res,
 	    errmsg);
 }
 
-/* SHA-256 of data's canonical text: equal data, equal digest. */
-static void
-subs_digest(const json_t *data, unsigned char out[SHA256_DIGEST_LENGTH])
-{
-	char *text = json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS);
-
-	if (text == NULL)
-		fatal("out of memory encoding a result");
-	SHA256((const unsigned char *)text, strlen(text), out);
-	free(text);
-}
-
 /* Forget the data once it is delivered: between changes a sub keeps only
  * the digest (a thousand subscriptions over a large store would otherwise
- * keep a thousand result trees). */
+ * keep a thousand results). */
 static void
 subs_drop_data(struct sub *sub)
 {
-	json_decref(sub->data);
-	sub->data = NULL;
+	free(sub->text);
+	sub->text = NULL;
 }
 
-/* Re-evaluate a sub into sub->data (drop it after use); 1 if the data
- * changed since the last evaluation. */
+/* Re-evaluate a sub into sub->text (drop it after use); 1 if the data
+ * changed since the last evaluation.  The evaluator writes equal data as
+ * equal text, so the text's digest tells. */
 static int
 subs_refresh(struct subs *ss, struct sub *sub)
 {
@@ -186,7 +176,7 @@ subs_refresh(struct subs *ss, struct sub *sub)
 	char *err = NULL;
 	int changed;
 
-	if (subs_evaluate(ss, sub->q, &res, 0, &err) != 0) {
+	if (subs_evaluate(ss, sub->q, &res, 1, &err) != 0) {
 		log_warn("app %s: query %s failed: %s", app_id(ss->app),
 		    log_escape(sub->key, strlen(sub->key), 120),
 		    err != NULL ? err : "?");
@@ -196,18 +186,19 @@ subs_refresh(struct subs *ss, struct sub *sub)
 		return 0;
 	}
 	sub->failed = 0;
-	subs_digest(res.data, digest);
+	SHA256((const unsigned char *)res.text, res.text_len, digest);
 	changed = !sub->has_digest ||
 	    memcmp(sub->digest, digest, sizeof digest) != 0;
 	memcpy(sub->digest, digest, sizeof digest);
 	sub->has_digest = 1;
-	json_decref(sub->data);
-	sub->data = res.data;
+	free(sub->text);
+	sub->text = res.text;
 	json_decref(sub->page_info);
 	sub->page_info = res.page_info;
 	json_decref(sub->topics);
 	sub->topics = res.topics;
-	res.data = res.page_info = res.topics = NULL;
+	res.text = NULL;
+	res.page_info = res.topics = NULL;
 	instaql_result_clear(&res);
 	return changed;
 }
@@ -219,24 +210,23 @@ subs_refresh(struct subs *ss, struct sub *sub)
 static char *
 subs_event_tail(struct subs *ss, const struct sub *sub, const json_t *error)
 {
-	json_t *ev = json_object();
-	char *text;
+	char *pi = NULL, *err = NULL, *text;
 
-	/* No data when the evaluation failed: an empty object. */
-	json_object_set_new(ev, "data", sub->data != NULL ?
-	    json_incref(sub->data) : json_object());
-	if (sub->page_info != NULL)
-		json_object_set(ev, "page_info", sub->page_info);
-	json_object_set_new(ev, "from_cache",
-	    json_boolean(!app_query_answered(ss->app, sub->key)));
-	if (error != NULL)
-		json_object_set(ev, "error", (json_t *)error);
-	json_object_set_new(ev, "pending",
-	    json_boolean(app_unsynced(ss->app) > 0));
-	text = json_dumps(ev, JSON_COMPACT);
-	json_decref(ev);
-	if (text == NULL)
+	if (sub->page_info != NULL && (pi = json_dumps(sub->page_info,
+	    JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
 		fatal("out of memory encoding a result");
+	if (error != NULL && (err = json_dumps(error,
+	    JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		fatal("out of memory encoding a result");
+	/* No data when the evaluation failed: an empty object. */
+	xasprintf(&text, "{\"data\":%s%s%s,\"from_cache\":%s%s%s,"
+	    "\"pending\":%s}", sub->text != NULL ? sub->text : "{}",
+	    pi != NULL ? ",\"page_info\":" : "", pi != NULL ? pi : "",
+	    app_query_answered(ss->app, sub->key) ? "false" : "true",
+	    err != NULL ? ",\"error\":" : "", err != NULL ? err : "",
+	    app_unsynced(ss->app) > 0 ? "true" : "false");
+	free(pi);
+	free(err);
 	return text;
 }
 

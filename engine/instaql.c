@@ -410,9 +410,8 @@ iq_node_free(struct iq_node *n)
  * at a time over the whole etype, into per-entity slots; each object then
  * writes its slots.  As in the client's getAsObject, an attr with several
  * values gives the last one (in value order) that parses.  Keys come in
- * the order the objects used to be built in: field order when the run is
- * large enough to read whole fields (iqorder_bulk_pays), else attr id
- * order (the order of an entity's triples).
+ * attr id order (the order of an entity's triples) however the values
+ * were read, so that equal data is always equal text.
  */
 
 /* The field values of the kept entities of one run. */
@@ -421,7 +420,6 @@ struct iq_vals {
 	size_t nfields;
 	struct iq_text text;  /* the values' text */
 	size_t *off, *len;    /* per kept entity and field (len 0: none) */
-	int field_order;      /* keys in field order, else attr id order */
 	/* reading */
 	const struct strmap *idx; /* whole fields: entity id -> hit */
 	size_t *pos;          /* ... hit -> place among the kept plus one */
@@ -540,8 +538,6 @@ iq_vals_read(struct iq_ctx *c, const struct iq_node *n,
 	memset(b, 0, sizeof *b);
 	b->n = n;
 	b->nfields = n->nfields;
-	b->field_order = !c->opts->server && h->index != NULL &&
-	    iqorder_bulk_pays(c, n->etype, nkeep);
 	/* Triples the join read already beat both. */
 	bulk = !c->opts->server && h->index != NULL && h->rows.len == 0 &&
 	    iq_vals_bulk_pays(c, n, nkeep);
@@ -581,7 +577,7 @@ iq_vals_write(const struct iq_vals *b, size_t k, struct iq_text *out)
 	size_t i, f, slot, nkeys = 0;
 
 	for (i = 0; i < n->nfields; i++) {
-		f = b->field_order ? i : n->by_id[i];
+		f = n->by_id[i];
 		slot = k * b->nfields + f;
 		if (b->len[slot] == 0)
 			continue;
