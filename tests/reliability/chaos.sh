@@ -4,10 +4,11 @@
 # commit, dropped acks, delayed refreshes, pings stopped (with the server
 # answering nothing either: a half-open socket the daemon must take for
 # dead after its dead-timeout of 1 s), refused connections.  After each
-# fault is cleared the daemon must be back to authenticated; at the end, with the outbox drained, each acknowledged
-# transaction is on the server exactly once (checked by content in the
-# devserver's database), nothing is reported failed, and every
-# subscription converges to the official client's result.
+# fault is cleared the daemon must be back to authenticated; at the end,
+# with the outbox drained, each acknowledged transaction is on the server
+# exactly once (checked by content in the devserver's database), nothing
+# is reported failed, and every subscription converges to the official
+# client's result.
 #
 # RELIABILITY_FULL=1 (make check-reliability): 100 faults; else 15.
 . "$top_srcdir/tests/lib.sh"
