@@ -14,7 +14,7 @@
  *   outbox  (seq INTEGER PRIMARY KEY, tx TEXT UNIQUE, steps TEXT,
  *            tx_steps TEXT, client TEXT, created INTEGER, status TEXT,
  *            tx_id INTEGER, error TEXT)
- *   queries (canonical TEXT PRIMARY KEY, q TEXT, result TEXT,
+ *   queries (canonical TEXT PRIMARY KEY, q TEXT, result (see store.h),
  *            page_info TEXT, processed_tx_id INTEGER, updated INTEGER)
  *   kv      (k TEXT PRIMARY KEY, v TEXT)
  *   triples (see engine/tstore.c)
@@ -74,6 +74,7 @@ enum store_sql {
 	SQL_QUERY_GET,
 	SQL_QUERY_DELETE,
 	SQL_QUERY_SCAN,
+	SQL_QUERY_MIN,
 	SQL_KV_GET,
 	SQL_KV_SET,
 	SQL_KV_DELETE,
@@ -119,6 +120,8 @@ static const char *const store_sql[SQL_MAX] = {
     [SQL_QUERY_DELETE] = "DELETE FROM queries WHERE canonical = ?1",
     [SQL_QUERY_SCAN] = "SELECT q, result, page_info, processed_tx_id, "
 		       "updated FROM queries ORDER BY canonical",
+    [SQL_QUERY_MIN] = "SELECT min(processed_tx_id) FROM queries "
+		      "WHERE processed_tx_id >= 0",
     [SQL_KV_GET] = "SELECT v FROM kv WHERE k = ?1",
     [SQL_KV_SET] = "INSERT OR REPLACE INTO kv (k, v) VALUES (?1, ?2)",
     [SQL_KV_DELETE] = "DELETE FROM kv WHERE k = ?1",
@@ -138,6 +141,7 @@ struct store {
 	struct attrs *attrs;
 	sqlite3_stmt *stmt[SQL_MAX];
 	int64_t last_seq;	/* the highest seq this store handed out */
+	uint64_t generation;	/* transactions rolled back so far */
 	int corrupt; /* a failure said the file is not a usable database */
 	char err[512];
 };
@@ -418,6 +422,16 @@ store_setup(struct store *st, const struct store_opts *opts)
 	return 0;
 }
 
+/* SQLite's rollback hook: a transaction ended without committing, by
+ * ROLLBACK or because an error made SQLite roll it back. */
+static void
+store_rolled_back(void *arg)
+{
+	struct store *st = arg;
+
+	st->generation++;
+}
+
 /* Open the store at path. */
 struct store *
 store_open(const char *path, const struct store_opts *opts, char **errmsg)
@@ -450,8 +464,10 @@ store_try_open(const char *path, const struct store_opts *opts, int *corrupt,
 				SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK)
 		store_fail_db(st, "open");
-	else if (store_setup(st, opts) == 0)
+	else if (store_setup(st, opts) == 0) {
+		sqlite3_rollback_hook(st->db, store_rolled_back, st);
 		return st;
+	}
 	*corrupt = st->corrupt;
 	*errmsg = strdup(st->err);
 	store_free(st);
@@ -770,21 +786,23 @@ store_bind_canonical(sqlite3_stmt *s, int col, const json_t *q)
 	return rc;
 }
 
-/* Store the server's result for q. */
+/* Store the server's result for q: len bytes at result, kept as a blob. */
 int
-store_query_put(struct store *st, const json_t *q, const json_t *result,
-		const json_t *page_info, int64_t processed_tx_id,
+store_query_put(struct store *st, const json_t *q, const void *result,
+		size_t len, const json_t *page_info, int64_t processed_tx_id,
 		int64_t updated)
 {
 	sqlite3_stmt *s = st->stmt[SQL_QUERY_PUT];
 
 	if (store_bind_canonical(s, 1, q) != SQLITE_OK ||
 	    store_bind_json(s, 2, q) != SQLITE_OK ||
-	    store_bind_json(s, 3, result) != SQLITE_OK ||
+	    sqlite3_bind_blob64(s, 3, len > 0 ? result : "", len,
+				SQLITE_STATIC) != SQLITE_OK ||
 	    store_bind_json(s, 4, page_info) != SQLITE_OK ||
 	    store_bind_opt_int(s, 5, processed_tx_id) != SQLITE_OK ||
 	    sqlite3_bind_int64(s, 6, updated) != SQLITE_OK) {
 		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
 		return store_fail_db(st, "query put");
 	}
 	return store_step(st, SQL_QUERY_PUT, "query put");
@@ -795,7 +813,9 @@ static void
 store_query_row(sqlite3_stmt *s, struct store_query *out)
 {
 	out->q = store_text(s, 0);
-	out->result = store_text(s, 1);
+	out->result_json = sqlite3_column_type(s, 1) == SQLITE_TEXT;
+	out->result = sqlite3_column_blob(s, 1);
+	out->result_len = (size_t)sqlite3_column_bytes(s, 1);
 	out->page_info = store_text(s, 2);
 	out->processed_tx_id = store_opt_int(s, 3);
 	out->updated = sqlite3_column_int64(s, 4);
@@ -834,6 +854,28 @@ store_query_delete(struct store *st, const json_t *q)
 		return store_fail_db(st, "query delete");
 	}
 	return store_step(st, SQL_QUERY_DELETE, "query delete");
+}
+
+/* The lowest processed-tx-id over the stored results (-1 if none has
+ * one), read without their triples. */
+int
+store_query_min_processed(struct store *st, int64_t *min)
+{
+	sqlite3_stmt *s = st->stmt[SQL_QUERY_MIN];
+	int rc;
+
+	*min = -1;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*min = store_opt_int(s, 0);
+	return store_done(st, s, rc, "query min");
+}
+
+/* How many transactions have been rolled back on this store: a copy of
+ * something written since is stale once this changes. */
+uint64_t
+store_generation(const struct store *st)
+{
+	return st->generation;
 }
 
 /* Visit every stored result. */

@@ -58,7 +58,9 @@ typedef int (*store_tx_cb)(void *arg, const struct store_tx *);
 /* One cached server result; pointers valid only during the callback. */
 struct store_query {
 	const char *q;		 /* the query as JSON text */
-	const char *result;	 /* JSON text */
+	const void *result;	 /* the bytes stored by store_query_put, */
+	size_t result_len;
+	int result_json;	 /* or, if set, JSON text (older stores) */
 	const char *page_info;	 /* JSON text, or NULL */
 	int64_t processed_tx_id; /* or -1 */
 	int64_t updated;	 /* ms */
@@ -130,14 +132,21 @@ const char *store_tx_status_name(enum store_tx_status);
 int store_tx_status_parse(const char *name, enum store_tx_status *out);
 
 /* Server results per query (keyed by canonical JSON of q). */
-int store_query_put(struct store *, const json_t *q, const json_t *result,
-		    const json_t *page_info, int64_t processed_tx_id,
-		    int64_t updated);
+int store_query_put(struct store *, const json_t *q, const void *result,
+		    size_t len, const json_t *page_info,
+		    int64_t processed_tx_id, int64_t updated);
 /* found is set to 0 or 1; the callback runs once if found. */
 int store_query_get(struct store *, const json_t *q, store_query_cb, void *,
 		    int *found);
 int store_query_delete(struct store *, const json_t *q);
 int store_query_scan(struct store *, store_query_cb, void *);
+/* The lowest processed-tx-id over the stored results, or -1 if none. */
+int store_query_min_processed(struct store *, int64_t *min);
+
+/* A count of the transactions rolled back on the store, explicitly or by
+ * SQLite after an error: what a caller remembers of its writes is stale
+ * once the count moves. */
+uint64_t store_generation(const struct store *);
 
 /* kv: *v receives a copy (caller frees) or NULL if absent; a NULL v in
  * store_kv_set deletes the key. */

@@ -1,9 +1,18 @@
 /*
  * sync.c: base (the union of server results) and the view built on it.
  *
- * A result's triples are cached in the store's queries table as a flat
- * JSON array; putting a new result compares it with the cached one by
- * triple key (e, a, canonical v) and adjusts the counts in base.
+ * A result is cached in the store's queries table as the sorted set of its
+ * triples' keys (e, a, canonical v); putting a new result compares it with
+ * the cached one key by key and adjusts the counts in base.  (Stores
+ * written by earlier versions hold the triples as a JSON array; they are
+ * read as well.)
+ *
+ * The keys of the last result of each query are also kept in memory
+ * (bounded, least recently used dropped first), so that a query refreshed
+ * again and again is not read back and parsed each time.  What is kept was
+ * written in a transaction that may still roll back: the whole copy is
+ * dropped whenever the store reports a rollback, and after any failure
+ * the query's entry is, so the store stays the reference.
  */
 #include "config.h"
 
@@ -41,12 +50,23 @@ static const char *const sync_sql_text[SYNC_MAX] = {
 			   "SELECT e, a, v, t FROM base",
 };
 
+/* Bounds of the cache of last results: about 100 bytes a triple. */
+#define SYNC_CACHE_BYTES (8u << 20)
+#define SYNC_CACHE_ENTRIES 256
+
+struct sync_cached;
+
 struct sync {
 	struct store *store;
 	struct txapply *applier;
 	sqlite3 *db;
 	sqlite3_stmt *stmt[SYNC_MAX];
+	struct sync_cached *cache; /* last results, most recent first */
+	size_t cache_bytes, cache_n;
+	uint64_t cache_gen; /* store_generation when the cache was valid */
 };
+
+static void sync_cache_flush(struct sync *);
 
 /* Create base and prepare every statement. */
 struct sync *
@@ -60,6 +80,7 @@ sync_create(struct store *st, struct txapply *applier, char **errmsg)
 	s->store = st;
 	s->applier = applier;
 	s->db = store_db(st);
+	s->cache_gen = store_generation(st);
 	if (sqlite3_exec(s->db, "CREATE TABLE IF NOT EXISTS base (e TEXT NOT "
 	    "NULL, a TEXT NOT NULL, v TEXT NOT NULL, t INTEGER NOT NULL, n "
 	    "INTEGER NOT NULL, PRIMARY KEY (e, a, v)) WITHOUT ROWID", NULL, NULL,
@@ -87,6 +108,7 @@ sync_free(struct sync *s)
 		return;
 	for (i = 0; i < SYNC_MAX; i++)
 		sqlite3_finalize(s->stmt[i]);
+	sync_cache_flush(s);
 	free(s);
 }
 
@@ -162,42 +184,294 @@ fail:
 	return NULL;
 }
 
-/* Index triples by "e\x1fa\x1fv" (v canonical): key -> triple. */
-static json_t *
-sync_index(const json_t *triples)
+/*
+ * Result keys.  A triple's key is "e\0a\0v" with v in canonical JSON text,
+ * which has no NUL: comparing keys compares the triples.
+ */
+
+/* One key of a result. */
+struct sync_key {
+	union {
+		size_t off;    /* into the buffer, while keys are added */
+		const char *p; /* once finished; NUL-terminated after v */
+	} at;
+	size_t len; /* of "e\0a\0v" */
+	size_t i;   /* the triple's index in its result (for its t) */
+};
+
+/* A result's keys, sorted, each once. */
+struct sync_keys {
+	char *buf;
+	size_t len, cap;
+	struct sync_key *k;
+	size_t n, kcap;
+};
+
+/* A query's last result, kept so that the next one is compared with it
+ * without reading it back from the store and parsing it. */
+struct sync_cached {
+	char *canonical;
+	struct sync_keys keys;
+	size_t bytes;
+	struct sync_cached *next; /* most recently used first */
+};
+
+static void
+sync_keys_clear(struct sync_keys *ks)
 {
-	json_t *idx = json_object(), *t;
-	size_t i;
-
-	json_array_foreach(triples, i, t) {
-		char *v = tstore_value_text(json_array_get(t, 2)), *key;
-		size_t n;
-
-		if (v == NULL)
-			continue;
-		n = strlen(json_string_value(json_array_get(t, 0))) +
-		    strlen(json_string_value(json_array_get(t, 1))) +
-		    strlen(v) + 3;
-		if ((key = malloc(n)) != NULL) {
-			snprintf(key, n, "%s\x1f%s\x1f%s",
-			    json_string_value(json_array_get(t, 0)),
-			    json_string_value(json_array_get(t, 1)), v);
-			json_object_set(idx, key, t);
-			free(key);
-		}
-		free(v);
-	}
-	return idx;
+	free(ks->buf);
+	free(ks->k);
+	memset(ks, 0, sizeof *ks);
 }
 
-/* The cached triples of q (new reference; [] if none). */
+/* Order keys by their bytes, then by index. */
 static int
-sync_cached_cb(void *arg, const struct store_query *sq)
+sync_key_cmp(const void *x, const void *y)
 {
-	json_t **out = arg;
+	const struct sync_key *a = x, *b = y;
+	int c = memcmp(a->at.p, b->at.p, a->len < b->len ? a->len : b->len);
 
-	*out = json_loads(sq->result, 0, NULL);
+	if (c != 0)
+		return c;
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+/* Append the key of e, a, v (v canonical text) as the i-th triple. */
+static int
+sync_keys_add(struct sync_keys *ks, const char *e, const char *a,
+    const char *v, size_t i)
+{
+	size_t le = strlen(e), la = strlen(a), lv = strlen(v);
+	size_t len = le + la + lv + 2, cap;
+	void *p;
+
+	if (ks->len + len + 1 > ks->cap) {
+		for (cap = ks->cap ? ks->cap : 4096; cap < ks->len + len + 1;)
+			cap *= 2;
+		if ((p = realloc(ks->buf, cap)) == NULL)
+			return -1;
+		ks->buf = p;
+		ks->cap = cap;
+	}
+	if (ks->n == ks->kcap) {
+		cap = ks->kcap ? ks->kcap * 2 : 64;
+		if ((p = reallocarray(ks->k, cap, sizeof *ks->k)) == NULL)
+			return -1;
+		ks->k = p;
+		ks->kcap = cap;
+	}
+	ks->k[ks->n].at.off = ks->len;
+	ks->k[ks->n].len = len;
+	ks->k[ks->n++].i = i;
+	memcpy(ks->buf + ks->len, e, le + 1);
+	memcpy(ks->buf + ks->len + le + 1, a, la + 1);
+	memcpy(ks->buf + ks->len + le + la + 2, v, lv + 1);
+	ks->len += len + 1;
 	return 0;
+}
+
+/*
+ * Make the keys added so far a set: sorted, each once (a key added more
+ * than once keeps its last index), and laid out in order in the buffer,
+ * which is then what store_query_put stores.  0, or -1 (out of memory).
+ */
+static int
+sync_keys_finish(struct sync_keys *ks)
+{
+	char *buf, *p;
+	size_t i, n;
+
+	for (i = 0; i < ks->n; i++)
+		ks->k[i].at.p = ks->buf + ks->k[i].at.off;
+	qsort(ks->k, ks->n, sizeof *ks->k, sync_key_cmp);
+	for (i = n = 0; i < ks->n; i++) {
+		if (i + 1 < ks->n && ks->k[i].len == ks->k[i + 1].len &&
+		    memcmp(ks->k[i].at.p, ks->k[i + 1].at.p, ks->k[i].len) == 0)
+			continue;
+		ks->k[n++] = ks->k[i];
+	}
+	ks->n = n;
+	if ((buf = malloc(ks->len > 0 ? ks->len : 1)) == NULL)
+		return -1;
+	for (i = 0, p = buf; i < ks->n; i++) {
+		memcpy(p, ks->k[i].at.p, ks->k[i].len + 1);
+		ks->k[i].at.p = p;
+		p += ks->k[i].len + 1;
+	}
+	free(ks->buf);
+	ks->buf = buf;
+	ks->len = ks->cap = (size_t)(p - buf);
+	if (ks->len == 0)
+		ks->cap = 1;
+	return 0;
+}
+
+/*
+ * The keys of [e, a, v, t] triples.  Triples without string e and a, or
+ * whose v has no text, have no key.  0, or -1 (out of memory).
+ */
+static int
+sync_keys_build(struct sync_keys *ks, const json_t *triples)
+{
+	const char *e, *a;
+	const json_t *t;
+	size_t i;
+	char *v;
+	int r;
+
+	json_array_foreach(triples, i, t) {
+		e = json_string_value(json_array_get(t, 0));
+		a = json_string_value(json_array_get(t, 1));
+		if (e == NULL || a == NULL ||
+		    (v = tstore_value_text(json_array_get(t, 2))) == NULL)
+			continue;
+		r = sync_keys_add(ks, e, a, v, i);
+		free(v);
+		if (r != 0)
+			return -1;
+	}
+	return sync_keys_finish(ks);
+}
+
+/* The keys of a stored key set (sync_keys_finish's buffer): "e\0a\0v\0"
+ * after one another.  A malformed tail is ignored. */
+static int
+sync_keys_parse(struct sync_keys *ks, const char *p, size_t len)
+{
+	const char *end = len > 0 ? p + len : p, *f[3];
+	size_t i = 0;
+	int j;
+
+	for (;;) {
+		for (j = 0; j < 3; j++) {
+			f[j] = p;
+			if (p == end ||
+			    (p = memchr(p, '\0', (size_t)(end - p))) == NULL)
+				return sync_keys_finish(ks);
+			p++;
+		}
+		if (sync_keys_add(ks, f[0], f[1], f[2], i++) != 0)
+			return -1;
+	}
+}
+
+/* The memory a key set holds. */
+static size_t
+sync_keys_bytes(const struct sync_keys *ks)
+{
+	return ks->cap + ks->kcap * sizeof *ks->k;
+}
+
+/*
+ * The cache of last results.
+ */
+
+static void
+sync_cached_free(struct sync_cached *c)
+{
+	if (c == NULL)
+		return;
+	free(c->canonical);
+	sync_keys_clear(&c->keys);
+	free(c);
+}
+
+/* Empty the cache. */
+static void
+sync_cache_flush(struct sync *s)
+{
+	struct sync_cached *c;
+
+	while ((c = s->cache) != NULL) {
+		s->cache = c->next;
+		sync_cached_free(c);
+	}
+	s->cache_bytes = 0;
+	s->cache_n = 0;
+}
+
+/* Take canonical's entry out of the cache (NULL if none); the cache is
+ * emptied first if the store rolled back a transaction since it was
+ * filled. */
+static struct sync_cached *
+sync_cache_take(struct sync *s, const char *canonical)
+{
+	struct sync_cached **pp, *c;
+
+	if (store_generation(s->store) != s->cache_gen) {
+		sync_cache_flush(s);
+		s->cache_gen = store_generation(s->store);
+	}
+	for (pp = &s->cache; (c = *pp) != NULL; pp = &c->next) {
+		if (strcmp(c->canonical, canonical) != 0)
+			continue;
+		*pp = c->next;
+		s->cache_bytes -= c->bytes;
+		s->cache_n--;
+		return c;
+	}
+	return NULL;
+}
+
+/* Put c first in the cache, then drop the least recently used entries
+ * past the cache's bounds (c itself if it alone is past them). */
+static void
+sync_cache_put(struct sync *s, struct sync_cached *c)
+{
+	struct sync_cached **pp;
+
+	c->bytes = strlen(c->canonical) + sizeof *c + sync_keys_bytes(&c->keys);
+	c->next = s->cache;
+	s->cache = c;
+	s->cache_bytes += c->bytes;
+	s->cache_n++;
+	while (s->cache_bytes > SYNC_CACHE_BYTES ||
+	    s->cache_n > SYNC_CACHE_ENTRIES) {
+		for (pp = &s->cache; (*pp)->next != NULL; pp = &(*pp)->next)
+			;
+		c = *pp;
+		*pp = NULL;
+		s->cache_bytes -= c->bytes;
+		s->cache_n--;
+		sync_cached_free(c);
+	}
+}
+
+struct sync_load {
+	struct sync_keys *keys;
+	int r;
+};
+
+/* The keys of a stored result (store_query_get callback): a key set, or
+ * the JSON triples older stores hold. */
+static int
+sync_load_cb(void *arg, const struct store_query *sq)
+{
+	struct sync_load *l = arg;
+	json_t *triples;
+
+	if (!sq->result_json) {
+		l->r = sync_keys_parse(l->keys, sq->result, sq->result_len);
+		return 0;
+	}
+	triples = json_loadb(sq->result, sq->result_len, 0, NULL);
+	l->r = sync_keys_build(l->keys, triples);
+	json_decref(triples);
+	return 0;
+}
+
+/* The keys of q's stored result (none if there is none). */
+static int
+sync_keys_load(struct sync *s, const json_t *q, struct sync_keys *ks)
+{
+	struct sync_load l = { ks, 0 };
+	int found = 0;
+
+	if (store_query_get(s->store, q, sync_load_cb, &l, &found) != 0)
+		return -1;
+	return found ? l.r : sync_keys_finish(ks);
 }
 
 /* Add attr a's etype (and its reverse etype) to etypes. */
@@ -211,53 +485,57 @@ sync_attr_etypes(const struct attr *a, json_t *etypes)
 		json_object_set_new(etypes, a->rev_etype, json_true());
 }
 
-/* Record t's entity and its attr's etypes. */
-static void
-sync_note(struct sync *s, const json_t *t, json_t *dirty, json_t *etypes)
-{
-	json_object_set_new(dirty, json_string_value(json_array_get(t, 0)),
-	    json_true());
-	sync_attr_etypes(attrs_by_id(store_attrs(s->store),
-	    json_string_value(json_array_get(t, 1))), etypes);
-}
-
-/* Count t into base (+1) or out of it (-1). */
+/* Count the triple of key k into base (+1, at time t) or out of it (-1);
+ * note its entity and its attr's etypes. */
 static int
-sync_count(struct sync *s, const json_t *t, int delta)
+sync_count(struct sync *s, const struct sync_key *k, int delta, int64_t t,
+    json_t *dirty, json_t *etypes)
 {
-	const char *e = json_string_value(json_array_get(t, 0));
-	const char *a = json_string_value(json_array_get(t, 1));
-	char *v = tstore_value_text(json_array_get(t, 2));
+	const char *e = k->at.p, *a = e + strlen(e) + 1, *v = a + strlen(a) + 1;
 	int r;
 
-	if (v == NULL)
-		return -1;
 	if (delta > 0)
-		r = sync_exec(s, SYNC_INC, e, a, v,
-		    json_integer_value(json_array_get(t, 3)));
+		r = sync_exec(s, SYNC_INC, e, a, v, t);
 	else
 		r = sync_exec(s, SYNC_DEC, e, a, v, 0) != 0 ||
 		    sync_exec(s, SYNC_GC, e, a, v, 0) != 0 ? -1 : 0;
-	free(v);
+	json_object_set_new(dirty, e, json_true());
+	sync_attr_etypes(attrs_by_id(store_attrs(s->store), a), etypes);
 	return r;
 }
 
-/* Count the triples of from that are not in other with delta. */
+/* Count the triples only in old out of base and those only in new (of
+ * triples) into it: a merge of the two sorted key sets. */
 static int
-sync_diff(struct sync *s, json_t *from, json_t *other, int delta,
-    json_t *dirty, json_t *etypes)
+sync_diff(struct sync *s, const struct sync_keys *old,
+    const struct sync_keys *new, const json_t *triples, json_t *dirty,
+    json_t *etypes)
 {
-	const char *key;
-	json_t *t;
+	size_t i = 0, j = 0;
+	int c, r = 0;
 
-	json_object_foreach(from, key, t) {
-		if (json_object_get(other, key) != NULL)
-			continue;
-		if (sync_count(s, t, delta) != 0)
-			return -1;
-		sync_note(s, t, dirty, etypes);
+	while (r == 0 && (i < old->n || j < new->n)) {
+		if (i == old->n)
+			c = 1;
+		else if (j == new->n)
+			c = -1;
+		else if ((c = memcmp(old->k[i].at.p, new->k[j].at.p,
+		    old->k[i].len < new->k[j].len ? old->k[i].len :
+		    new->k[j].len)) == 0 && old->k[i].len != new->k[j].len)
+			c = old->k[i].len < new->k[j].len ? -1 : 1;
+		if (c < 0)
+			r = sync_count(s, &old->k[i++], -1, 0, dirty, etypes);
+		else if (c > 0) {
+			r = sync_count(s, &new->k[j], +1, json_integer_value(
+			    json_array_get(json_array_get(triples,
+			    new->k[j].i), 3)), dirty, etypes);
+			j++;
+		} else {
+			i++;
+			j++;
+		}
 	}
-	return 0;
+	return r;
 }
 
 /* Replace q's cached result. */
@@ -266,24 +544,41 @@ sync_put_result(struct sync *s, const json_t *q, const json_t *triples,
     const json_t *page_info, int64_t processed_tx_id, int64_t now_ms,
     json_t *dirty, json_t *etypes)
 {
-	json_t *old = NULL, *oldidx, *newidx;
-	int found = 0, r = -1;
+	struct sync_keys old = { 0 }, new = { 0 };
+	struct sync_cached *c = NULL;
+	char *canonical;
+	int r = -1;
 
-	if (store_query_get(s->store, q, sync_cached_cb, &old, &found) != 0)
+	if ((canonical = tstore_value_text(q)) == NULL)
 		return -1;
-	oldidx = sync_index(old);
-	newidx = sync_index(triples);
-	if (sync_diff(s, oldidx, newidx, -1, dirty, etypes) != 0 ||
-	    sync_diff(s, newidx, oldidx, +1, dirty, etypes) != 0)
+	if ((c = sync_cache_take(s, canonical)) != NULL) {
+		old = c->keys;
+		memset(&c->keys, 0, sizeof c->keys);
+	} else if (sync_keys_load(s, q, &old) != 0)
 		goto out;
-	if (store_query_put(s->store, q, triples, page_info, processed_tx_id,
-	    now_ms) != 0)
+	if (sync_keys_build(&new, triples) != 0 ||
+	    sync_diff(s, &old, &new, triples, dirty, etypes) != 0 ||
+	    store_query_put(s->store, q, new.buf, new.len, page_info,
+	    processed_tx_id, now_ms) != 0)
 		goto out;
+	if (c == NULL && (c = calloc(1, sizeof *c)) != NULL) {
+		c->canonical = canonical;
+		canonical = NULL;
+	}
+	if (c != NULL) {
+		c->keys = new;
+		memset(&new, 0, sizeof new);
+		sync_cache_put(s, c);
+		c = NULL;
+	}
 	r = 0;
 out:
-	json_decref(old);
-	json_decref(oldidx);
-	json_decref(newidx);
+	/* After a failure the store may hold either result: the next put
+	 * reads it back. */
+	sync_cached_free(c);
+	sync_keys_clear(&old);
+	sync_keys_clear(&new);
+	free(canonical);
 	return r;
 }
 
@@ -293,9 +588,13 @@ sync_drop_result(struct sync *s, const json_t *q, json_t *dirty,
     json_t *etypes)
 {
 	json_t *none = json_array();
+	char *canonical = tstore_value_text(q);
 	int r = sync_put_result(s, q, none, NULL, -1, 0, dirty, etypes);
 
 	json_decref(none);
+	if (canonical != NULL)
+		sync_cached_free(sync_cache_take(s, canonical));
+	free(canonical);
 	return r == 0 ? store_query_delete(s->store, q) : -1;
 }
 
@@ -380,25 +679,21 @@ sync_rebuild(struct sync *s, const json_t *dirty, const json_t *txs,
 	return 0;
 }
 
-/* Lowest processed-tx-id over cached results. */
-static int
-sync_min_cb(void *arg, const struct store_query *sq)
+/* How many results are kept in memory, and their size. */
+void
+sync_cache_stats(const struct sync *s, size_t *entries, size_t *bytes)
 {
-	int64_t *min = arg;
-
-	if (sq->processed_tx_id >= 0 &&
-	    (*min < 0 || sq->processed_tx_id < *min))
-		*min = sq->processed_tx_id;
-	return 0;
+	*entries = s->cache_n;
+	*bytes = s->cache_bytes;
 }
 
 /* Lowest processed-tx-id, or -1. */
 int64_t
 sync_min_processed(struct sync *s)
 {
-	int64_t min = -1;
+	int64_t min;
 
-	if (store_query_scan(s->store, sync_min_cb, &min) != 0)
+	if (store_query_min_processed(s->store, &min) != 0)
 		return -1;
 	return min;
 }

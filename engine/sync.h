@@ -51,7 +51,9 @@ json_t *sync_result_triples(const json_t *result);
 /*
  * Replace the cached server result of q with triples.  The entities whose
  * triples changed are added to dirty, and the etypes of the attrs involved
- * to etypes.  0, or -1 (storage failure).
+ * to etypes.  0, or -1 (storage failure).  The result's keys are also kept
+ * in memory, within bounds, so that the next result of q is compared
+ * without reading this one back; a rollback of the store drops them.
  */
 int sync_put_result(struct sync *, const json_t *q, const json_t *triples,
     const json_t *page_info, int64_t processed_tx_id, int64_t now_ms,
@@ -75,6 +77,10 @@ void sync_tx_etypes(const struct attrs *reg, const json_t *tx_steps,
  */
 int sync_rebuild(struct sync *, const json_t *dirty, const json_t *txs,
     json_t *etypes);
+
+/* How many of the last results sync_put_result keeps in memory (to
+ * compare the next ones with), and the bytes they take. */
+void sync_cache_stats(const struct sync *, size_t *entries, size_t *bytes);
 
 /* The lowest processed-tx-id over the cached results that have one, or
  * -1 when none has. */

@@ -374,7 +374,8 @@ query_cb(void *arg, const struct store_query *q)
 	char *buf = arg;
 	size_t len = strlen(buf);
 
-	snprintf(buf + len, 512 - len, "%s|%s|%s|%lld\n", q->q, q->result,
+	snprintf(buf + len, 512 - len, "%s|%.*s|%s|%lld\n", q->q,
+		 (int)q->result_len, (const char *)q->result,
 		 q->page_info != NULL ? q->page_info : "-",
 		 (long long)q->processed_tx_id);
 	return 0;
@@ -389,15 +390,16 @@ START_TEST(test_queries_keyed_by_canonical_json)
 	json_t *q2 = json_loads("{\"todos\":{\"$\":{\"where\":{\"a\":1},"
 				"\"limit\":1}}}",
 				0, NULL);
-	json_t *res = json_loads("[{\"data\":1}]", 0, NULL);
+	const char *res = "[{\"data\":1}]";
+	json_t *info = json_loads(res, 0, NULL);
 	char buf[512] = "";
 	int found;
 
-	ck_assert_int_eq(store_query_put(st, q1, res, NULL, 7, 100), 0);
+	ck_assert_int_eq(store_query_put(st, q1, res, strlen(res), NULL, 7, 100), 0);
 	ck_assert_int_eq(store_query_get(st, q2, query_cb, buf, &found), 0);
 	ck_assert_int_eq(found, 1);
 	ck_assert_ptr_nonnull(strstr(buf, "|[{\"data\":1}]|-|7\n"));
-	ck_assert_int_eq(store_query_put(st, q2, res, res, -1, 101), 0);
+	ck_assert_int_eq(store_query_put(st, q2, res, strlen(res), info, -1, 101), 0);
 	buf[0] = '\0';
 	ck_assert_int_eq(store_query_scan(st, query_cb, buf), 0);
 	ck_assert_ptr_nonnull(
@@ -408,7 +410,7 @@ START_TEST(test_queries_keyed_by_canonical_json)
 	ck_assert_int_eq(found, 0);
 	json_decref(q1);
 	json_decref(q2);
-	json_decref(res);
+	json_decref(info);
 	store_free(st);
 }
 END_TEST

@@ -5,6 +5,12 @@
  * view as replaying every pending transaction (what the daemon's outbox
  * relies on to skip the replay).  Seeded random cases over a small schema
  * (titles, merged JSON, a has-one link, retractions).
+ *
+ * And base's counts: after any sequence of results put, replaced and
+ * dropped, over more queries than sync keeps in memory, with puts rolled
+ * back, sync re-created (as after a restart) and results left by earlier
+ * versions, each triple in base is counted once per current result that
+ * holds it.
  */
 #include "config.h"
 
@@ -17,6 +23,7 @@
 #include "engine/attrs.h"
 #include "engine/store.h"
 #include "engine/sync.h"
+#include "engine/tstore.h"
 #include "engine/txapply.h"
 
 #define A_TID "a0000000-0000-4000-8000-000000000001"
@@ -340,6 +347,246 @@ START_TEST(test_skipping_untouched_replay_equals_full_replay)
 }
 END_TEST
 
+/* A triple's key in base, as sync writes it: "e a v" with v canonical. */
+static char *
+base_key(const char *e, const char *a, const json_t *v)
+{
+	char *vt = tstore_value_text(v), *k;
+	size_t n = strlen(e) + strlen(a) + strlen(vt) + 3;
+
+	k = malloc(n);
+	snprintf(k, n, "%s %s %s", e, a, vt);
+	free(vt);
+	return k;
+}
+
+/* The counts base should hold: key -> the number of results holding it. */
+static json_t *
+expected_base(json_t *const *results, size_t n)
+{
+	json_t *want = json_object(), *t;
+	size_t i, j;
+	char *k;
+
+	for (i = 0; i < n; i++) {
+		json_array_foreach(results[i], j, t) {
+			k = base_key(json_string_value(json_array_get(t, 0)),
+				     json_string_value(json_array_get(t, 1)),
+				     json_array_get(t, 2));
+			json_object_set_new(want, k, json_integer(
+			    json_integer_value(json_object_get(want, k)) + 1));
+			free(k);
+		}
+	}
+	return want;
+}
+
+/* Check base against the counts wanted (step says where we are). */
+static void
+check_base(const json_t *want, int step)
+{
+	json_t *got = json_object();
+	sqlite3_stmt *s;
+	const char *k;
+	json_t *v;
+	char *key;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(store_db(st),
+	    "SELECT e, a, v, n FROM base", -1, &s, NULL), SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(s, 0) +
+		    (size_t)sqlite3_column_bytes(s, 1) +
+		    (size_t)sqlite3_column_bytes(s, 2) + 3;
+
+		key = malloc(n);
+		snprintf(key, n, "%s %s %s", sqlite3_column_text(s, 0),
+		    sqlite3_column_text(s, 1), sqlite3_column_text(s, 2));
+		json_object_set_new(got, key,
+		    json_integer(sqlite3_column_int64(s, 3)));
+		free(key);
+	}
+	sqlite3_finalize(s);
+	json_object_foreach((json_t *)want, k, v)
+		ck_assert_msg(json_equal(json_object_get(got, k), v),
+		    "step %d: %s counted %lld, not %lld", step, k,
+		    (long long)json_integer_value(json_object_get(got, k)),
+		    (long long)json_integer_value(v));
+	ck_assert_msg(json_object_size(got) == json_object_size(want),
+	    "step %d: base holds %zu triples, not %zu", step,
+	    json_object_size(got), json_object_size(want));
+	json_decref(got);
+}
+
+#define NQUERIES 300 /* more than sync keeps in memory */
+#define STEPS 1500
+
+/* A random result over the todos, for one of the queries. */
+static json_t *
+random_result(void)
+{
+	struct server_todo sv[NTODOS];
+
+	memset(sv, 0, sizeof sv);
+	random_server(sv, (1u << NTODOS) - 1);
+	return server_rows(sv);
+}
+
+/*
+ * Results put, replaced and dropped at random over NQUERIES queries; a
+ * put is sometimes rolled back (the next put of that query follows it),
+ * and sync is sometimes re-created.  Base always counts what the current
+ * results hold.
+ */
+START_TEST(test_base_counts_every_current_result)
+{
+	json_t *results[NQUERIES], *q[NQUERIES], *r, *want, *dirty, *etypes;
+	int i, k, rolled = 0, restarts = 0;
+	size_t entries, bytes;
+	char *err = NULL;
+
+	seed = 7;
+	for (i = 0; i < NQUERIES; i++) {
+		results[i] = json_array();
+		q[i] = json_pack("{s:{s:{s:{s:i}}}}", "todos", "$", "where",
+		    "n", i);
+	}
+	/* Every query gets a result: more than sync keeps in memory. */
+	ck_assert_int_eq(store_begin(st), 0);
+	for (i = 0; i < NQUERIES; i++) {
+		dirty = json_object();
+		json_decref(results[i]);
+		results[i] = random_result();
+		ck_assert_int_eq(sync_put_result(sy, q[i], results[i], NULL, 1,
+		    1, dirty, NULL), 0);
+		json_decref(dirty);
+	}
+	ck_assert_int_eq(store_commit(st), 0);
+	/* The copies kept in memory stay within their bounds. */
+	sync_cache_stats(sy, &entries, &bytes);
+	ck_assert_int_eq(entries, 256);
+	ck_assert_uint_le(bytes, 8u << 20);
+	for (k = 0; k < STEPS; k++) {
+		/* Mostly a few hot queries, sometimes any. */
+		i = (int)(rnd(4) == 0 ? rnd(NQUERIES) : rnd(40));
+		dirty = json_object();
+		etypes = json_object();
+		switch (rnd(10)) {
+		case 0:
+			ck_assert_int_eq(sync_drop_result(sy, q[i], dirty,
+			    etypes), 0);
+			json_array_clear(results[i]);
+			break;
+		case 1:
+			/* Rolled back: the result stays what it was, and the
+			 * next put must compare with that one. */
+			r = random_result();
+			ck_assert_int_eq(store_begin(st), 0);
+			ck_assert_int_eq(sync_put_result(sy, q[i], r, NULL, 1,
+			    1, dirty, etypes), 0);
+			ck_assert_int_eq(store_rollback(st), 0);
+			json_decref(r);
+			rolled++;
+			/* fall through */
+		default:
+			r = random_result();
+			ck_assert_int_eq(store_begin(st), 0);
+			ck_assert_int_eq(sync_put_result(sy, q[i], r, NULL, 2,
+			    2, dirty, etypes), 0);
+			ck_assert_int_eq(store_commit(st), 0);
+			json_decref(results[i]);
+			results[i] = r;
+			break;
+		case 2:
+			sync_free(sy);
+			sy = sync_create(st, applier, &err);
+			ck_assert_ptr_nonnull(sy);
+			restarts++;
+			break;
+		}
+		json_decref(dirty);
+		json_decref(etypes);
+		/* A count gone wrong stays wrong: checking every few steps
+		 * finds it. */
+		if (k % 10 != 9)
+			continue;
+		want = expected_base(results, NQUERIES);
+		check_base(want, k);
+		json_decref(want);
+	}
+	ck_assert_int_gt(rolled, STEPS / 20);
+	ck_assert_int_gt(restarts, STEPS / 20);
+	for (i = 0; i < NQUERIES; i++) {
+		json_decref(results[i]);
+		json_decref(q[i]);
+	}
+}
+END_TEST
+
+/* A result stored by an earlier version (the triples as JSON text) is
+ * read when the next result replaces it. */
+START_TEST(test_result_stored_as_json_is_replaced)
+{
+	json_t *q = json_pack("{s:{}}", "todos"), *old, *r, *want, *dirty,
+	       *etypes, *both[1];
+	struct server_todo sv[NTODOS];
+	sqlite3_stmt *s;
+	char *text, *canonical;
+	size_t i;
+	json_t *t;
+
+	seed = 11;
+	memset(sv, 0, sizeof sv);
+	random_server(sv, (1u << NTODOS) - 1);
+	sv[0].present = 1;
+	old = server_rows(sv);
+	/* What an earlier version left: the row, and base's counts. */
+	text = json_dumps(old, JSON_COMPACT);
+	canonical = tstore_value_text(q);
+	ck_assert_int_eq(sqlite3_prepare_v2(store_db(st),
+	    "INSERT INTO queries (canonical, q, result, processed_tx_id, "
+	    "updated) VALUES (?1, ?1, ?2, 1, 1)", -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, canonical, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	ck_assert_int_eq(sqlite3_prepare_v2(store_db(st),
+	    "INSERT INTO base (e, a, v, t, n) VALUES (?1, ?2, ?3, 1, 1)", -1,
+	    &s, NULL), SQLITE_OK);
+	json_array_foreach(old, i, t) {
+		char *v = tstore_value_text(json_array_get(t, 2));
+
+		sqlite3_bind_text(s, 1, json_string_value(json_array_get(t, 0)),
+		    -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, json_string_value(json_array_get(t, 1)),
+		    -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, v, -1, SQLITE_TRANSIENT);
+		ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
+		sqlite3_reset(s);
+		free(v);
+	}
+	sqlite3_finalize(s);
+	/* Todo 0 goes: its triples must leave base. */
+	sv[0].present = 0;
+	r = server_rows(sv);
+	dirty = json_object();
+	etypes = json_object();
+	ck_assert_int_eq(sync_put_result(sy, q, r, NULL, 2, 2, dirty, etypes),
+	    0);
+	ck_assert_ptr_nonnull(json_object_get(dirty, T0));
+	both[0] = r;
+	want = expected_base(both, 1);
+	check_base(want, 0);
+	json_decref(want);
+	json_decref(dirty);
+	json_decref(etypes);
+	json_decref(r);
+	json_decref(old);
+	json_decref(q);
+	free(text);
+	free(canonical);
+}
+END_TEST
+
 /* The suite. */
 static Suite *
 sync_suite(void)
@@ -350,6 +597,8 @@ sync_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_skipping_untouched_replay_equals_full_replay);
+	tcase_add_test(tc, test_base_counts_every_current_result);
+	tcase_add_test(tc, test_result_stored_as_json_is_replaced);
 	suite_add_tcase(s, tc);
 	return s;
 }
