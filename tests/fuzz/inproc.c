@@ -51,6 +51,7 @@ struct server *
 inproc_server_create(const char *conf_text)
 {
 	struct conf *cfg = conf_create();
+	struct server *srv;
 	const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 	char *err = NULL;
 
@@ -68,7 +69,12 @@ inproc_server_create(const char *conf_text)
 	    conf_load_string(cfg, "fuzz", conf_text, &err) != 0) ||
 	    conf_finish(cfg, &err) != 0)
 		fatal("fuzz config: %s", err != NULL ? err : "?");
-	return server_create(cfg);
+	srv = server_create(cfg);
+	/* The daemon's SIGINT and SIGTERM handlers replaced libFuzzer's,
+	 * which end a run with its stats: give libFuzzer its signals back. */
+	event_del(srv->sigint_ev);
+	event_del(srv->sigterm_ev);
+	return srv;
 }
 
 /* Whether the client's session is still live. */
