@@ -285,7 +285,8 @@ sync_keys_finish(struct sync_keys *ks)
 
 	for (i = 0; i < ks->n; i++)
 		ks->k[i].at.p = ks->buf + ks->k[i].at.off;
-	qsort(ks->k, ks->n, sizeof *ks->k, sync_key_cmp);
+	if (ks->n > 1) /* k is NULL when there are none */
+		qsort(ks->k, ks->n, sizeof *ks->k, sync_key_cmp);
 	for (i = n = 0; i < ks->n; i++) {
 		if (i + 1 < ks->n && ks->k[i].len == ks->k[i + 1].len &&
 		    memcmp(ks->k[i].at.p, ks->k[i + 1].at.p, ks->k[i].len) == 0)
