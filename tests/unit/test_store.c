@@ -415,6 +415,59 @@ START_TEST(test_queries_keyed_by_canonical_json)
 }
 END_TEST
 
+/* The lowest processed-tx-id over stored results, ignoring those without. */
+START_TEST(test_query_min_processed)
+{
+	struct store *st = open_ok();
+	json_t *q1 = json_pack("{s:{}}", "a"), *q2 = json_pack("{s:{}}", "b"),
+	       *q3 = json_pack("{s:{}}", "c");
+	int64_t min = 0;
+
+	ck_assert_int_eq(store_query_min_processed(st, &min), 0);
+	ck_assert_int_eq(min, -1);
+	ck_assert_int_eq(store_query_put(st, q1, "x", 1, NULL, 7, 1), 0);
+	ck_assert_int_eq(store_query_put(st, q2, "", 0, NULL, -1, 1), 0);
+	ck_assert_int_eq(store_query_min_processed(st, &min), 0);
+	ck_assert_int_eq(min, 7);
+	ck_assert_int_eq(store_query_put(st, q3, "y", 1, NULL, 3, 1), 0);
+	ck_assert_int_eq(store_query_min_processed(st, &min), 0);
+	ck_assert_int_eq(min, 3);
+	ck_assert_int_eq(store_query_delete(st, q3), 0);
+	ck_assert_int_eq(store_query_min_processed(st, &min), 0);
+	ck_assert_int_eq(min, 7);
+	json_decref(q1);
+	json_decref(q2);
+	json_decref(q3);
+	store_free(st);
+}
+END_TEST
+
+/* The generation moves when a transaction ends without committing: by
+ * ROLLBACK, and when a statement's error makes SQLite roll it back. */
+START_TEST(test_generation_counts_rollbacks)
+{
+	struct store *st = open_ok();
+	uint64_t g = store_generation(st);
+
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(store_kv_set(st, "k", "1"), 0);
+	ck_assert_int_eq(store_commit(st), 0);
+	ck_assert_uint_eq(store_generation(st), g);
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(store_kv_set(st, "k", "2"), 0);
+	ck_assert_int_eq(store_rollback(st), 0);
+	ck_assert_uint_gt(store_generation(st), g);
+	g = store_generation(st);
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(store_kv_set(st, "k", "3"), 0);
+	ck_assert_int_ne(sqlite3_exec(store_db(st), "INSERT OR ROLLBACK INTO kv "
+	    "(k, v) VALUES ('n', NULL)", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_ne(sqlite3_get_autocommit(store_db(st)), 0);
+	ck_assert_uint_gt(store_generation(st), g);
+	store_free(st);
+}
+END_TEST
+
 START_TEST(test_kv)
 {
 	struct store *st = open_ok();
@@ -548,6 +601,8 @@ store_suite(void)
 	tcase_add_test(tc, test_outbox_seq_is_a_cursor);
 	tcase_add_test(tc, test_rollback_drops_group);
 	tcase_add_test(tc, test_queries_keyed_by_canonical_json);
+	tcase_add_test(tc, test_query_min_processed);
+	tcase_add_test(tc, test_generation_counts_rollbacks);
 	tcase_add_test(tc, test_kv);
 	tcase_add_test(tc, test_reopen_keeps_data);
 	tcase_add_test(tc, test_savepoints_journal_in_memory);
