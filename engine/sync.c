@@ -417,13 +417,18 @@ sync_cache_take(struct sync *s, const char *canonical)
 }
 
 /* Put c first in the cache, then drop the least recently used entries
- * past the cache's bounds (c itself if it alone is past them). */
+ * past the cache's bounds.  A result larger than the whole cache is not
+ * kept: it would push every other one out. */
 static void
 sync_cache_put(struct sync *s, struct sync_cached *c)
 {
 	struct sync_cached **pp;
 
 	c->bytes = strlen(c->canonical) + sizeof *c + sync_keys_bytes(&c->keys);
+	if (c->bytes > SYNC_CACHE_BYTES) {
+		sync_cached_free(c);
+		return;
+	}
 	c->next = s->cache;
 	s->cache = c;
 	s->cache_bytes += c->bytes;

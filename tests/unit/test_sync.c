@@ -593,6 +593,40 @@ START_TEST(test_result_stored_as_json_is_replaced)
 }
 END_TEST
 
+/* A result larger than the whole cache is not kept, and does not push
+ * out the ones that are. */
+START_TEST(test_huge_result_is_not_kept)
+{
+	json_t *small = json_pack("{s:{}}", "profiles"), *huge_q = json_pack(
+	    "{s:{}}", "todos"), *rows = json_array(), *dirty = json_object();
+	size_t entries, bytes;
+	char e[48];
+	int i;
+
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(sync_put_result(sy, small, rows, NULL, 1, 1, dirty,
+	    NULL), 0);
+	sync_cache_stats(sy, &entries, &bytes);
+	ck_assert_int_eq(entries, 1);
+	/* 80,000 triples: about 10 MiB of keys. */
+	for (i = 0; i < 80000; i++) {
+		snprintf(e, sizeof e, "30000000-0000-4000-8000-%012d", i);
+		json_array_append_new(rows, json_pack("[s,s,s,i]", e, A_TTITLE,
+		    "a title", 1));
+	}
+	ck_assert_int_eq(sync_put_result(sy, huge_q, rows, NULL, 1, 1, dirty,
+	    NULL), 0);
+	ck_assert_int_eq(store_commit(st), 0);
+	sync_cache_stats(sy, &entries, &bytes);
+	ck_assert_int_eq(entries, 1);
+	ck_assert_uint_le(bytes, 1024);
+	json_decref(small);
+	json_decref(huge_q);
+	json_decref(rows);
+	json_decref(dirty);
+}
+END_TEST
+
 /* The suite. */
 static Suite *
 sync_suite(void)
@@ -605,6 +639,7 @@ sync_suite(void)
 	tcase_add_test(tc, test_skipping_untouched_replay_equals_full_replay);
 	tcase_add_test(tc, test_base_counts_every_current_result);
 	tcase_add_test(tc, test_result_stored_as_json_is_replaced);
+	tcase_add_test(tc, test_huge_result_is_not_kept);
 	suite_add_tcase(s, tc);
 	return s;
 }
