@@ -19,34 +19,42 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "client_lib/ctl.h"
 
 #define CTL_DEFAULT_TIMEOUT_MS 30000
 
-/* What a command's argument must be; parsed before connecting. */
+/* The longest refresh token read from standard input. */
+#define CTL_TOKEN_MAX 4096
+
+/* What a command's arguments must be; parsed before connecting. */
 enum ctl_arg {
 	CTL_ARG_NONE,
-	CTL_ARG_OBJECT, /* a JSON object */
-	CTL_ARG_ARRAY,  /* a JSON array */
-	CTL_ARG_COUNT,  /* a positive integer, optional */
+	CTL_ARG_OBJECT,  /* a JSON object */
+	CTL_ARG_ARRAY,   /* a JSON array */
+	CTL_ARG_COUNT,   /* a positive integer, optional */
+	CTL_ARG_STRINGS, /* one string for each member */
+	CTL_ARG_STDIN,   /* none: the member is standard input's first line
+			    (a secret, kept out of argv and shell history) */
 };
 
 /*
- * A command: its name, its argument and the request member holding it,
- * and whether to say hello first even without --app (so that the daemon
- * logs and attributes the command's transactions to "instantctl").
+ * A command: its name, its arguments and the request members holding
+ * them, and whether to say hello first even without --app (so that the
+ * daemon logs and attributes the command's transactions to "instantctl").
  */
 struct ctl_cmd {
 	const char *name;
 	enum ctl_arg arg;
-	const char *member;
+	const char *member[2];
 	int hello;
 	int (*run)(struct ctl *, const struct ctl_cmd *);
 };
 
 static const char ctl_usage_text[] =
-    "usage: instantctl [options] COMMAND [ARG]\n"
+    "usage: instantctl [options] COMMAND [ARG...]\n"
     "options:\n"
     "  -s, --socket PATH   the daemon's socket (default $INSTANTD_SOCKET,\n"
     "                      else $XDG_RUNTIME_DIR/instantd/socket)\n"
@@ -68,6 +76,14 @@ static const char ctl_usage_text[] =
     "  connect             let the app's upstream session connect\n"
     "  disconnect          hold the app's upstream session off\n"
     "  uuid [N]            one fresh UUID, or N of them\n"
+    "  whoami              the signed-in user (null when signed out)\n"
+    "  sign-in-guest       sign in as a new guest user\n"
+    "  send-magic-code EMAIL\n"
+    "                      have the server email a sign-in code to EMAIL\n"
+    "  verify-magic-code EMAIL CODE\n"
+    "                      sign in with the code sent to EMAIL\n"
+    "  sign-in-token       sign in with a refresh token read from stdin\n"
+    "  sign-out            sign out, here and on the server\n"
     "  raw                 send each stdin line as a request, print every\n"
     "                      reply and event line\n"
     "exit status: 0 ok, 1 error reply, 2 usage, 69 daemon unavailable\n";
@@ -218,14 +234,108 @@ ctl_parse_count(const char *s, int *out)
 	return 0;
 }
 
-/* Parse a command's argument (may be NULL) into *out: 0, or -1. */
+/* The number of members a command's arguments fill. */
 static int
-ctl_parse_arg(const struct ctl_cmd *cmd, const char *arg, json_t **out)
+ctl_nmembers(const struct ctl_cmd *cmd)
 {
+	return cmd->member[1] != NULL ? 2 : cmd->member[0] != NULL;
+}
+
+/* {member: value} for each of the command's members and args. */
+static json_t *
+ctl_parse_strings(const struct ctl_cmd *cmd, char **args)
+{
+	json_t *o = json_object();
+	int i;
+
+	for (i = 0; o != NULL && i < ctl_nmembers(cmd); i++) {
+		if (json_object_set_new(o, cmd->member[i],
+		    json_string(args[i])) != 0) {
+			ctl_usage_error("%s: the %s is not valid UTF-8",
+			    cmd->name, cmd->member[i]);
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+/* Read one line of standard input into buf; from a terminal, after a
+ * prompt and without echo.  The line, or NULL at end of input. */
+static char *
+ctl_read_secret(const char *prompt, char *buf, int size)
+{
+	struct termios old, quiet;
+	int tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+	char *line;
+
+	if (tty) {
+		fprintf(stderr, "%s: ", prompt);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	line = fgets(buf, size, stdin);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	return line;
+}
+
+/* {member: the first line of standard input}, for a secret. */
+static json_t *
+ctl_parse_stdin(const struct ctl_cmd *cmd)
+{
+	char buf[CTL_TOKEN_MAX + 2], what[32], *p;
+	json_t *o = NULL;
+	size_t len;
+
+	/* "refresh_token" is "refresh token" to people. */
+	snprintf(what, sizeof what, "%s", cmd->member[0]);
+	for (p = what; (p = strchr(p, '_')) != NULL;)
+		*p = ' ';
+	if (ctl_read_secret(what, buf, sizeof buf) == NULL) {
+		ctl_usage_error("%s reads the %s from standard input, which "
+		    "is empty", cmd->name, what);
+		goto out;
+	}
+	len = strcspn(buf, "\r\n");
+	if (len == sizeof buf - 1) {
+		ctl_usage_error("%s: the %s on standard input is longer than "
+		    "%d bytes", cmd->name, what, CTL_TOKEN_MAX);
+		goto out;
+	}
+	buf[len] = '\0';
+	if (len == 0)
+		ctl_usage_error("%s: the %s on standard input is empty",
+		    cmd->name, what);
+	else if ((o = json_object()) != NULL && json_object_set_new(o,
+	    cmd->member[0], json_string(buf)) != 0) {
+		ctl_usage_error("%s: the %s is not valid UTF-8", cmd->name,
+		    what);
+		json_decref(o);
+		o = NULL;
+	}
+out:
+	explicit_bzero(buf, sizeof buf);
+	return o;
+}
+
+/* Parse a command's arguments (args[0] may be NULL) into *out: 0, or
+ * -1. */
+static int
+ctl_parse_arg(const struct ctl_cmd *cmd, char **args, json_t **out)
+{
+	const char *arg = args[0];
 	int n;
 
 	*out = NULL;
 	switch (cmd->arg) {
+	case CTL_ARG_STRINGS:
+		return (*out = ctl_parse_strings(cmd, args)) ? 0 : -1;
+	case CTL_ARG_STDIN:
+		return (*out = ctl_parse_stdin(cmd)) ? 0 : -1;
 	case CTL_ARG_NONE:
 		return 0;
 	case CTL_ARG_OBJECT:
@@ -249,16 +359,19 @@ ctl_parse_arg(const struct ctl_cmd *cmd, const char *arg, json_t **out)
 
 /*
  * The command's request: {"op": NAME}, with the argument as cmd->member
- * and --wait as "wait".  NULL when out of memory.
+ * (or the members parsed into an object) and --wait as "wait".  NULL when
+ * out of memory.
  */
 static json_t *
 ctl_build(const struct ctl *ctl, const struct ctl_cmd *cmd)
 {
 	json_t *req = json_pack("{s:s}", "op", cmd->name);
+	int merge = cmd->arg == CTL_ARG_STRINGS || cmd->arg == CTL_ARG_STDIN;
 
 	if (req == NULL)
 		return NULL;
-	if (ctl->arg != NULL && json_object_set(req, cmd->member, ctl->arg))
+	if (ctl->arg != NULL && (merge ? json_object_update(req, ctl->arg) :
+	    json_object_set(req, cmd->member[0], ctl->arg)) != 0)
 		goto fail;
 	if (ctl->wait != NULL &&
 	    json_object_set_new(req, "wait", json_string(ctl->wait)) != 0)
@@ -269,7 +382,8 @@ fail:
 	return NULL;
 }
 
-/* status, query, transact, pending, connect, disconnect, uuid. */
+/* status, query, transact, pending, connect, disconnect, uuid, and the
+ * auth commands. */
 static int
 ctl_cmd_request(struct ctl *ctl, const struct ctl_cmd *cmd)
 {
@@ -307,16 +421,25 @@ ctl_cmd_raw(struct ctl *ctl, const struct ctl_cmd *cmd)
 }
 
 static const struct ctl_cmd ctl_cmds[] = {
-	{ "status", CTL_ARG_NONE, NULL, 1, ctl_cmd_request },
-	{ "hello", CTL_ARG_NONE, NULL, 0, ctl_cmd_hello },
-	{ "query", CTL_ARG_OBJECT, "q", 1, ctl_cmd_request },
-	{ "subscribe", CTL_ARG_OBJECT, "q", 1, ctl_cmd_subscribe },
-	{ "transact", CTL_ARG_ARRAY, "steps", 1, ctl_cmd_request },
-	{ "pending", CTL_ARG_NONE, NULL, 1, ctl_cmd_request },
-	{ "connect", CTL_ARG_NONE, NULL, 1, ctl_cmd_request },
-	{ "disconnect", CTL_ARG_NONE, NULL, 1, ctl_cmd_request },
-	{ "uuid", CTL_ARG_COUNT, "count", 0, ctl_cmd_request },
-	{ "raw", CTL_ARG_NONE, NULL, 0, ctl_cmd_raw },
+	{ "status", CTL_ARG_NONE, { NULL }, 1, ctl_cmd_request },
+	{ "hello", CTL_ARG_NONE, { NULL }, 0, ctl_cmd_hello },
+	{ "query", CTL_ARG_OBJECT, { "q" }, 1, ctl_cmd_request },
+	{ "subscribe", CTL_ARG_OBJECT, { "q" }, 1, ctl_cmd_subscribe },
+	{ "transact", CTL_ARG_ARRAY, { "steps" }, 1, ctl_cmd_request },
+	{ "pending", CTL_ARG_NONE, { NULL }, 1, ctl_cmd_request },
+	{ "connect", CTL_ARG_NONE, { NULL }, 1, ctl_cmd_request },
+	{ "disconnect", CTL_ARG_NONE, { NULL }, 1, ctl_cmd_request },
+	{ "uuid", CTL_ARG_COUNT, { "count" }, 0, ctl_cmd_request },
+	{ "raw", CTL_ARG_NONE, { NULL }, 0, ctl_cmd_raw },
+	{ "whoami", CTL_ARG_NONE, { NULL }, 1, ctl_cmd_request },
+	{ "sign-in-guest", CTL_ARG_NONE, { NULL }, 1, ctl_cmd_request },
+	{ "send-magic-code", CTL_ARG_STRINGS, { "email" }, 1,
+	    ctl_cmd_request },
+	{ "verify-magic-code", CTL_ARG_STRINGS, { "email", "code" }, 1,
+	    ctl_cmd_request },
+	{ "sign-in-token", CTL_ARG_STDIN, { "refresh_token" }, 1,
+	    ctl_cmd_request },
+	{ "sign-out", CTL_ARG_NONE, { NULL }, 1, ctl_cmd_request },
 };
 
 /* The command called name, or NULL. */
@@ -410,6 +533,7 @@ static int
 ctl_parse_command(struct ctl *ctl, int argc, char **argv,
     const struct ctl_cmd **cmdp)
 {
+	static const char *const counts[] = { "no", "one", "two" };
 	const struct ctl_cmd *cmd;
 	int nargs, max;
 
@@ -418,15 +542,16 @@ ctl_parse_command(struct ctl *ctl, int argc, char **argv,
 	if ((cmd = ctl_find(argv[optind])) == NULL)
 		return ctl_usage_error("unknown command '%s'", argv[optind]);
 	nargs = argc - optind - 1;
-	max = cmd->arg == CTL_ARG_NONE ? 0 : 1;
+	max = cmd->arg == CTL_ARG_NONE || cmd->arg == CTL_ARG_STDIN ? 0 :
+	    cmd->arg == CTL_ARG_STRINGS ? ctl_nmembers(cmd) : 1;
 	if (nargs > max || (nargs < max && cmd->arg != CTL_ARG_COUNT))
-		return ctl_usage_error("%s takes %s argument", cmd->name,
-		    max == 0 ? "no" : cmd->arg == CTL_ARG_COUNT ? "at most one" :
-		    "one");
+		return ctl_usage_error("%s takes %s argument%s", cmd->name,
+		    cmd->arg == CTL_ARG_COUNT ? "at most one" : counts[max],
+		    max > 1 ? "s" : "");
 	if (ctl->wait != NULL && strcmp(cmd->name, "transact") != 0)
 		return ctl_usage_error("--wait applies to transact, not %s",
 		    cmd->name);
-	if (ctl_parse_arg(cmd, argv[optind + 1], &ctl->arg) != 0)
+	if (ctl_parse_arg(cmd, argv + optind + 1, &ctl->arg) != 0)
 		return CTL_EXIT_USAGE;
 	*cmdp = cmd;
 	return -1;
