@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,24 +261,49 @@ ctl_parse_strings(const struct ctl_cmd *cmd, char **args)
 	return o;
 }
 
-/* Read one line of standard input into buf; from a terminal, after a
- * prompt and without echo.  The line, or NULL at end of input. */
+/* The terminal's settings while a secret is read without echo. */
+static struct termios ctl_tty_saved;
+
+/* A signal while echo is off: put the terminal back, then take the
+ * signal's default action. */
+static void
+ctl_tty_signal_cb(int sig)
+{
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &ctl_tty_saved);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Read one line of standard input into buf; from a terminal, without
+ * echo and after a prompt.  The line, or NULL at end of input. */
 static char *
 ctl_read_secret(const char *prompt, char *buf, int size)
 {
-	struct termios old, quiet;
-	int tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	struct sigaction sa, old[4];
+	struct termios quiet;
 	char *line;
+	int tty, i;
 
+	tty = isatty(STDIN_FILENO) &&
+	    tcgetattr(STDIN_FILENO, &ctl_tty_saved) == 0;
 	if (tty) {
-		fprintf(stderr, "%s: ", prompt);
-		quiet = old;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = ctl_tty_signal_cb;
+		sigemptyset(&sa.sa_mask);
+		for (i = 0; i < 4; i++)
+			sigaction(sigs[i], &sa, &old[i]);
+		quiet = ctl_tty_saved;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		/* The prompt comes once echo is off. */
+		fprintf(stderr, "%s: ", prompt);
 	}
 	line = fgets(buf, size, stdin);
 	if (tty) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &ctl_tty_saved);
+		for (i = 0; i < 4; i++)
+			sigaction(sigs[i], &old[i], NULL);
 		fputc('\n', stderr);
 	}
 	return line;

@@ -102,6 +102,47 @@ expect 0 "sign-in-token without a newline"
 assert_eq "$(jq -r .user.id "$T/out")" "$ALICE" "sign-in-token user (no newline)"
 pass "sign-in-token reads the token from standard input"
 
+# From a terminal (a pseudoterminal made by script(1), which echoes what
+# it is given unless the program turns echo off): a prompt, no echo.
+ctl sign-in-guest
+mkfifo "$T/tty-in"
+script -qec "$INSTANTCTL --socket $SOCK sign-in-token" /dev/null \
+    < "$T/tty-in" > "$T/tty-out" 2>&1 &
+spid=$!
+exec 3> "$T/tty-in"
+wait_for_line "$T/tty-out" "refresh token: "
+printf '%s\n' "$TOKEN" >&3
+src=0
+wait "$spid" || src=$?
+exec 3>&-
+[ "$src" -eq 0 ] || fail "sign-in-token on a terminal: exit $src: $(cat "$T/tty-out")"
+grep -q "$TOKEN" "$T/tty-out" && fail "the token was echoed: $(cat "$T/tty-out")"
+grep -q "\"id\":\"$ALICE\"" "$T/tty-out" ||
+    fail "sign-in-token on a terminal: $(cat "$T/tty-out")"
+pass "from a terminal, sign-in-token prompts and does not echo"
+
+# Killed at the prompt: the terminal gets its echo back.  (SIGTERM: a
+# job started with & from a script ignores SIGINT, and so would its
+# children without instantctl's handler.)
+rm -f "$T/tty-in"
+mkfifo "$T/tty-in"
+# (dash goes on to run stty after a child dies of a signal; bash may not.)
+SHELL=/bin/sh script -qc "$INSTANTCTL --socket $SOCK sign-in-token; stty -a" /dev/null \
+    < "$T/tty-in" > "$T/tty-out" 2>&1 &
+spid=$!
+exec 3> "$T/tty-in"
+wait_for_line "$T/tty-out" "refresh token: "
+# (Only instantctl itself: script and the shell name it too.)
+pkill -TERM -f "^[^ ]*instantctl --socket $SOCK sign-in-token" ||
+    fail "no sign-in-token process to kill"
+wait_for_line "$T/tty-out" "speed "
+exec 3>&-
+wait "$spid" || true
+grep -Eq "(^| )-echo( |$)" "$T/tty-out" &&
+    fail "echo stays off after SIGTERM: $(cat "$T/tty-out")"
+grep -Eq "(^| )echo( |$)" "$T/tty-out" || fail "no stty output: $(cat "$T/tty-out")"
+pass "killed at the prompt, the terminal echoes again"
+
 ctl sign-out
 expect 0 sign-out
 ctl whoami
