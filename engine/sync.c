@@ -216,6 +216,7 @@ struct sync_cached {
 	struct sync_cached *next; /* most recently used first */
 };
 
+/* Free a key set's memory and empty it. */
 static void
 sync_keys_clear(struct sync_keys *ks)
 {
@@ -224,17 +225,26 @@ sync_keys_clear(struct sync_keys *ks)
 	memset(ks, 0, sizeof *ks);
 }
 
-/* Order keys by their bytes, then by index. */
+/* Order two keys by their bytes (a prefix first). */
+static int
+sync_key_order(const struct sync_key *a, const struct sync_key *b)
+{
+	int c = memcmp(a->at.p, b->at.p, a->len < b->len ? a->len : b->len);
+
+	if (c != 0 || a->len == b->len)
+		return c;
+	return a->len < b->len ? -1 : 1;
+}
+
+/* qsort: order keys by their bytes, then by index. */
 static int
 sync_key_cmp(const void *x, const void *y)
 {
 	const struct sync_key *a = x, *b = y;
-	int c = memcmp(a->at.p, b->at.p, a->len < b->len ? a->len : b->len);
+	int c = sync_key_order(a, b);
 
 	if (c != 0)
 		return c;
-	if (a->len != b->len)
-		return a->len < b->len ? -1 : 1;
 	return a->i < b->i ? -1 : a->i > b->i;
 }
 
@@ -369,6 +379,7 @@ sync_keys_bytes(const struct sync_keys *ks)
  * The cache of last results.
  */
 
+/* Free a cache entry (NULL is fine). */
 static void
 sync_cached_free(struct sync_cached *c)
 {
@@ -445,6 +456,7 @@ sync_cache_put(struct sync *s, struct sync_cached *c)
 	}
 }
 
+/* What sync_load_cb fills: the keys, and 0 or -1. */
 struct sync_load {
 	struct sync_keys *keys;
 	int r;
@@ -525,10 +537,8 @@ sync_diff(struct sync *s, const struct sync_keys *old,
 			c = 1;
 		else if (j == new->n)
 			c = -1;
-		else if ((c = memcmp(old->k[i].at.p, new->k[j].at.p,
-		    old->k[i].len < new->k[j].len ? old->k[i].len :
-		    new->k[j].len)) == 0 && old->k[i].len != new->k[j].len)
-			c = old->k[i].len < new->k[j].len ? -1 : 1;
+		else
+			c = sync_key_order(&old->k[i], &new->k[j]);
 		if (c < 0)
 			r = sync_count(s, &old->k[i++], -1, 0, dirty, etypes);
 		else if (c > 0) {
