@@ -19,9 +19,9 @@
 //       {"converged":true,"ms":N} as soon as every result equals the
 //       server's (entities compared as sets by id, keys sorted), or 1
 //       with the differences after TIMEOUT_MS.
-//   probe SOCK N OUT
-//       N sequential one-shot queries; the round trips in microseconds go
-//       to OUT, one per line.
+//   probe SOCK N OUT [DONE]
+//       N sequential one-shot queries, and more until the file DONE
+//       exists; the round trips in microseconds go to OUT, one per line.
 //   produce SOCK N NITEMS WINDOW [PAD]
 //       N updates of NITEMS items entities (window of WINDOW requests in
 //       flight), each with a PAD-byte string (default 64); prints "done"
@@ -213,12 +213,12 @@ async function watch([sock, port, app, timeout, ...qs]) {
   }, Number(timeout));
 }
 
-async function probe([sock, count, out]) {
+async function probe([sock, count, out, done]) {
   const r = rpc(sock, null, null);
   const lat = [];
   const q = { probe: { $: { where: { k: 1 } } } };
   await r.call({ op: 'query', q });
-  for (let i = 0; i < Number(count); i++) {
+  for (let i = 0; i < Number(count) || (done && !fs.existsSync(done)); i++) {
     const t0 = process.hrtime.bigint();
     const rep = await r.call({ op: 'query', q });
     const t1 = process.hrtime.bigint();
