@@ -87,29 +87,21 @@ static void outbox_commit_cb(evutil_socket_t, short, void *);
 /* Rejected transactions stay listed by pending for this long. */
 #define OUTBOX_ERROR_KEEP_MS (24 * 3600 * 1000LL)
 
-/* Collect rejected transactions older than the keep time. */
-static int
-outbox_expired_cb(void *arg, const struct store_tx *t)
-{
-	if (t->status == STORE_TX_ERROR &&
-	    t->created < server_now_ms() - OUTBOX_ERROR_KEEP_MS)
-		json_array_append_new(arg, json_string(t->tx));
-	return 0;
-}
-
-/* Forget rejected transactions that were listed long enough (a timer:
- * reading the whole outbox must not delay the app's first reply). */
+/* Forget rejected transactions that were listed long enough (a timer,
+ * off the app's start). */
 static void
 outbox_prune_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct outbox *ob = arg;
-	json_t *old = json_array(), *tx;
-	size_t i;
+	int64_t n;
 
-	if (store_outbox_scan(ob->store, outbox_expired_cb, old) >= 0)
-		json_array_foreach(old, i, tx)
-			store_outbox_delete(ob->store, json_string_value(tx));
-	json_decref(old);
+	if (store_outbox_expire(ob->store,
+	    server_now_ms() - OUTBOX_ERROR_KEEP_MS, &n) != 0)
+		log_warn("app %s: cannot forget old rejected transactions: %s",
+		    app_id(ob->app), store_errmsg(ob->store));
+	else if (n > 0)
+		log_info("app %s: forgot %lld rejected transactions older "
+		    "than a day", app_id(ob->app), (long long)n);
 }
 
 /* The write path over the app's open store. */

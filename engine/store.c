@@ -69,6 +69,7 @@ enum store_sql {
 	SQL_OUTBOX_MAX_SEQ,
 	SQL_OUTBOX_STATUS,
 	SQL_OUTBOX_DELETE,
+	SQL_OUTBOX_EXPIRE,
 	SQL_OUTBOX_UNSYNCED,
 	SQL_QUERY_PUT,
 	SQL_QUERY_GET,
@@ -110,6 +111,9 @@ static const char *const store_sql[SQL_MAX] = {
 	"tx_id = coalesce(?3, tx_id), error = coalesce(?4, error) "
 	"WHERE tx = ?1",
     [SQL_OUTBOX_DELETE] = "DELETE FROM outbox WHERE tx = ?1",
+    /* Through the status index: the other rows are not read. */
+    [SQL_OUTBOX_EXPIRE] = "DELETE FROM outbox WHERE status = 'error' "
+			  "AND created < ?1",
     [SQL_OUTBOX_UNSYNCED] = "SELECT count(*) FROM outbox "
 			    "WHERE status IN ('enqueued', 'pending')",
     [SQL_QUERY_PUT] = "INSERT OR REPLACE INTO queries (canonical, q, "
@@ -733,6 +737,23 @@ store_outbox_delete(struct store *st, const char *tx)
 	if (store_step(st, SQL_OUTBOX_DELETE, "outbox delete") != 0)
 		return -1;
 	return sqlite3_changes(st->db) == 0 ? 1 : 0;
+}
+
+/* Remove the rejected transactions created before before_ms. */
+int
+store_outbox_expire(struct store *st, int64_t before_ms, int64_t *n)
+{
+	sqlite3_stmt *s = st->stmt[SQL_OUTBOX_EXPIRE];
+
+	*n = 0;
+	if (sqlite3_bind_int64(s, 1, before_ms) != SQLITE_OK) {
+		sqlite3_reset(s);
+		return store_fail_db(st, "outbox expire");
+	}
+	if (store_step(st, SQL_OUTBOX_EXPIRE, "outbox expire") != 0)
+		return -1;
+	*n = sqlite3_changes(st->db);
+	return 0;
 }
 
 /* Count the transactions not yet synced. */

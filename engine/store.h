@@ -124,6 +124,9 @@ int store_outbox_set_status(struct store *, const char *tx,
 /* Remove a transaction (synced and processed, or rolled back).  Returns 1
  * if no such transaction. */
 int store_outbox_delete(struct store *, const char *tx);
+/* Remove the rejected transactions (status error) created before
+ * before_ms; *n is how many. */
+int store_outbox_expire(struct store *, int64_t before_ms, int64_t *n);
 /* Number of transactions not yet synced (enqueued or pending). */
 int store_outbox_unsynced(struct store *, int64_t *n);
 

@@ -303,6 +303,52 @@ START_TEST(test_outbox_lifecycle)
 }
 END_TEST
 
+/* Rejected rows created before the cutoff go; rows of any other status,
+ * however old, and newer rejected rows stay. */
+START_TEST(test_outbox_expire)
+{
+	struct store *st = open_ok();
+	json_t *steps = json_array();
+	json_t *err = json_pack("{s:s}", "message", "no");
+	struct rows r = {"", 0};
+	int64_t n;
+
+	ck_assert_int_eq(store_outbox_append(st, "old-error", steps, steps,
+					     NULL, 100, NULL), 0);
+	ck_assert_int_eq(store_outbox_append(st, "old-enqueued", steps, steps,
+					     NULL, 100, NULL), 0);
+	ck_assert_int_eq(store_outbox_append(st, "old-synced", steps, steps,
+					     NULL, 100, NULL), 0);
+	ck_assert_int_eq(store_outbox_append(st, "cutoff-error", steps, steps,
+					     NULL, 200, NULL), 0);
+	ck_assert_int_eq(store_outbox_append(st, "new-error", steps, steps,
+					     NULL, 300, NULL), 0);
+	ck_assert_int_eq(store_outbox_set_status(st, "old-error",
+					 STORE_TX_ERROR, -1, err), 0);
+	ck_assert_int_eq(store_outbox_set_status(st, "old-synced",
+					 STORE_TX_SYNCED, 7, NULL), 0);
+	ck_assert_int_eq(store_outbox_set_status(st, "cutoff-error",
+					 STORE_TX_ERROR, -1, err), 0);
+	ck_assert_int_eq(store_outbox_set_status(st, "new-error",
+					 STORE_TX_ERROR, -1, err), 0);
+
+	ck_assert_int_eq(store_outbox_expire(st, 200, &n), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(store_outbox_scan(st, outbox_cb, &r), 0);
+	ck_assert_str_eq(r.buf, "old-enqueued:enqueued:-1:-:-\n"
+				"old-synced:synced:7:-:-\n"
+				"cutoff-error:error:-1:-:{\"message\":\"no\"}\n"
+				"new-error:error:-1:-:{\"message\":\"no\"}\n");
+	ck_assert_int_eq(store_outbox_expire(st, 200, &n), 0);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(store_outbox_expire(st, 301, &n), 0);
+	ck_assert_int_eq(n, 2);
+	json_decref(steps);
+	json_decref(err);
+	store_free(st);
+}
+END_TEST
+
 START_TEST(test_outbox_seq_is_a_cursor)
 {
 	struct store *st = open_ok();
@@ -598,6 +644,7 @@ store_suite(void)
 	tcase_add_test(tc, test_try_open_tells_corrupt_files);
 	tcase_add_test(tc, test_try_open_damaged_schema_is_corrupt);
 	tcase_add_test(tc, test_outbox_lifecycle);
+	tcase_add_test(tc, test_outbox_expire);
 	tcase_add_test(tc, test_outbox_seq_is_a_cursor);
 	tcase_add_test(tc, test_rollback_drops_group);
 	tcase_add_test(tc, test_queries_keyed_by_canonical_json);
