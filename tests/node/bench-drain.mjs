@@ -16,7 +16,8 @@
 //    reconnect back-off), and from authenticated to the last synced (the
 //    drain, which the target compares with the baseline).
 //
-// Usage: node bench-drain.mjs [--quick] [--n N] [--subscribe | --subscribe-all]
+// Usage: node bench-drain.mjs [--quick] [--n N]
+//                             [--subscribe | --subscribe-all | --shared]
 //                             [--instantd PATH] [--devserver PATH]
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -31,9 +32,15 @@ const N = Number(B.arg('n', B.quick ? 2000 : 10000));
 // pushes refreshes and instantd reconciles each against its outbox.
 // --subscribe-all: the live query is the whole namespace the drain grows
 // ({todos: {}}), so that every refresh carries every todo synced so far.
+// --shared: each transaction also updates one of 8 shared entities (a
+// client's counter: the pattern of a "last changed" field), with a live
+// query over the counters, so that every refresh changes an entity the
+// rest of the outbox touches too.
 const SUB_ALL = process.argv.includes('--subscribe-all');
-const SUB_Q = SUB_ALL ? { todos: {} } : process.argv.includes('--subscribe') ?
-  { todos: { $: { where: { n: { $lt: 20 } } } } } : null;
+const SHARED = process.argv.includes('--shared');
+const SUB_Q = SUB_ALL ? { todos: {} } : SHARED ? { counters: {} } :
+  process.argv.includes('--subscribe') ?
+    { todos: { $: { where: { n: { $lt: 20 } } } } } : null;
 const dir = B.tmpDir('drain');
 const app = randomUUID();
 
@@ -91,13 +98,16 @@ for (let i = 0; i < W; i++) {
   };
   clients.push(c);
 }
+const counters = clients.map(() => randomUUID());
 if (SUB_Q) B.ok(await clients[0].send({ op: 'subscribe', q: SUB_Q }), 'subscribe');
 const t0 = performance.now();
 await Promise.all(clients.map(async (c, w) => {
   const sent = [];
   for (let i = w; i < N; i += W) {
-    sent.push(c.send({ op: 'transact', steps: [['update', 'todos', randomUUID(),
-      { title: `todo ${i}`, done: i % 2 === 0, n: i }]] }));
+    const steps = [['update', 'todos', randomUUID(),
+      { title: `todo ${i}`, done: i % 2 === 0, n: i }]];
+    if (SHARED) steps.push(['update', 'counters', counters[w], { last: i }]);
+    sent.push(c.send({ op: 'transact', steps }));
     if (sent.length >= 64) B.ok(await sent.shift(), 'transact');
   }
   for (const p of sent) B.ok(await p, 'transact');
@@ -139,7 +149,9 @@ const rate = (ms, n = N) => B.fmt(n / (ms / 1000), 0);
 // Time the devserver would take for as many transactions as were drained.
 const base = (n) => (baseMs * n) / N;
 B.table(`f. drain after reconnect: ${N} transactions queued offline (enqueued in ${B.fmt(enqMs, 0)} ms by ${W} clients)` +
-  (SUB_ALL ? ', a live query over the whole namespace subscribed' : SUB_Q ? ', one live query subscribed' : ''),
+  (SUB_ALL ? ', a live query over the whole namespace subscribed' :
+    SHARED ? ', each also updating one of 8 shared entities, which a live query covers' :
+      SUB_Q ? ', one live query subscribed' : ''),
   ['sender', 'transactions', 'ms', 'tx/s', 'vs devserver rate'],
   [['devserver own rate: WebSocket client, pipelined, same tx-steps (baseline, median of ' +
     baseRuns.length + ')', N, B.fmt(baseMs, 0), rate(baseMs), '1.00'],
