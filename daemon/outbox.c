@@ -80,9 +80,14 @@ struct outbox {
 	 * (delete-entity cascades, lookups).  Built on first use. */
 	struct strmap *touched;
 	size_t wild;
+	/* A reconcile put off until the batch commits (outbox_later): the
+	 * union of the dirty entities and etypes; NULL when none is due. */
+	json_t *later_dirty;
+	json_t *later_etypes;
 };
 
 static void outbox_commit_cb(evutil_socket_t, short, void *);
+static void outbox_catch_up(struct outbox *);
 
 /* Rejected transactions stay listed by pending for this long. */
 #define OUTBOX_ERROR_KEEP_MS (24 * 3600 * 1000LL)
@@ -138,6 +143,16 @@ outbox_create(struct app *app)
 	return ob;
 }
 
+/* Commit what is open now. */
+void
+outbox_commit(struct outbox *ob)
+{
+	if (!ob->open)
+		return;
+	event_del(ob->commit_ev);
+	outbox_commit_cb(-1, 0, ob);
+}
+
 /* Commit what is open, then free. */
 void
 outbox_free(struct outbox *ob)
@@ -160,6 +175,8 @@ outbox_free(struct outbox *ob)
 		TAILQ_REMOVE(&ob->submitters, e, entry);
 		free(e);
 	}
+	json_decref(ob->later_dirty);
+	json_decref(ob->later_etypes);
 	event_free(ob->commit_ev);
 	event_free(ob->prune_ev);
 	sync_free(ob->sync);
@@ -315,35 +332,51 @@ outbox_with_attrs(struct outbox *ob, const json_t *tx_steps)
 	return out;
 }
 
-/* Count (delta 1) or uncount (-1) the entities tx_steps touch. */
+/* Count (delta 1) or uncount (-1) an entity a step names. */
+static void
+outbox_touch_entity(struct outbox *ob, const char *e, int delta)
+{
+	size_t n;
+
+	if (!strmap_get(ob->touched, e, &n))
+		n = 0;
+	if (delta < 0 && n == 0)
+		return;
+	if (strmap_put(ob->touched, e, delta > 0 ? n + 1 : n - 1) != 0)
+		ob->wild++; /* unknown from now on: replay always */
+}
+
+/* Count (delta 1) or uncount (-1) the entities tx_steps touch; a step
+ * sync_step_wild calls wild counts in wild instead.  An entity id as a
+ * value counts too: rewritten against the server's attrs, a link step
+ * may belong to its target. */
 static void
 outbox_touch(struct outbox *ob, const json_t *tx_steps, int delta)
 {
-	const json_t *step;
-	const char *op, *e;
-	size_t i, n;
+	const json_t *step, *v;
+	const char *op;
+	size_t i;
 
 	if (ob->touched == NULL)
 		return;
 	json_array_foreach(tx_steps, i, step) {
-		op = json_string_value(json_array_get(step, 0));
-		if (op == NULL || strcmp(op, "add-attr") == 0 ||
-		    strcmp(op, "rule-params") == 0)
-			continue;
-		e = json_string_value(json_array_get(step, 1));
-		if (strcmp(op, "delete-entity") == 0 || e == NULL) {
+		if (sync_step_wild(step)) {
 			if (delta > 0)
 				ob->wild++;
 			else if (ob->wild > 0)
 				ob->wild--;
 			continue;
 		}
-		if (!strmap_get(ob->touched, e, &n))
-			n = 0;
-		if (delta < 0 && n == 0)
+		op = json_string_value(json_array_get(step, 0));
+		if (strcmp(op, "add-attr") == 0 ||
+		    strcmp(op, "restore-attr") == 0 ||
+		    strcmp(op, "rule-params") == 0)
 			continue;
-		if (strmap_put(ob->touched, e, delta > 0 ? n + 1 : n - 1) != 0)
-			ob->wild++; /* unknown from now on: replay always */
+		outbox_touch_entity(ob, json_string_value(json_array_get(step,
+		    1)), delta);
+		v = json_array_get(step, 3);
+		if (json_is_string(v) && json_string_length(v) == UUID_STRLEN)
+			outbox_touch_entity(ob, json_string_value(v), delta);
 	}
 }
 
@@ -502,9 +535,11 @@ outbox_commit_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct outbox *ob = arg;
 	struct outbox_entry *e;
-	json_t *etypes = ob->etypes;
+	json_t *etypes;
 	char *why = NULL;
 
+	outbox_catch_up(ob);
+	etypes = ob->etypes;
 	ob->open = 0;
 	ob->etypes = NULL;
 	if (store_commit(ob->store) != 0) {
@@ -730,6 +765,9 @@ struct outbox_scan {
 	json_t *drop;
 	json_t *dirty;
 	json_t *etypes;
+	/* Replay only the dirty entities' steps: no row is wild, so every
+	 * step changes its own entity alone (see sync_replay_steps). */
+	int filter;
 };
 
 /* Whether the server's results now cover a synced transaction. */
@@ -762,19 +800,28 @@ outbox_drop_cb(void *arg, const struct store_tx *t)
 	return 0;
 }
 
-/* Second pass: the steps of every row that stays. */
+/* Second pass: what each row that stays must replay. */
 static int
 outbox_replay_cb(void *arg, const struct store_tx *t)
 {
 	struct outbox_scan *sc = arg;
-	json_t *steps;
+	json_t *steps, *kept;
 
-	if (t->status == STORE_TX_ERROR || outbox_covered(sc, t))
+	if (t->status == STORE_TX_ERROR || outbox_covered(sc, t) ||
+	    (sc->filter && sync_row_passes(t->tx_steps, sc->dirty)))
 		return 0;
 	if ((steps = outbox_row_steps(sc->ob, t, 0)) == NULL)
 		return 0;
+	if (!sc->filter)
+		kept = steps;
+	else {
+		kept = sync_replay_steps(steps, sc->dirty);
+		json_decref(steps);
+		if (kept == NULL)
+			return 0;
+	}
 	json_array_append_new(sc->replay, json_pack("{s:o, s:I}", "tx_steps",
-	    steps, "created", (json_int_t)t->created));
+	    kept, "created", (json_int_t)t->created));
 	return 0;
 }
 
@@ -786,11 +833,11 @@ outbox_replay_cb(void *arg, const struct store_tx *t)
  * one index lookup, however long the outbox.
  */
 static void
-outbox_reconcile_at(struct outbox *ob, json_t *dirty, json_t *etypes,
+outbox_reconcile_now(struct outbox *ob, json_t *dirty, json_t *etypes,
     int64_t resolve_to)
 {
 	struct outbox_scan sc = { ob, sync_min_processed(ob->sync),
-		json_array(), json_array(), dirty, etypes };
+		json_array(), json_array(), dirty, etypes, 0 };
 	json_t *list, *v;
 	const char *k;
 	size_t i;
@@ -807,10 +854,13 @@ outbox_reconcile_at(struct outbox *ob, json_t *dirty, json_t *etypes,
 		    store_errmsg(ob->store));
 	json_array_foreach(sc.drop, i, v)
 		store_outbox_delete(ob->store, json_string_value(v));
-	if (json_object_size(dirty) > 0 && outbox_touches(ob, dirty) &&
-	    store_outbox_scan(ob->store, outbox_replay_cb, &sc) < 0)
-		log_error("app %s: cannot read the outbox: %s", app_id(ob->app),
-		    store_errmsg(ob->store));
+	if (json_object_size(dirty) > 0 && outbox_touches(ob, dirty)) {
+		/* outbox_touches has counted the wild steps. */
+		sc.filter = ob->touched != NULL && ob->wild == 0;
+		if (store_outbox_scan(ob->store, outbox_replay_cb, &sc) < 0)
+			log_error("app %s: cannot read the outbox: %s",
+			    app_id(ob->app), store_errmsg(ob->store));
+	}
 	if (json_object_size(dirty) > 0 &&
 	    sync_rebuild(ob->sync, dirty, sc.replay, etypes) != 0)
 		log_error("app %s: cannot rebuild the view: %s", app_id(ob->app),
@@ -829,11 +879,71 @@ outbox_reconcile_at(struct outbox *ob, json_t *dirty, json_t *etypes,
 	json_decref(sc.drop);
 }
 
+/* Reconcile now, together with what was put off. */
+static void
+outbox_reconcile_at(struct outbox *ob, json_t *dirty, json_t *etypes,
+    int64_t resolve_to)
+{
+	if (ob->later_dirty != NULL) {
+		json_object_update(dirty, ob->later_dirty);
+		json_object_update(etypes, ob->later_etypes);
+		json_decref(ob->later_dirty);
+		json_decref(ob->later_etypes);
+		ob->later_dirty = ob->later_etypes = NULL;
+	}
+	outbox_reconcile_now(ob, dirty, etypes, resolve_to);
+}
+
 /* Reconcile without a new processed-tx-id. */
 static void
 outbox_reconcile(struct outbox *ob, json_t *dirty, json_t *etypes)
 {
 	outbox_reconcile_at(ob, dirty, etypes, -1);
+}
+
+/*
+ * Put a reconcile off until the open batch commits, merged with the others
+ * put off until then.  What a reconcile costs is mostly the outbox's
+ * length (the rows that stay are looked at, and those that touch a dirty
+ * entity replayed), and a drain brings a result and an ack for each
+ * transaction it sends: reconciling once for all that one read of the
+ * socket brought keeps a drain from costing the square of the backlog.
+ * The view meanwhile is the one before those results, as if they had
+ * come a moment later.
+ */
+static void
+outbox_later(struct outbox *ob, json_t *dirty, json_t *etypes,
+    int64_t resolve_to)
+{
+	if (!ob->open) {
+		outbox_reconcile_at(ob, dirty, etypes, resolve_to);
+		return;
+	}
+	if (resolve_to >= 0 && store_outbox_retag(ob->store, OUTBOX_TX_UNKNOWN,
+	    resolve_to) != 0)
+		log_error("app %s: cannot resolve tx-ids: %s", app_id(ob->app),
+		    store_errmsg(ob->store));
+	if (ob->later_dirty == NULL) {
+		ob->later_dirty = json_object();
+		ob->later_etypes = json_object();
+	}
+	json_object_update(ob->later_dirty, dirty);
+	json_object_update(ob->later_etypes, etypes);
+}
+
+/* Do the reconcile put off, if any (before the batch commits). */
+static void
+outbox_catch_up(struct outbox *ob)
+{
+	json_t *dirty, *etypes;
+
+	if (ob->later_dirty == NULL)
+		return;
+	dirty = json_object();
+	etypes = json_object();
+	outbox_reconcile_at(ob, dirty, etypes, -1);
+	json_decref(dirty);
+	json_decref(etypes);
 }
 
 /* Whether tx_steps add an attr the registry still holds as unsynced. */
@@ -888,7 +998,7 @@ outbox_acked(struct outbox *ob, const char *tx, int64_t tx_id)
 	 * covers it, which may already be so when the ack comes last. */
 	min = sync_min_processed(ob->sync);
 	if (tx_id >= 0 && min >= 0 && tx_id <= min)
-		outbox_reconcile(ob, dirty, etypes);
+		outbox_later(ob, dirty, etypes, -1);
 	json_decref(dirty);
 	json_decref(etypes);
 }
@@ -946,7 +1056,7 @@ out:
 /* add-query-ok / refresh-ok results. */
 void
 outbox_results(struct outbox *ob, const json_t *results,
-    int64_t processed_tx_id)
+    int64_t processed_tx_id, int later)
 {
 	json_t *dirty = json_object(), *etypes = json_object(), *r, *triples;
 	size_t i;
@@ -969,7 +1079,10 @@ outbox_results(struct outbox *ob, const json_t *results,
 			    app_id(ob->app), store_errmsg(ob->store));
 		json_decref(triples);
 	}
-	outbox_reconcile_at(ob, dirty, etypes, processed_tx_id);
+	if (later)
+		outbox_later(ob, dirty, etypes, processed_tx_id);
+	else
+		outbox_reconcile_at(ob, dirty, etypes, processed_tx_id);
 out:
 	json_decref(dirty);
 	json_decref(etypes);

@@ -22,6 +22,8 @@ struct outbox *outbox_create(struct app *);
 
 /* Commit an open batch (replying to its clients) and free. */
 void outbox_free(struct outbox *);
+/* Commit an open batch now rather than at the end of the loop turn. */
+void outbox_commit(struct outbox *);
 
 /* Submit a transaction of InstaML steps from session s; r is finished
  * after the batch commits (or at once if the steps are invalid), or with
@@ -47,9 +49,13 @@ void outbox_acked(struct outbox *, const char *tx, int64_t tx_id);
  * first send was committed counts as acked (see PROTOCOL.md). */
 void outbox_rejected(struct outbox *, const char *tx, const json_t *error);
 /* Server results: an array of {"q", "result", "page_info"?} with the
- * server's processed-tx-id (or -1). */
+ * server's processed-tx-id (or -1).  With later nonzero, the view and the
+ * subscriptions catch up when the batch commits, together with every
+ * other result and ack that arrives before: a drain brings one of each
+ * per transaction.  Otherwise at once (a waiting query reads the view
+ * next). */
 void outbox_results(struct outbox *, const json_t *results,
-    int64_t processed_tx_id);
+    int64_t processed_tx_id, int later);
 /* Forget a query's cached result. */
 void outbox_forget_query(struct outbox *, const json_t *q);
 /* Replace the attr registry with the server's (init-ok, refresh-ok). */

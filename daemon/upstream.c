@@ -320,7 +320,7 @@ upstream_on_add_query_ok(struct upstream *up, json_t *msg)
 	    "page_info", upstream_page_info(result));
 	upstream_mark_answered(up, q);
 	outbox_results(app_outbox(up->app), list,
-	    json_is_integer(ptx) ? json_integer_value(ptx) : -1);
+	    json_is_integer(ptx) ? json_integer_value(ptx) : -1, 0);
 	subs_answered(app_subs(up->app), q);
 	json_decref(list);
 }
@@ -360,7 +360,7 @@ upstream_on_refresh_ok(struct upstream *up, json_t *msg)
 		    "page_info", upstream_page_info(result)));
 	}
 	outbox_results(app_outbox(up->app), list,
-	    json_is_integer(ptx) ? json_integer_value(ptx) : -1);
+	    json_is_integer(ptx) ? json_integer_value(ptx) : -1, 1);
 	json_decref(list);
 }
 

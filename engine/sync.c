@@ -652,6 +652,121 @@ sync_tx_etypes(const struct attrs *reg, const json_t *tx_steps,
 		    json_array_get(step, 2))), etypes);
 }
 
+/* Whether a step may change more than its own entity, or names it in a
+ * way a rebuild cannot match: deleting an entity (cascades, the links to
+ * it), a lookup (an array) as entity or value, an attr change, an op not
+ * known here. */
+int
+sync_step_wild(const json_t *step)
+{
+	const char *op = json_string_value(json_array_get(step, 0));
+
+	if (op == NULL)
+		return 1;
+	if (strcmp(op, "add-attr") == 0 || strcmp(op, "restore-attr") == 0 ||
+	    strcmp(op, "rule-params") == 0)
+		return 0;
+	if (strcmp(op, "add-triple") != 0 &&
+	    strcmp(op, "retract-triple") != 0 &&
+	    strcmp(op, "deep-merge-triple") != 0)
+		return 1;
+	return !json_is_string(json_array_get(step, 1)) ||
+	    json_is_array(json_array_get(step, 3));
+}
+
+/*
+ * The steps of a row that a rebuild of the dirty entities must replay.
+ * Each triple step changes only its own entity, and what it does depends
+ * only on that entity's triples (the create/update filter, a
+ * cardinality-one replace, a merge), so the dirty entities end the same
+ * whether the other entities' steps run or not; the view's other entities
+ * were not reset and need nothing.  That holds only while no transaction
+ * of the replay has a wild step: a lookup or a delete reads or changes
+ * other entities as the replay has left them at its point, so with one
+ * anywhere every transaction must run whole (the caller's to know; a row
+ * with a wild step is given back whole here all the same).  Every row
+ * runs whole when everything is dirty.  Attr steps stay with the triple
+ * steps they came with.  New reference; NULL when nothing is left.
+ */
+json_t *
+sync_replay_steps(json_t *steps, const json_t *dirty)
+{
+	json_t *kept, *step;
+	const char *op;
+	size_t i, ntriples = 0;
+
+	if (json_object_get(dirty, "*") != NULL)
+		return json_incref(steps);
+	json_array_foreach(steps, i, step)
+		if (sync_step_wild(step))
+			return json_incref(steps);
+	kept = json_array();
+	json_array_foreach(steps, i, step) {
+		op = json_string_value(json_array_get(step, 0));
+		if (strcmp(op, "add-attr") == 0 ||
+		    strcmp(op, "restore-attr") == 0 ||
+		    strcmp(op, "rule-params") == 0)
+			json_array_append(kept, step);
+		else if (json_object_get(dirty, json_string_value(
+		    json_array_get(step, 1))) != NULL) {
+			json_array_append(kept, step);
+			ntriples++;
+		}
+	}
+	if (ntriples == 0) {
+		json_decref(kept);
+		return NULL;
+	}
+	return kept;
+}
+
+/* Whether the stored steps (JSON text) start, at a '[', a step of an op
+ * sync_step_wild lets through. */
+static int
+sync_plain_step_at(const char *p)
+{
+	static const char *const ops[] = { "[\"add-triple\"",
+		"[\"retract-triple\"", "[\"deep-merge-triple\"",
+		"[\"add-attr\"", "[\"restore-attr\"", "[\"rule-params\"" };
+	size_t i;
+
+	for (i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (strncmp(p, ops[i], strlen(ops[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Whether sync_replay_steps would leave nothing of a row, told from its
+ * stored text without parsing it: every array in it is the list or a step
+ * of a plain op (no lookup, no array value, no delete), and none of its
+ * strings is a dirty entity id (wherever a rewrite moves it, an entity
+ * id is one of the row's strings).  Strings with escapes, and anything
+ * else unexpected, answer no: the row is then parsed.  A drain replays
+ * the outbox for each server result, so most rows must not cost a parse
+ * each time.
+ */
+int
+sync_row_passes(const char *text, const json_t *dirty)
+{
+	const char *p = text, *s;
+
+	if (json_object_get(dirty, "*") != NULL || *p != '[')
+		return 0;
+	for (p++; *p != '\0'; p++) {
+		if (*p == '[' && !sync_plain_step_at(p))
+			return 0;
+		if (*p != '"')
+			continue;
+		for (s = ++p; *p != '"'; p++)
+			if (*p == '\\' || *p == '\0')
+				return 0;
+		if (json_object_getn(dirty, s, (size_t)(p - s)) != NULL)
+			return 0;
+	}
+	return 1;
+}
+
 /* Reset the dirty part of the view and replay txs. */
 int
 sync_rebuild(struct sync *s, const json_t *dirty, const json_t *txs,

@@ -70,6 +70,17 @@ void sync_tx_entities(const json_t *tx_steps, json_t *dirty);
 void sync_tx_etypes(const struct attrs *reg, const json_t *tx_steps,
     json_t *etypes);
 
+/* Whether a tx-step may change more than its own entity (or names it by
+ * lookup): a rebuild must then replay every transaction whole. */
+int sync_step_wild(const json_t *step);
+/* The steps of tx_steps that a rebuild of the dirty entities must replay
+ * when no transaction of the replay has a wild step (see sync.c): new
+ * reference, or NULL when none. */
+json_t *sync_replay_steps(json_t *tx_steps, const json_t *dirty);
+/* Whether sync_replay_steps would give NULL for the tx-steps whose JSON
+ * text is text, told without parsing it (0 when unsure). */
+int sync_row_passes(const char *text, const json_t *dirty);
+
 /*
  * Reset the dirty entities of the view to base and replay txs (an array
  * of {"tx_steps": [...], "created": ms}) in order; the etypes the replay
