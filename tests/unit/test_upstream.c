@@ -134,6 +134,20 @@ result(const char *triples)
 	return s;
 }
 
+/* Feed a refresh-ok of {todos:{}} holding the triples text. */
+static void
+feed_refresh(const char *triples, int processed_tx_id)
+{
+	char *r = result(triples), *msg;
+
+	ck_assert(asprintf(&msg, "{\"op\":\"refresh-ok\",\"processed-tx-id\":"
+	    "%d,\"computations\":[{\"instaql-query\":{\"todos\":{}},"
+	    "\"instaql-result\":%s}]}", processed_tx_id, r) > 0);
+	feed(msg);
+	free(msg);
+	free(r);
+}
+
 START_TEST(test_results_reach_the_view)
 {
 	char *r, *msg, *got;
@@ -155,12 +169,8 @@ START_TEST(test_results_reach_the_view)
 
 	/* refresh-ok replaces the query's triples: bread is gone, once the
 	 * batch commits; until then the view is the one before. */
-	r = result("[\"" T1 "\",\"" A_ID "\",\"" T1 "\",1],"
-	    "[\"" T1 "\",\"" A_TITLE "\",\"oat milk\",1]");
-	ck_assert(asprintf(&msg, "{\"op\":\"refresh-ok\",\"processed-tx-id\":6,"
-	    "\"computations\":[{\"instaql-query\":{\"todos\":{}},"
-	    "\"instaql-result\":%s}]}", r) > 0);
-	feed(msg);
+	feed_refresh("[\"" T1 "\",\"" A_ID "\",\"" T1 "\",1],"
+	    "[\"" T1 "\",\"" A_TITLE "\",\"oat milk\",1]", 6);
 	got = titles();
 	ck_assert_str_eq(got, "[\"bread\",\"milk\"]");
 	free(got);
@@ -168,32 +178,18 @@ START_TEST(test_results_reach_the_view)
 	got = titles();
 	ck_assert_str_eq(got, "[\"oat milk\"]");
 	free(got);
-	free(msg);
-	free(r);
 
 	/* Two refreshes in one turn: the view catches up with both. */
-	r = result("[\"" T1 "\",\"" A_ID "\",\"" T1 "\",1],"
+	feed_refresh("[\"" T1 "\",\"" A_ID "\",\"" T1 "\",1],"
 	    "[\"" T1 "\",\"" A_TITLE "\",\"rye\",1],"
 	    "[\"" T2 "\",\"" A_ID "\",\"" T2 "\",2],"
-	    "[\"" T2 "\",\"" A_TITLE "\",\"tea\",2]");
-	ck_assert(asprintf(&msg, "{\"op\":\"refresh-ok\",\"processed-tx-id\":7,"
-	    "\"computations\":[{\"instaql-query\":{\"todos\":{}},"
-	    "\"instaql-result\":%s}]}", r) > 0);
-	feed(msg);
-	free(msg);
-	free(r);
-	r = result("[\"" T2 "\",\"" A_ID "\",\"" T2 "\",2],"
-	    "[\"" T2 "\",\"" A_TITLE "\",\"tea\",2]");
-	ck_assert(asprintf(&msg, "{\"op\":\"refresh-ok\",\"processed-tx-id\":8,"
-	    "\"computations\":[{\"instaql-query\":{\"todos\":{}},"
-	    "\"instaql-result\":%s}]}", r) > 0);
-	feed(msg);
+	    "[\"" T2 "\",\"" A_TITLE "\",\"tea\",2]", 7);
+	feed_refresh("[\"" T2 "\",\"" A_ID "\",\"" T2 "\",2],"
+	    "[\"" T2 "\",\"" A_TITLE "\",\"tea\",2]", 8);
 	turn();
 	got = titles();
 	ck_assert_str_eq(got, "[\"tea\"]");
 	free(got);
-	free(msg);
-	free(r);
 }
 END_TEST
 
@@ -414,20 +410,13 @@ START_TEST(test_catalog)
 		    name, st0, st1);
 	/* Still usable: a good result after the bad frame is applied. */
 	if (!before_init) {
-		r = result("[\"" T1 "\",\"" A_ID "\",\"" T1 "\",1],"
-		    "[\"" T1 "\",\"" A_TITLE "\",\"tea\",1]");
-		ck_assert(asprintf(&msg, "{\"op\":\"refresh-ok\","
-		    "\"processed-tx-id\":50,\"computations\":[{"
-		    "\"instaql-query\":{\"todos\":{}},\"instaql-result\":%s}]}",
-		    r) > 0);
-		feed(msg);
+		feed_refresh("[\"" T1 "\",\"" A_ID "\",\"" T1 "\",1],"
+		    "[\"" T1 "\",\"" A_TITLE "\",\"tea\",1]", 50);
 		turn();
 		free(after);
 		after = titles();
 		ck_assert_msg(strcmp(after, "[\"tea\"]") == 0,
 		    "%s: a good frame after it gave %s", name, after);
-		free(msg);
-		free(r);
 	}
 	free(st0);
 	free(st1);
