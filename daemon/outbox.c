@@ -76,8 +76,9 @@ struct outbox {
 	/* How many outbox rows (not rejected) touch each entity, so that a
 	 * server result replays the outbox only when some row touches what
 	 * it changed.  Counts may be high (a rolled-back batch), never low;
-	 * wild counts rows whose entities are not known from their steps
-	 * (delete-entity cascades, lookups).  Built on first use. */
+	 * wild counts the steps that may reach past their entity
+	 * (sync_step_wild: deletes, lookups); while there are any, every
+	 * replay is whole.  Built on first use. */
 	struct strmap *touched;
 	size_t wild;
 	/* A reconcile put off until the batch commits (outbox_later): the
@@ -354,7 +355,6 @@ static void
 outbox_touch(struct outbox *ob, const json_t *tx_steps, int delta)
 {
 	const json_t *step, *v;
-	const char *op;
 	size_t i;
 
 	if (ob->touched == NULL)
@@ -367,10 +367,7 @@ outbox_touch(struct outbox *ob, const json_t *tx_steps, int delta)
 				ob->wild--;
 			continue;
 		}
-		op = json_string_value(json_array_get(step, 0));
-		if (strcmp(op, "add-attr") == 0 ||
-		    strcmp(op, "restore-attr") == 0 ||
-		    strcmp(op, "rule-params") == 0)
+		if (sync_step_is_attr(step))
 			continue;
 		outbox_touch_entity(ob, json_string_value(json_array_get(step,
 		    1)), delta);
@@ -825,6 +822,17 @@ outbox_replay_cb(void *arg, const struct store_tx *t)
 	return 0;
 }
 
+/* A result past the refusal of a resend (processed-tx-id resolve_to, or
+ * -1) stands in for the tx-id the first send never brought back. */
+static void
+outbox_resolve(struct outbox *ob, int64_t resolve_to)
+{
+	if (resolve_to >= 0 && store_outbox_retag(ob->store, OUTBOX_TX_UNKNOWN,
+	    resolve_to) != 0)
+		log_error("app %s: cannot resolve tx-ids: %s", app_id(ob->app),
+		    store_errmsg(ob->store));
+}
+
 /*
  * Drop what the server's results now cover, rebuild the dirty part of the
  * view, and tell the subscribers.  The covered rows are found through the
@@ -842,12 +850,7 @@ outbox_reconcile_now(struct outbox *ob, json_t *dirty, json_t *etypes,
 	const char *k;
 	size_t i;
 
-	/* A result past the refusal of a resend stands in for the tx-id
-	 * the first send never brought back. */
-	if (resolve_to >= 0 && store_outbox_retag(ob->store, OUTBOX_TX_UNKNOWN,
-	    resolve_to) != 0)
-		log_error("app %s: cannot resolve tx-ids: %s", app_id(ob->app),
-		    store_errmsg(ob->store));
+	outbox_resolve(ob, resolve_to);
 	if (store_outbox_scan_covered(ob->store, sc.min_processed,
 	    outbox_drop_cb, &sc) < 0)
 		log_error("app %s: cannot read the outbox: %s", app_id(ob->app),
@@ -919,10 +922,7 @@ outbox_later(struct outbox *ob, json_t *dirty, json_t *etypes,
 		outbox_reconcile_at(ob, dirty, etypes, resolve_to);
 		return;
 	}
-	if (resolve_to >= 0 && store_outbox_retag(ob->store, OUTBOX_TX_UNKNOWN,
-	    resolve_to) != 0)
-		log_error("app %s: cannot resolve tx-ids: %s", app_id(ob->app),
-		    store_errmsg(ob->store));
+	outbox_resolve(ob, resolve_to);
 	if (ob->later_dirty == NULL) {
 		ob->later_dirty = json_object();
 		ob->later_etypes = json_object();
@@ -935,13 +935,12 @@ outbox_later(struct outbox *ob, json_t *dirty, json_t *etypes,
 static void
 outbox_catch_up(struct outbox *ob)
 {
-	json_t *dirty, *etypes;
+	json_t *dirty = ob->later_dirty, *etypes = ob->later_etypes;
 
-	if (ob->later_dirty == NULL)
+	if (dirty == NULL)
 		return;
-	dirty = json_object();
-	etypes = json_object();
-	outbox_reconcile_at(ob, dirty, etypes, -1);
+	ob->later_dirty = ob->later_etypes = NULL;
+	outbox_reconcile_now(ob, dirty, etypes, -1);
 	json_decref(dirty);
 	json_decref(etypes);
 }

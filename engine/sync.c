@@ -614,6 +614,16 @@ sync_drop_result(struct sync *s, const json_t *q, json_t *dirty,
 	return r == 0 ? store_query_delete(s->store, q) : -1;
 }
 
+/* Whether a step is about attrs or rules, not any entity. */
+int
+sync_step_is_attr(const json_t *step)
+{
+	const char *op = json_string_value(json_array_get(step, 0));
+
+	return op != NULL && (strcmp(op, "add-attr") == 0 ||
+	    strcmp(op, "restore-attr") == 0 || strcmp(op, "rule-params") == 0);
+}
+
 /* Entities a transaction touches. */
 void
 sync_tx_entities(const json_t *tx_steps, json_t *dirty)
@@ -624,10 +634,7 @@ sync_tx_entities(const json_t *tx_steps, json_t *dirty)
 
 	json_array_foreach(tx_steps, i, step) {
 		op = json_string_value(json_array_get(step, 0));
-		if (op == NULL)
-			continue;
-		if (strcmp(op, "add-attr") == 0 ||
-		    strcmp(op, "rule-params") == 0)
+		if (op == NULL || sync_step_is_attr(step))
 			continue;
 		if (strcmp(op, "delete-entity") == 0 ||
 		    !json_is_string(json_array_get(step, 1))) {
@@ -663,8 +670,7 @@ sync_step_wild(const json_t *step)
 
 	if (op == NULL)
 		return 1;
-	if (strcmp(op, "add-attr") == 0 || strcmp(op, "restore-attr") == 0 ||
-	    strcmp(op, "rule-params") == 0)
+	if (sync_step_is_attr(step))
 		return 0;
 	if (strcmp(op, "add-triple") != 0 &&
 	    strcmp(op, "retract-triple") != 0 &&
@@ -692,7 +698,6 @@ json_t *
 sync_replay_steps(json_t *steps, const json_t *dirty)
 {
 	json_t *kept, *step;
-	const char *op;
 	size_t i, ntriples = 0;
 
 	if (json_object_get(dirty, "*") != NULL)
@@ -702,10 +707,7 @@ sync_replay_steps(json_t *steps, const json_t *dirty)
 			return json_incref(steps);
 	kept = json_array();
 	json_array_foreach(steps, i, step) {
-		op = json_string_value(json_array_get(step, 0));
-		if (strcmp(op, "add-attr") == 0 ||
-		    strcmp(op, "restore-attr") == 0 ||
-		    strcmp(op, "rule-params") == 0)
+		if (sync_step_is_attr(step))
 			json_array_append(kept, step);
 		else if (json_object_get(dirty, json_string_value(
 		    json_array_get(step, 1))) != NULL) {

@@ -63,6 +63,9 @@ int sync_put_result(struct sync *, const json_t *q, const json_t *triples,
 int sync_drop_result(struct sync *, const json_t *q, json_t *dirty,
     json_t *etypes);
 
+/* Whether a tx-step is about attrs or rules (add-attr, restore-attr,
+ * rule-params), not any entity. */
+int sync_step_is_attr(const json_t *step);
 /* Add the entities tx_steps touches to dirty ("*" when not knowable). */
 void sync_tx_entities(const json_t *tx_steps, json_t *dirty);
 /* Add the etypes of the attrs tx_steps' triple steps write (per the

@@ -27,7 +27,7 @@ if [ -n "${RELIABILITY_FULL:-}" ]; then
 	NPROBES=1000
 fi
 NITEMS=20
-PAD=800 # a result is about 18 KB: 2,000 of them held would be 36 MB
+PAD=800 # a result is about 18 KB: 1,000 of them held would be 18 MB
 MAXOUT=262144
 Q='{"items":{}}'
 
