@@ -1,6 +1,7 @@
 // bench-lib.mjs: helpers shared by the bench-*.mjs benchmarks: start
 // instantd and instant-devserver on temporary paths, a JSON-lines client
-// for the local socket, /proc memory readings, medians and tables.
+// for the local socket, the replay server of transport floors, /proc
+// memory readings, medians and tables.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -64,6 +65,20 @@ export async function startDaemon({ dir, dataDir, config = '/dev/null', args = [
   proc.stderr.resume();
   proc.stdout.resume();
   return { proc, sock, pid: proc.pid, readyMs };
+}
+
+// Start the replay server (bench-replay.mjs) on the lines of file;
+// resolve {proc, sock}.
+export async function startReplay({ dir, file }) {
+  const sock = path.join(dir, `replay.${randomUUID().slice(0, 8)}`);
+  const proc = spawn(process.execPath, [path.join(path.dirname(new URL(import.meta.url).pathname), 'bench-replay.mjs'), sock, file],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(proc);
+  proc.on('exit', () => children.delete(proc));
+  await waitLine(proc, /replay: listening/, 'replay server');
+  proc.stderr.resume();
+  proc.stdout.resume();
+  return { proc, sock };
 }
 
 // Start instant-devserver on a free port; resolve {proc, port, pid}.
