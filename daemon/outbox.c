@@ -453,9 +453,11 @@ outbox_apply(struct outbox *ob, struct session *s, const json_t *steps,
 		goto out;
 	}
 	/* Unsynced attrs are re-sent (and re-applied) by every transaction
-	 * that uses them; save the registry only when it grew. */
+	 * that uses them; save the registry only when it grew.  The tx id is
+	 * time-ordered, so the outbox's unique index on it grows at its end
+	 * instead of taking a write to a random page of its own each time. */
 	if ((attrs_count(store_attrs(ob->store)) != nattrs &&
-	    store_attrs_save(ob->store) != 0) || uuid_v4(tx) != 0 ||
+	    store_attrs_save(ob->store) != 0) || uuid_v7(tx) != 0 ||
 	    store_outbox_append(ob->store, tx, steps, tx_steps,
 	    session_name(s), now, &seq) != 0) {
 		*errmsg = xstrdup(store_errmsg(ob->store));

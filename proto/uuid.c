@@ -1,8 +1,10 @@
-/* uuid.c: UUID v4 generation and validation. */
+/* uuid.c: UUID v4 and v7 generation and validation. */
 #include "config.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/rand.h>
 
@@ -10,17 +12,12 @@
 
 static const char hexdigits[] = "0123456789abcdef";
 
-/* Fresh random UUID v4 (RFC 4122 version and variant bits). */
-int
-uuid_v4(char out[UUID_STRLEN + 1])
+/* Write the 16 bytes of b in the 8-4-4-4-12 form. */
+static void
+uuid_format(const unsigned char b[16], char out[UUID_STRLEN + 1])
 {
-	unsigned char b[16];
 	int i, o = 0;
 
-	if (RAND_bytes(b, sizeof b) != 1)
-		return -1;
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
 	for (i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
 			out[o++] = '-';
@@ -28,6 +25,57 @@ uuid_v4(char out[UUID_STRLEN + 1])
 		out[o++] = hexdigits[b[i] & 0xf];
 	}
 	out[o] = '\0';
+}
+
+/* Fresh random UUID v4 (RFC 4122 version and variant bits). */
+int
+uuid_v4(char out[UUID_STRLEN + 1])
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof b) != 1)
+		return -1;
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	uuid_format(b, out);
+	return 0;
+}
+
+/*
+ * Fresh UUID v7 (RFC 9562): the Unix time in milliseconds in the first 48
+ * bits, a 12-bit sequence, then 62 random bits.  The sequence starts at a
+ * random value below 2048 in each new millisecond and counts up within
+ * it; when it runs out, or when the clock steps back, the millisecond of
+ * the last id is carried on instead.  So the ids one process makes are in
+ * strictly increasing order, as text too.
+ */
+int
+uuid_v7(char out[UUID_STRLEN + 1])
+{
+	static uint64_t last_ms;
+	static unsigned seq;
+	unsigned char b[16];
+	struct timespec ts;
+	uint64_t ms;
+	int i;
+
+	if (RAND_bytes(b, sizeof b) != 1 ||
+	    clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return -1;
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (ms > last_ms) {
+		last_ms = ms;
+		seq = ((unsigned)b[6] << 8 | b[7]) & 0x7ff;
+	} else if (++seq > 0xfff) {
+		last_ms++;
+		seq = 0;
+	}
+	for (i = 0; i < 6; i++)
+		b[i] = (unsigned char)(last_ms >> (40 - 8 * i));
+	b[6] = (unsigned char)(0x70 | seq >> 8);
+	b[7] = (unsigned char)(seq & 0xff);
+	b[8] = (b[8] & 0x3f) | 0x80;
+	uuid_format(b, out);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "proto/linebuf.h"
 #include "proto/proto.h"
@@ -195,6 +196,33 @@ START_TEST(test_uuid)
 }
 END_TEST
 
+/* v7: version and variant bits, the time in front, increasing order. */
+START_TEST(test_uuid_v7)
+{
+	char u[UUID_STRLEN + 1], prev[UUID_STRLEN + 1], hex[13];
+	long long ms, now = (long long)time(NULL) * 1000;
+	int i, j = 0;
+
+	ck_assert_int_eq(uuid_v7(prev), 0);
+	for (i = 0; i < 10000; i++) {
+		ck_assert_int_eq(uuid_v7(u), 0);
+		ck_assert(uuid_valid(u));
+		ck_assert(u[14] == '7');
+		ck_assert(strchr("89ab", u[19]) != NULL);
+		ck_assert_msg(strcmp(prev, u) < 0, "%s then %s", prev, u);
+		memcpy(prev, u, sizeof u);
+	}
+	for (i = 0; i < 13; i++)
+		if (u[i] != '-')
+			hex[j++] = u[i];
+	hex[j] = '\0';
+	ms = strtoll(hex, NULL, 16);
+	/* 10,000 ids carry the clock forward by 5 ms at most. */
+	ck_assert_msg(ms >= now - 5000 && ms <= now + 5000,
+	    "time %lld, now %lld", ms, now);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -210,6 +238,7 @@ main(void)
 	tcase_add_test(tc, test_codes);
 	tcase_add_test(tc, test_linebuf);
 	tcase_add_test(tc, test_uuid);
+	tcase_add_test(tc, test_uuid_v7);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
