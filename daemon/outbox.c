@@ -198,22 +198,6 @@ outbox_unsynced(const struct outbox *ob)
 	return ob->unsynced;
 }
 
-/* Run one SQL statement without results on the store's database. */
-static int
-outbox_exec(struct outbox *ob, const char *sql)
-{
-	char *err = NULL;
-
-	if (sqlite3_exec(store_db(ob->store), sql, NULL, NULL, &err) !=
-	    SQLITE_OK) {
-		log_error("app %s: %s: %s", app_id(ob->app), sql,
-		    err != NULL ? err : "?");
-		sqlite3_free(err);
-		return -1;
-	}
-	return 0;
-}
-
 /* Open the batch if needed and arm its commit. */
 static int
 outbox_open_batch(struct outbox *ob)
@@ -436,7 +420,7 @@ outbox_apply(struct outbox *ob, struct session *s, const json_t *steps,
 
 	memset(&res, 0, sizeof res);
 	*code = PROTO_INTERNAL;
-	if (outbox_exec(ob, "SAVEPOINT outbox_tx") != 0) {
+	if (store_savepoint(ob->store) != 0) {
 		*errmsg = xstrdup(store_errmsg(ob->store));
 		return -1;
 	}
@@ -467,9 +451,9 @@ outbox_apply(struct outbox *ob, struct session *s, const json_t *steps,
 	outbox_touch(ob, tx_steps, 1);
 	r = 0;
 out:
-	if (r != 0)
-		outbox_exec(ob, "ROLLBACK TO outbox_tx");
-	outbox_exec(ob, "RELEASE outbox_tx");
+	if (store_release(ob->store, r == 0) != 0)
+		log_error("app %s: %s", app_id(ob->app),
+		    store_errmsg(ob->store));
 	txapply_result_clear(&res);
 	json_decref(tx_steps);
 	json_decref(new_attrs);

@@ -58,6 +58,9 @@ enum store_sql {
 	SQL_BEGIN,
 	SQL_COMMIT,
 	SQL_ROLLBACK,
+	SQL_SAVEPOINT,
+	SQL_RELEASE,
+	SQL_ROLLBACK_TO,
 	SQL_ATTRS_CLEAR,
 	SQL_ATTRS_PUT,
 	SQL_ATTRS_ALL,
@@ -86,6 +89,9 @@ static const char *const store_sql[SQL_MAX] = {
     [SQL_BEGIN] = "BEGIN IMMEDIATE",
     [SQL_COMMIT] = "COMMIT",
     [SQL_ROLLBACK] = "ROLLBACK",
+    [SQL_SAVEPOINT] = "SAVEPOINT store_tx",
+    [SQL_RELEASE] = "RELEASE store_tx",
+    [SQL_ROLLBACK_TO] = "ROLLBACK TO store_tx",
     [SQL_ATTRS_CLEAR] = "DELETE FROM attrs",
     [SQL_ATTRS_PUT] = "INSERT OR REPLACE INTO attrs (id, json) "
 		      "VALUES (?1, ?2)",
@@ -549,6 +555,29 @@ int
 store_rollback(struct store *st)
 {
 	return store_step(st, SQL_ROLLBACK, "rollback");
+}
+
+/* Start one transaction of the batch: a savepoint, prepared once (each
+ * transaction of a batch has one, so parsing its SQL every time would
+ * cost as much as some of the transaction's own writes). */
+int
+store_savepoint(struct store *st)
+{
+	return store_step(st, SQL_SAVEPOINT, "savepoint");
+}
+
+/* End the transaction of the batch: keep its writes, or undo them first.
+ * The savepoint is released either way. */
+int
+store_release(struct store *st, int keep)
+{
+	int r = 0;
+
+	if (!keep)
+		r = store_step(st, SQL_ROLLBACK_TO, "rollback to savepoint");
+	if (store_step(st, SQL_RELEASE, "release savepoint") != 0)
+		r = -1;
+	return r;
 }
 
 /* Replace the stored attrs with the registry. */

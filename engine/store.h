@@ -93,6 +93,11 @@ int store_begin(struct store *);
 int store_commit(struct store *);
 int store_rollback(struct store *);
 
+/* One transaction inside the batch (a savepoint): store_release keeps its
+ * writes (keep) or undoes them, and ends it either way. */
+int store_savepoint(struct store *);
+int store_release(struct store *, int keep);
+
 /* Persist the whole registry (replacing what is stored). */
 int store_attrs_save(struct store *);
 

@@ -514,6 +514,34 @@ START_TEST(test_generation_counts_rollbacks)
 }
 END_TEST
 
+/* A transaction of the batch: released with keep, its writes stay in
+ * the batch; without, they go and the batch's earlier writes stay. */
+START_TEST(test_savepoint_keeps_or_undoes)
+{
+	struct store *st = open_ok();
+	char *v = NULL;
+
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(store_savepoint(st), 0);
+	ck_assert_int_eq(store_kv_set(st, "a", "1"), 0);
+	ck_assert_int_eq(store_release(st, 1), 0);
+	ck_assert_int_eq(store_savepoint(st), 0);
+	ck_assert_int_eq(store_kv_set(st, "a", "2"), 0);
+	ck_assert_int_eq(store_kv_set(st, "b", "2"), 0);
+	ck_assert_int_eq(store_release(st, 0), 0);
+	/* Still inside the batch, and no savepoint is left open. */
+	ck_assert_int_eq(sqlite3_get_autocommit(store_db(st)), 0);
+	ck_assert_int_ne(store_release(st, 1), 0);
+	ck_assert_int_eq(store_commit(st), 0);
+	ck_assert_int_eq(store_kv_get(st, "a", &v), 0);
+	ck_assert_str_eq(v, "1");
+	free(v);
+	ck_assert_int_eq(store_kv_get(st, "b", &v), 0);
+	ck_assert_ptr_null(v);
+	store_free(st);
+}
+END_TEST
+
 START_TEST(test_kv)
 {
 	struct store *st = open_ok();
@@ -651,6 +679,7 @@ store_suite(void)
 	tcase_add_test(tc, test_query_min_processed);
 	tcase_add_test(tc, test_generation_counts_rollbacks);
 	tcase_add_test(tc, test_kv);
+	tcase_add_test(tc, test_savepoint_keeps_or_undoes);
 	tcase_add_test(tc, test_reopen_keeps_data);
 	tcase_add_test(tc, test_savepoints_journal_in_memory);
 	suite_add_tcase(s, tc);
