@@ -5,12 +5,43 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 
 #include "proto/uuid.h"
 
 static const char hexdigits[] = "0123456789abcdef";
+
+/*
+ * Random bytes for ids come from a pool filled by RAND_bytes 1 KiB at a
+ * time: one call per id cost more than the rest of making it (OpenSSL
+ * takes locks and checks for a fork on every call).  A forked child
+ * refills the pool before its first id, so it never repeats the
+ * parent's bytes.
+ */
+static int
+uuid_random(unsigned char *out, size_t n)
+{
+	static unsigned char pool[1024];
+	static size_t left;
+	static pid_t pid;
+
+	if (pid != getpid()) {
+		pid = getpid();
+		left = 0;
+	}
+	if (left < n) {
+		if (RAND_bytes(pool, sizeof pool) != 1)
+			return -1;
+		left = sizeof pool;
+	}
+	memcpy(out, pool + sizeof pool - left, n);
+	/* Bytes handed out are not kept. */
+	memset(pool + sizeof pool - left, 0, n);
+	left -= n;
+	return 0;
+}
 
 /* Write the 16 bytes of b in the 8-4-4-4-12 form. */
 static void
@@ -33,7 +64,7 @@ uuid_v4(char out[UUID_STRLEN + 1])
 {
 	unsigned char b[16];
 
-	if (RAND_bytes(b, sizeof b) != 1)
+	if (uuid_random(b, sizeof b) != 0)
 		return -1;
 	b[6] = (b[6] & 0x0f) | 0x40;
 	b[8] = (b[8] & 0x3f) | 0x80;
@@ -59,7 +90,7 @@ uuid_v7(char out[UUID_STRLEN + 1])
 	uint64_t ms;
 	int i;
 
-	if (RAND_bytes(b, sizeof b) != 1 ||
+	if (uuid_random(b, sizeof b) != 0 ||
 	    clock_gettime(CLOCK_REALTIME, &ts) != 0)
 		return -1;
 	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "proto/linebuf.h"
 #include "proto/proto.h"
@@ -223,6 +225,34 @@ START_TEST(test_uuid_v7)
 }
 END_TEST
 
+/* A forked child does not repeat the parent's next id. */
+START_TEST(test_uuid_after_fork)
+{
+	char parent[UUID_STRLEN + 1], child[UUID_STRLEN + 1] = "";
+	int fds[2], status;
+	pid_t pid;
+
+	ck_assert_int_eq(uuid_v4(parent), 0); /* the pool is filled */
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (uuid_v4(child) != 0 ||
+		    write(fds[1], child, UUID_STRLEN) != UUID_STRLEN)
+			_exit(1);
+		_exit(0);
+	}
+	ck_assert_int_eq(uuid_v4(parent), 0);
+	ck_assert_int_eq(read(fds[0], child, UUID_STRLEN), UUID_STRLEN);
+	child[UUID_STRLEN] = '\0';
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_str_ne(parent, child);
+	close(fds[0]);
+	close(fds[1]);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -239,6 +269,7 @@ main(void)
 	tcase_add_test(tc, test_linebuf);
 	tcase_add_test(tc, test_uuid);
 	tcase_add_test(tc, test_uuid_v7);
+	tcase_add_test(tc, test_uuid_after_fork);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
