@@ -53,6 +53,7 @@ struct iq_args {
 	json_t *operand;     /* CMP */
 	int is_date;         /* CMP: compare as new Date(x) */
 	struct jsval_like *like; /* LIKE: NULL if the pattern is no string */
+	char *needle;            /* LIKE: jsval_like_needle, or NULL */
 	const struct attr *null_attr; /* ISNULL */
 	int want_null;                /* ISNULL */
 	int reverse;                  /* ISNULL: through the reverse label */

@@ -594,7 +594,12 @@ iqj_fetch(struct iqj *x, const struct iq_pat *p, struct iqj_rows *rows)
 		for (i = 0; i < f.args->nin && r == 0; i++)
 			r = tstore_scan_av(x->ts, a, f.args->in[i],
 			    iqj_fetch_cb, &f);
-	} else
+	} else if (f.args != NULL && f.args->needle != NULL)
+		/* $like: only values with the pattern's literal run come
+		 * out to be matched. */
+		r = tstore_scan_a_has(x->ts, a, f.args->needle, iqj_fetch_cb,
+		    &f);
+	else
 		r = tstore_scan_a(x->ts, a, iqj_fetch_cb, &f);
 	if (r == 0 && f.args != NULL && f.args->kind == IQ_A_ISNULL)
 		r = iqj_filter_null(x, f.args, rows);

@@ -165,6 +165,7 @@ iqw_term_clear(struct iq_term *t)
 		free(a->in);
 		json_decref(a->operand);
 		jsval_like_free(a->like);
+		free(a->needle);
 		free(a);
 	}
 	memset(t, 0, sizeof *t);
@@ -361,6 +362,7 @@ iqw_comparator(struct iqw *w, const struct attr *attr, const json_t *v,
 {
 	struct iq_args *a;
 	const json_t *pat;
+	char needle[64];
 	size_t i;
 
 	for (i = 0; i < 4; i++) {
@@ -383,6 +385,9 @@ iqw_comparator(struct iqw *w, const struct attr *attr, const json_t *v,
 		if (json_is_string(pat) &&
 		    (a->like = jsval_like_create(json_string_value(pat),
 			 i == 1)) == NULL)
+			return iqw_error(w, path, "out of memory");
+		if (a->like != NULL && jsval_like_needle(a->like, needle,
+		    sizeof needle) > 0 && (a->needle = strdup(needle)) == NULL)
 			return iqw_error(w, path, "out of memory");
 		return 1;
 	}

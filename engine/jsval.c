@@ -679,6 +679,37 @@ jsval_like_matchn(const struct jsval_like *lk, const char *s, size_t n)
 	return r;
 }
 
+/* The longest run of literal units of a case-sensitive pattern made of
+ * printable ASCII that JSON text never escapes (not '"', '\\' or '/'):
+ * every string the pattern matches has the run in its JSON text, as it
+ * is.  Its length (0 if there is none, or the pattern ignores case), the
+ * run and a NUL in out (cap bytes at most, the run cut to fit). */
+size_t
+jsval_like_needle(const struct jsval_like *lk, char *out, size_t cap)
+{
+	size_t i, start = 0, best = 0, best_at = 0;
+	long u;
+
+	if (cap == 0)
+		return 0;
+	for (i = 0; !lk->icase && i <= lk->n; i++) {
+		u = i < lk->n ? lk->units[i] : -1;
+		if (u >= 0x20 && u < 0x7f && u != '"' && u != '\\' && u != '/')
+			continue;
+		if (i - start > best) {
+			best = i - start;
+			best_at = start;
+		}
+		start = i + 1;
+	}
+	if (best >= cap)
+		best = cap - 1;
+	for (i = 0; i < best; i++)
+		out[i] = (char)lk->units[best_at + i];
+	out[best] = '\0';
+	return best;
+}
+
 /* Whether s matches the whole pattern. */
 int
 jsval_like_match(const struct jsval_like *lk, const char *s)

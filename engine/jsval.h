@@ -49,5 +49,8 @@ void jsval_like_free(struct jsval_like *);
 int jsval_like_match(const struct jsval_like *, const char *s);
 /* The same for the n bytes at s (no NUL among them). */
 int jsval_like_matchn(const struct jsval_like *, const char *s, size_t n);
+/* A run of the pattern that the JSON text of every string it matches
+ * contains as it is (a prefilter): its length, 0 if none. */
+size_t jsval_like_needle(const struct jsval_like *, char *out, size_t cap);
 
 #endif

@@ -34,6 +34,7 @@ enum tstore_sql {
 	SQL_SCAN_EA,
 	SQL_SCAN_A,
 	SQL_SCAN_AV,
+	SQL_SCAN_A_HAS,
 	SQL_SCAN_ALL,
 	SQL_HAS_EA,
 	SQL_COUNT,
@@ -58,6 +59,10 @@ static const char *const tstore_templates[SQL_MAX] = {
 		       "WHERE a = ?1",
 	[SQL_SCAN_AV] = "SELECT e, a, v, t FROM %s INDEXED BY %s_avet "
 			"WHERE a = ?1 AND v = ?2",
+	/* instr() runs in SQLite: the rows without the text never reach a
+	 * callback. */
+	[SQL_SCAN_A_HAS] = "SELECT e, a, v, t FROM %s INDEXED BY %s_avet "
+			   "WHERE a = ?1 AND instr(v, ?2) > 0",
 	[SQL_SCAN_ALL] = "SELECT e, a, v, t FROM %s",
 	[SQL_HAS_EA] = "SELECT 1 FROM %s WHERE e = ?1 AND a = ?2 LIMIT 1",
 	[SQL_COUNT] = "SELECT count(*) FROM %s",
@@ -459,6 +464,17 @@ tstore_scan_av(struct tstore *ts, const char *a, const char *v, tstore_cb cb,
 	if (a == NULL || v == NULL)
 		return -1;
 	return tstore_scan(ts, SQL_SCAN_AV, a, v, cb, arg);
+}
+
+/* Every triple of attr a whose value text contains text, in (v, e)
+ * order. */
+int
+tstore_scan_a_has(struct tstore *ts, const char *a, const char *text,
+    tstore_cb cb, void *arg)
+{
+	if (a == NULL || text == NULL)
+		return -1;
+	return tstore_scan(ts, SQL_SCAN_A_HAS, a, text, cb, arg);
 }
 
 /* Every triple. */

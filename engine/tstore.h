@@ -64,6 +64,10 @@ int tstore_scan_ea(struct tstore *, const char *e, const char *a, tstore_cb,
 int tstore_scan_a(struct tstore *, const char *a, tstore_cb, void *);
 int tstore_scan_av(struct tstore *, const char *a, const char *v, tstore_cb,
     void *);
+/* The triples of attr a whose value text contains text (SQLite's instr),
+ * in (v, e) order: a prefilter, read in the index alone. */
+int tstore_scan_a_has(struct tstore *, const char *a, const char *text,
+    tstore_cb, void *);
 int tstore_scan_all(struct tstore *, tstore_cb, void *);
 int tstore_has_ea(struct tstore *, const char *e, const char *a, int *found);
 int tstore_count(struct tstore *, int64_t *n);

@@ -9,6 +9,7 @@
 #include "engine/attrs.h"
 #include "engine/instaql.h"
 #include "engine/iq.h"
+#include "engine/jsval.h"
 #include "engine/tstore.h"
 
 static sqlite3 *db;
@@ -569,6 +570,72 @@ START_TEST(test_object_text)
 }
 END_TEST
 
+/* $like reads only the values whose text holds the pattern's longest
+ * literal run (a prefilter in SQLite), then matches them exactly: values
+ * with escapes, slashes, quotes and other characters around the run. */
+START_TEST(test_like_prefilter)
+{
+	static const char *const vals[] = {
+		"\"a/99\"", "\"say \\\"99\\\"\"", "\"x\\\\99\"",
+		"\"99\u00e9\"", "1990", "\"9 9\"", "\"\u00df99\"",
+		"\"\\n99\"",
+	};
+	char e[8][40], q[512], want[2048];
+	static const struct {
+		const char *op, *pat; /* as JSON text */
+		const char *hits;     /* indexes into vals */
+	} cases[] = {
+		{ "$like", "\"%99%\"", "012367" },
+		{ "$like", "\"%/99\"", "0" },
+		{ "$like", "\"%\\\"99\\\"\"", "1" },
+		{ "$like", "\"%\\\\99\"", "2" },
+		{ "$like", "\"_99%\"", "67" },
+		{ "$like", "\"%n99%\"", "" },
+		{ "$like", "\"%99\"", "0267" },
+		{ "$ilike", "\"%99\u00c9%\"", "3" },
+	};
+	size_t i, k, n;
+	const char *h;
+	char needle[8];
+	struct jsval_like *lk;
+
+	attr("uhandle", "users", "handle", "blob", "one", NULL, NULL);
+	for (i = 0; i < 8; i++) {
+		snprintf(e[i], sizeof e[i], "00000000-0000-4000-8000-0000000001%02zu",
+		    i);
+		ent("uid", e[i], 100 + (int64_t)i);
+		add(e[i], "uhandle", vals[i], 100 + (int64_t)i);
+	}
+	for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		snprintf(q, sizeof q, "{\"users\":{\"$\":{\"where\":{\"handle\":"
+		    "{\"%s\":%s}},\"fields\":[\"id\"]}}}", cases[k].op,
+		    cases[k].pat);
+		n = (size_t)snprintf(want, sizeof want, "{\"users\":[");
+		for (h = cases[k].hits; *h != '\0'; h++)
+			n += (size_t)snprintf(want + n, sizeof want - n,
+			    "%s{\"id\":\"%s\"}", h == cases[k].hits ? "" : ",",
+			    e[*h - '0']);
+		snprintf(want + n, sizeof want - n, "]}");
+		check_eval(q, NULL, want);
+	}
+	/* The runs themselves. */
+	lk = jsval_like_create("%/99\"x_yz%", 0);
+	ck_assert_uint_eq(jsval_like_needle(lk, needle, sizeof needle), 2);
+	ck_assert_str_eq(needle, "99");
+	jsval_like_free(lk);
+	lk = jsval_like_create("ab%cdefghijkl", 0);
+	ck_assert_uint_eq(jsval_like_needle(lk, needle, sizeof needle), 7);
+	ck_assert_str_eq(needle, "cdefghi");
+	jsval_like_free(lk);
+	lk = jsval_like_create("%99%", 1);
+	ck_assert_uint_eq(jsval_like_needle(lk, needle, sizeof needle), 0);
+	jsval_like_free(lk);
+	lk = jsval_like_create("%\u00e9%", 0);
+	ck_assert_uint_eq(jsval_like_needle(lk, needle, sizeof needle), 0);
+	jsval_like_free(lk);
+}
+END_TEST
+
 /* The suite. */
 static Suite *
 instaql_suite(void)
@@ -586,6 +653,7 @@ instaql_suite(void)
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_value_text);
 	tcase_add_test(tc, test_object_text);
+	tcase_add_test(tc, test_like_prefilter);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("server");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -83,6 +83,16 @@ START_TEST(test_scans)
 	memset(&r, 0, sizeof r);
 	ck_assert_int_eq(tstore_scan_all(ts, collect_cb, &r), 0);
 	ck_assert_int_eq(r.n, 4);
+	/* Containment in the value text, within attr a only. */
+	tstore_add(ts, "e3", "a", "\"x12y\"", 5);
+	tstore_add(ts, "e3", "b", "\"12\"", 6);
+	memset(&r, 0, sizeof r);
+	ck_assert_int_eq(tstore_scan_a_has(ts, "a", "12", collect_cb, &r), 0);
+	ck_assert_str_eq(r.buf, "e3|a|\"x12y\"|5\n");
+	memset(&r, 0, sizeof r);
+	ck_assert_int_eq(tstore_scan_a_has(ts, "a", "1", collect_cb, &r), 0);
+	/* (v, e) order: '"' sorts before '1'. */
+	ck_assert_str_eq(r.buf, "e3|a|\"x12y\"|5\ne1|a|1|1\ne2|a|1|2\n");
 }
 END_TEST
 
