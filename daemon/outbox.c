@@ -33,6 +33,7 @@
 #include "daemon/xmalloc.h"
 #include "engine/attrs.h"
 #include "engine/instaml.h"
+#include "engine/stepcache.h"
 #include "engine/store.h"
 #include "engine/strmap.h"
 #include "engine/sync.h"
@@ -85,10 +86,14 @@ struct outbox {
 	 * union of the dirty entities and etypes; NULL when none is due. */
 	json_t *later_dirty;
 	json_t *later_etypes;
+	struct stepcache *steps;     /* parsed tx-steps of replayed rows */
 };
 
 static void outbox_commit_cb(evutil_socket_t, short, void *);
 static void outbox_catch_up(struct outbox *);
+
+/* Step text whose parse the replays keep (some 4,000 transactions). */
+#define OUTBOX_STEPCACHE_BYTES (4 * 1024 * 1024)
 
 /* Rejected transactions stay listed by pending for this long. */
 #define OUTBOX_ERROR_KEEP_MS (24 * 3600 * 1000LL)
@@ -127,7 +132,8 @@ outbox_create(struct app *app)
 	TAILQ_INIT(&ob->submitters);
 	ob->applier = txapply_create(store_db(st), store_view(st),
 	    store_attrs(st), TXAPPLY_CLIENT);
-	if (ob->applier == NULL)
+	ob->steps = stepcache_create(OUTBOX_STEPCACHE_BYTES);
+	if (ob->applier == NULL || ob->steps == NULL)
 		fatal("out of memory creating the applier");
 	ob->commit_ev = event_new(app_server(app)->base, -1, 0,
 	    outbox_commit_cb, ob);
@@ -185,6 +191,7 @@ outbox_free(struct outbox *ob)
 	attrs_free(ob->server_attrs);
 	json_decref(ob->server_attrs_json);
 	txapply_free(ob->applier);
+	stepcache_free(ob->steps);
 	json_decref(ob->etypes);
 	json_decref(ob->inflight);
 	strmap_free(ob->touched);
@@ -532,6 +539,8 @@ outbox_commit_cb(evutil_socket_t fd, short what, void *arg)
 		log_error("app %s: commit failed: %s", app_id(ob->app), why);
 		if (!sqlite3_get_autocommit(store_db(ob->store)))
 			store_rollback(ob->store);
+		/* The batch's rows are gone; their parses need not stay. */
+		stepcache_clear(ob->steps);
 		store_outbox_unsynced(ob->store, &ob->unsynced);
 	}
 	while ((e = TAILQ_FIRST(&ob->batch)) != NULL) {
@@ -666,8 +675,14 @@ outbox_forget_session(struct outbox *ob, struct session *s)
 static json_t *
 outbox_row_steps(struct outbox *ob, const struct store_tx *t, int to_send)
 {
-	json_t *steps = json_loads(t->tx_steps, 0, NULL), *rw;
+	json_t *steps, *rw;
 	int changed = 0;
+
+	/* A replay only reads the steps (the rewrite and the filter build
+	 * new arrays), so it takes the shared parse.  What is sent stays in
+	 * flight and in messages: a parse of its own. */
+	steps = to_send ? json_loads(t->tx_steps, 0, NULL) :
+	    stepcache_get(ob->steps, t->tx, t->tx_steps);
 
 	if (steps != NULL && to_send) {
 		rw = outbox_with_attrs(ob, steps);
@@ -841,8 +856,10 @@ outbox_reconcile_now(struct outbox *ob, json_t *dirty, json_t *etypes,
 	    outbox_drop_cb, &sc) < 0)
 		log_error("app %s: cannot read the outbox: %s", app_id(ob->app),
 		    store_errmsg(ob->store));
-	json_array_foreach(sc.drop, i, v)
+	json_array_foreach(sc.drop, i, v) {
 		store_outbox_delete(ob->store, json_string_value(v));
+		stepcache_drop(ob->steps, json_string_value(v));
+	}
 	if (json_object_size(dirty) > 0 && outbox_touches(ob, dirty)) {
 		/* outbox_touches has counted the wild steps. */
 		sc.filter = ob->touched != NULL && ob->wild == 0;
