@@ -683,7 +683,6 @@ outbox_row_steps(struct outbox *ob, const struct store_tx *t, int to_send)
 	 * flight and in messages: a parse of its own. */
 	steps = to_send ? json_loads(t->tx_steps, 0, NULL) :
 	    stepcache_get(ob->steps, t->tx, t->tx_steps);
-
 	if (steps != NULL && to_send) {
 		rw = outbox_with_attrs(ob, steps);
 		json_decref(steps);

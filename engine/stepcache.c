@@ -87,7 +87,8 @@ stepcache_get(struct stepcache *sc, const char *key, const char *text)
 		sc->hits++;
 		return json_incref(json_array_get(e, 1));
 	}
-	stepcache_drop(sc, key);
+	if (e != NULL)
+		stepcache_drop(sc, key);
 	if ((parse = json_loads(text, 0, NULL)) == NULL)
 		return NULL;
 	if (sc->bytes + len <= sc->max_bytes &&

@@ -90,7 +90,8 @@ uuid_v7(char out[UUID_STRLEN + 1])
 	uint64_t ms;
 	int i;
 
-	if (uuid_random(b, sizeof b) != 0 ||
+	/* Bytes 0-5 are the time; 6-7 seed the sequence. */
+	if (uuid_random(b + 6, sizeof b - 6) != 0 ||
 	    clock_gettime(CLOCK_REALTIME, &ts) != 0)
 		return -1;
 	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;

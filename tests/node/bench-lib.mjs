@@ -17,8 +17,11 @@ export function arg(name, def) {
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
 }
 
+// This file's directory (tests/node).
+const here = path.dirname(new URL(import.meta.url).pathname);
+
 export const topBuild = path.resolve(arg('top-builddir', process.env.top_builddir ||
-  path.join(path.dirname(new URL(import.meta.url).pathname), '../..')));
+  path.join(here, '../..')));
 export const instantdBin = path.resolve(arg('instantd', path.join(topBuild, 'instantd')));
 export const devserverBin = path.resolve(
   arg('devserver', path.join(topBuild, 'instant-devserver')));
@@ -71,7 +74,7 @@ export async function startDaemon({ dir, dataDir, config = '/dev/null', args = [
 // resolve {proc, sock}.
 export async function startReplay({ dir, file }) {
   const sock = path.join(dir, `replay.${randomUUID().slice(0, 8)}`);
-  const proc = spawn(process.execPath, [path.join(path.dirname(new URL(import.meta.url).pathname), 'bench-replay.mjs'), sock, file],
+  const proc = spawn(process.execPath, [path.join(here, 'bench-replay.mjs'), sock, file],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(proc);
   proc.on('exit', () => children.delete(proc));
