@@ -23,16 +23,49 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/attrs.h"
 #include "engine/store.h"
 #include "engine/tstore.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
+
+/*
+ * The write-ahead log.  A commit that takes the WAL past STORE_WAL_PAGES
+ * pages checkpoints it (copies its pages into the database file) before
+ * the reply goes out; the next write transaction then starts the log
+ * again from its beginning.  SQLite's default is 1,000 pages: with every
+ * new entity on random pages of three B-trees, a larger log lets a
+ * checkpoint write each page once for more of the transactions that
+ * changed it (48,000 transactions from 8 pipelining clients: 3,830 tx/s
+ * at 1,000 pages, 4,330 at 4,000).
+ *
+ * A commit that makes the log file longer also makes fdatasync write
+ * the file's new size and blocks, where one within the file's length
+ * writes the frames alone.  Before the first write transaction of an
+ * open store, the file is extended with zeros to the length of
+ * STORE_WAL_PAGES frames, and synced once: from then on, commits write
+ * within it.  Zeros past the log's last frame read as no frame at all,
+ * as do the stale frames a restarted log leaves behind, so this changes
+ * nothing SQLite reads; and it writes past the file's end only, under
+ * the write lock, so no frame is ever overwritten.  Space is reserved
+ * only on a file system with STORE_WAL_ROOM times as much free: where
+ * space is short, the data comes before the speed of commits.
+ */
+#define STORE_WAL_PAGES 4000
+#define STORE_WAL_HEADER 32       /* bytes of the WAL file's header */
+#define STORE_WAL_FRAME_HEADER 24 /* ... and of each frame's */
+#define STORE_WAL_ROOM 16
 
 /* Migration n brings user_version from n to n + 1. */
 static const char *const store_migrations[] = {
@@ -153,6 +186,8 @@ struct store {
 	int64_t last_seq;	/* the highest seq this store handed out */
 	uint64_t generation;	/* transactions rolled back so far */
 	int corrupt; /* a failure said the file is not a usable database */
+	off_t wal_bytes;  /* the WAL file's length to reserve (0: none) */
+	int wal_reserved; /* ... done, or tried, in this open */
 	char err[512];
 };
 
@@ -294,7 +329,8 @@ store_pragma(struct store *st, const char *sql, char *out, size_t len)
 static int
 store_pragmas(struct store *st, const struct store_opts *opts)
 {
-	char mode[32];
+	char mode[32], buf[32], sql[64];
+	long page;
 
 	if (store_pragma(st, "PRAGMA journal_mode=WAL", mode, sizeof mode) != 0)
 		return -1;
@@ -315,6 +351,15 @@ store_pragmas(struct store *st, const struct store_opts *opts)
 	 * holds one transaction's pages at most. */
 	if (store_exec(st, "PRAGMA temp_store=MEMORY", "temporary store") != 0)
 		return -1;
+	snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint=%d",
+	    STORE_WAL_PAGES);
+	if (store_exec(st, sql, "WAL checkpoint size") != 0 ||
+	    store_pragma(st, "PRAGMA page_size", buf, sizeof buf) != 0)
+		return -1;
+	page = strtol(buf, NULL, 10);
+	if (page >= 512)
+		st->wal_bytes = STORE_WAL_HEADER + (off_t)STORE_WAL_PAGES *
+		    (STORE_WAL_FRAME_HEADER + page);
 	return store_exec(st,
 			  opts->sync_normal ? "PRAGMA synchronous=NORMAL"
 					    : "PRAGMA synchronous=FULL",
@@ -536,11 +581,63 @@ store_db(struct store *st)
 	return st->db;
 }
 
+/* Extend the WAL file with zeros to st->wal_bytes (see the top of this
+ * file), once.  Only a matter of speed: a failure leaves the file as
+ * SQLite wrote it, or longer by zeros, and is not reported. */
+static void
+store_wal_reserve(struct store *st)
+{
+	static const char zero[65536];
+	const char *db = sqlite3_db_filename(st->db, "main");
+	char *path = NULL;
+	struct statvfs fs;
+	struct stat sb;
+	off_t at;
+	size_t n;
+	ssize_t w;
+	int fd = -1;
+
+	st->wal_reserved = 1;
+	if (st->wal_bytes == 0 || db == NULL || *db == '\0' ||
+	    (path = sqlite3_mprintf("%s-wal", db)) == NULL)
+		goto out;
+	/* SQLite created the file when the store was first read. */
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size >= st->wal_bytes || fstatvfs(fd, &fs) == -1)
+		goto out;
+	if ((double)fs.f_bavail * (double)fs.f_frsize <
+	    (double)STORE_WAL_ROOM * (double)(st->wal_bytes - sb.st_size))
+		goto out;
+	for (at = sb.st_size; at < st->wal_bytes; at += w) {
+		n = st->wal_bytes - at < (off_t)sizeof zero ?
+		    (size_t)(st->wal_bytes - at) : sizeof zero;
+		if ((w = pwrite(fd, zero, n, at)) <= 0) {
+			if (w == -1 && errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			goto out;
+		}
+	}
+	if (at > sb.st_size)
+		(void)fdatasync(fd);
+out:
+	if (fd != -1)
+		close(fd);
+	sqlite3_free(path);
+}
+
 /* Start a write transaction. */
 int
 store_begin(struct store *st)
 {
-	return store_step(st, SQL_BEGIN, "begin");
+	if (store_step(st, SQL_BEGIN, "begin") != 0)
+		return -1;
+	/* Under the write lock: no other connection appends to the log. */
+	if (!st->wal_reserved)
+		store_wal_reserve(st);
+	return 0;
 }
 
 /* Commit the write transaction. */

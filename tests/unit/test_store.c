@@ -1,6 +1,8 @@
 /* test_store.c: the daemon's per-app store on temporary files. */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -655,6 +657,118 @@ START_TEST(test_savepoints_journal_in_memory)
 }
 END_TEST
 
+/* The length of a file, or -1 if it does not exist. */
+static long long
+file_size(const char *f)
+{
+	struct stat sb;
+
+	return stat(f, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+/* Copy file from to file to. */
+static void
+copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	size_t n;
+
+	ck_assert_ptr_nonnull(in);
+	ck_assert_ptr_nonnull(out);
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	ck_assert_int_eq(fclose(out), 0);
+}
+
+/* The number of triples of the store file at p. */
+static long long
+triples_at(const char *p)
+{
+	char *err = NULL;
+	struct store *st = store_open(p, NULL, &err);
+	long long n;
+
+	ck_assert_msg(st != NULL, "store_open: %s", err);
+	n = query_int(st, "SELECT count(*) FROM triples");
+	ck_assert_int_eq(query_int(st, "PRAGMA quick_check = 1") == -1, 0);
+	store_free(st);
+	return n;
+}
+
+START_TEST(test_wal_reserved_before_first_write)
+{
+	/* 4,000 frames of a 4 KiB page, each with its header, and the
+	 * file's header. */
+	const long long want = 32 + 4000LL * (24 + 4096);
+	struct store *st = open_ok();
+	char wal[160], copy[160], copywal[200];
+	long long before;
+
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	snprintf(copy, sizeof copy, "%s/copy.db", dir);
+	snprintf(copywal, sizeof copywal, "%s-wal", copy);
+	ck_assert_int_eq(query_int(st, "PRAGMA wal_autocheckpoint"), 4000);
+	before = file_size(wal);
+	ck_assert_int_lt(before, want);
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(file_size(wal), want);
+	ck_assert_int_eq(tstore_add(store_view(st), "e1", "a", "\"x\"", 1), 0);
+	ck_assert_int_eq(store_commit(st), 0);
+	/* The commit wrote within the file. */
+	ck_assert_int_eq(file_size(wal), want);
+
+	/* The files as a crash would leave them: the log's frames, then
+	 * zeros.  The copy reads the committed triple; its first write
+	 * finds the log long enough and extends nothing. */
+	copy_file(path, copy);
+	copy_file(wal, copywal);
+	ck_assert_int_eq(triples_at(copy), 1);
+	{
+		char *err = NULL;
+		struct store *c = store_open(copy, NULL, &err);
+
+		ck_assert_ptr_nonnull(c);
+		ck_assert_int_eq(store_begin(c), 0);
+		ck_assert_int_eq(file_size(copywal), want);
+		ck_assert_int_eq(tstore_add(store_view(c), "e2", "a", "\"y\"",
+		    2), 0);
+		ck_assert_int_eq(store_commit(c), 0);
+		store_free(c);
+	}
+	ck_assert_int_eq(triples_at(copy), 2);
+	unlink(copy);
+	unlink(copywal);
+	snprintf(copywal, sizeof copywal, "%s-shm", copy);
+	unlink(copywal);
+
+	/* Many commits, past a checkpoint and a restart of the log: all
+	 * kept, and the log no longer than needed. */
+	{
+		char e[32], v[400];
+		int i, j;
+
+		for (i = 0; i < 40; i++) {
+			ck_assert_int_eq(store_begin(st), 0);
+			for (j = 0; j < 200; j++) {
+				snprintf(e, sizeof e, "%08x-n", (unsigned)((i *
+				    200 + j) * 2654435761u));
+				snprintf(v, sizeof v, "\"%0380d\"", j);
+				ck_assert_int_eq(tstore_add(store_view(st), e,
+				    "a", v, 3), 0);
+			}
+			ck_assert_int_eq(store_commit(st), 0);
+		}
+	}
+	ck_assert_int_eq(query_int(st, "SELECT count(*) FROM triples"), 8001);
+	/* Some 16,000 frames went through a log of about 4,000. */
+	ck_assert_int_lt(file_size(wal), want * 3 / 2);
+	store_free(st);
+	ck_assert_int_eq(triples_at(path), 8001);
+}
+END_TEST
+
 /* The store suite. */
 static Suite *
 store_suite(void)
@@ -682,6 +796,7 @@ store_suite(void)
 	tcase_add_test(tc, test_savepoint_keeps_or_undoes);
 	tcase_add_test(tc, test_reopen_keeps_data);
 	tcase_add_test(tc, test_savepoints_journal_in_memory);
+	tcase_add_test(tc, test_wal_reserved_before_first_write);
 	suite_add_tcase(s, tc);
 	return s;
 }
