@@ -26,6 +26,7 @@
 #include "daemon/session.h"
 #include "daemon/tls.h"
 #include "daemon/xmalloc.h"
+#include "engine/store.h"
 #include "proto/proto.h"
 #include "proto/uuid.h"
 
@@ -59,6 +60,7 @@ main(int argc, char **argv)
 	char *err = NULL;
 	int r;
 
+	(void)store_init(); /* first: SQLite is not in use yet */
 	if ((r = conf_from_args(cfg, argc, argv, &action, &err)) != 0) {
 		fprintf(stderr, "instantd: %s\n", err != NULL ? err : "error");
 		if (r == CONF_EXIT_USAGE)

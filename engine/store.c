@@ -451,6 +451,17 @@ store_load_seq(struct store *st)
 	return store_done(st, s, rc, "outbox sequence");
 }
 
+/* SQLite counts every allocation it makes in statistics behind a
+ * process-wide mutex, for sqlite3_memory_used() and heap limits, which
+ * the daemon does not use: without them, 4.4% fewer instructions
+ * evaluate a query of 2,000 entities and 5.4% fewer apply a transaction
+ * (callgrind). */
+int
+store_init(void)
+{
+	return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK ? 0 : -1;
+}
+
 /* The open steps after sqlite3_open. */
 static int
 store_setup(struct store *st, const struct store_opts *opts)

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <check.h>
 #include <stdio.h>
@@ -769,6 +770,41 @@ START_TEST(test_wal_reserved_before_first_write)
 }
 END_TEST
 
+/* In a child process: store_init, then a store in use: 0 if SQLite kept
+ * no memory statistics and refused a second store_init. */
+static int
+init_child(void)
+{
+	char *err = NULL;
+	struct store *st;
+	int ok;
+
+	/* As at a process's start, even if this one used SQLite before. */
+	if (sqlite3_shutdown() != SQLITE_OK)
+		return 3;
+	if (store_init() != 0 || (st = store_open(path, NULL, &err)) == NULL)
+		return 1;
+	ok = query_int(st, "SELECT count(*) FROM triples") == 0 &&
+	    sqlite3_memory_used() == 0;
+	store_free(st);
+	/* Too late once SQLite is in use: refused, not fatal. */
+	return ok && store_init() == -1 ? 0 : 2;
+}
+
+START_TEST(test_init_drops_memory_statistics)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0)
+		_exit(init_child());
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
 /* The store suite. */
 static Suite *
 store_suite(void)
@@ -797,6 +833,7 @@ store_suite(void)
 	tcase_add_test(tc, test_reopen_keeps_data);
 	tcase_add_test(tc, test_savepoints_journal_in_memory);
 	tcase_add_test(tc, test_wal_reserved_before_first_write);
+	tcase_add_test(tc, test_init_drops_memory_statistics);
 	suite_add_tcase(s, tc);
 	return s;
 }
