@@ -68,11 +68,11 @@ struct store_query {
 
 typedef int (*store_query_cb)(void *arg, const struct store_query *);
 
-/* Open (creating if missing) the store at path; opts may be NULL.  On
- * failure returns NULL with *errmsg (caller frees) saying why. */
 /* Set SQLite up for the process, before any store is opened: 0, or -1 if
  * SQLite was in use already (it then keeps its defaults). */
 int store_init(void);
+/* Open (creating if missing) the store at path; opts may be NULL.  On
+ * failure returns NULL with *errmsg (caller frees) saying why. */
 struct store *store_open(const char *path, const struct store_opts *opts,
 			 char **errmsg);
 /* Like store_open; on failure *corrupt is set to 1 if the file is not a
