@@ -34,6 +34,7 @@
 #include "daemon/ws.h"
 #include "daemon/xmalloc.h"
 #include "proto/proto.h"
+#include "proto/jsontext.h"
 #include "proto/uuid.h"
 
 #define UPSTREAM_CLIENT_VERSION "v1.0.67"
@@ -138,15 +139,16 @@ static int
 upstream_send(struct upstream *up, json_t *msg)
 {
 	char *text;
+	size_t len;
 	int r = -1;
 
 	if (up->ws == NULL)
 		goto out;
-	if ((text = json_dumps(msg, JSON_COMPACT)) == NULL)
+	if ((text = jsontext_dump(msg, 0, &len)) == NULL)
 		goto out;
-	r = ws_send_text(up->ws, text, strlen(text));
+	r = ws_send_text(up->ws, text, len);
 	log_debug("app %s: sent %s (%zu bytes)%s", app_id(up->app),
-	    json_string_value(json_object_get(msg, "op")), strlen(text),
+	    json_string_value(json_object_get(msg, "op")), len,
 	    r != 0 ? ", failed" : "");
 	free(text);
 out:

@@ -32,6 +32,7 @@
 #include "engine/attrs.h"
 #include "engine/instaml.h"
 #include "engine/tstore.h"
+#include "proto/jsontext.h"
 #include "proto/uuid.h"
 
 /* One parsed InstaML op. */
@@ -793,7 +794,7 @@ ml_step(struct ml *ml, const char *op, const json_t *e, const char *a,
 static const char *
 ml_assigned_key(const json_t *e, const char *a, char *buf, size_t len)
 {
-	char *text = json_dumps(e, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *text = jsontext_dump(e, 0, NULL);
 
 	snprintf(buf, len, "%s %s", text != NULL ? text : "", a);
 	free(text);

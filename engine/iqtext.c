@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "engine/iq.h"
+#include "proto/jsontext.h"
 
 /* Make room for n more bytes (and a NUL). */
 static int
@@ -218,13 +219,14 @@ iqtext_plain(const char *t, size_t n)
 static void
 iqtext_json(struct iq_text *b, const json_t *v)
 {
-	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	size_t n;
+	char *s = jsontext_dump(v, 0, &n);
 
 	if (s == NULL) {
 		b->err = 1;
 		return;
 	}
-	iqtext_puts(b, s);
+	iqtext_put(b, s, n);
 	free(s);
 }
 

@@ -37,6 +37,7 @@
 #include "engine/attrs.h"
 #include "engine/store.h"
 #include "engine/tstore.h"
+#include "proto/jsontext.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
 
@@ -256,15 +257,14 @@ static int
 store_bind_json(sqlite3_stmt *s, int col, const json_t *v)
 {
 	char *text;
-	int rc;
+	size_t len;
 
 	if (v == NULL)
 		return sqlite3_bind_null(s, col);
-	if ((text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+	if ((text = jsontext_dump(v, 0, &len)) == NULL)
 		return SQLITE_NOMEM;
-	rc = sqlite3_bind_text(s, col, text, -1, SQLITE_TRANSIENT);
-	free(text);
-	return rc;
+	/* SQLite frees the text when it is done with it. */
+	return sqlite3_bind_text64(s, col, text, len, free, SQLITE_UTF8);
 }
 
 /* Bind an integer, or NULL when negative. */

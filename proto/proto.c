@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "proto/proto.h"
+#include "proto/jsontext.h"
 
 static const char *const proto_code_names[] = {
 	[PROTO_OK] = "ok",
@@ -215,18 +216,11 @@ proto_decode_object(const char *line, size_t len,
 char *
 proto_encode(const json_t *value, size_t *len)
 {
-	char *s, *line;
+	char *line;
 	size_t n;
 
-	s = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (s == NULL)
+	if ((line = jsontext_dump(value, 1, &n)) == NULL)
 		return NULL;
-	n = strlen(s);
-	line = realloc(s, n + 2);
-	if (line == NULL) {
-		free(s);
-		return NULL;
-	}
 	line[n] = '\n';
 	line[n + 1] = '\0';
 	if (len != NULL)

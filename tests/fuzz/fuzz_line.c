@@ -1,11 +1,14 @@
 /*
  * fuzz_line.c: one request line through the protocol decoder, with the
- * default limits and with a small line cap and depth.
+ * default limits and with a small line cap and depth; what decodes is
+ * encoded again, and its text must be json_dumps's to the byte.
  */
 #include "config.h"
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "proto/proto.h"
 
@@ -17,7 +20,7 @@ fuzz_line_decode(const uint8_t *data, size_t size, const struct proto_limits *li
 {
 	struct proto_error err;
 	json_t *v = NULL;
-	char *line;
+	char *line, *want;
 	size_t len;
 
 	if (proto_decode_object((const char *)data, size, lim, &v, &err) != 0) {
@@ -27,8 +30,15 @@ fuzz_line_decode(const uint8_t *data, size_t size, const struct proto_limits *li
 	}
 	if (!json_is_object(v))
 		__builtin_trap();
-	/* What was decoded encodes to one line that decodes again. */
-	if ((line = proto_encode(v, &len)) != NULL) {
+	/* What was decoded encodes to one line that decodes again, in the
+	 * text jansson itself writes. */
+	want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	line = proto_encode(v, &len);
+	if ((want == NULL) != (line == NULL) || (line != NULL &&
+	    (len != strlen(want) + 1 || memcmp(line, want, len - 1) != 0)))
+		__builtin_trap();
+	free(want);
+	if (line != NULL) {
 		json_decref(v);
 		v = NULL;
 		if (len == 0 || line[len - 1] != '\n' ||

@@ -1,0 +1,287 @@
+/*
+ * jsontext.c: compact JSON text of a jansson value, as jansson writes it.
+ *
+ * json_dumps builds, for every call, a hash table to detect cycles, and
+ * for every array and object it prints the container's address with
+ * snprintf to key that table; each piece of text then goes through a
+ * callback into a buffer that starts at 16 bytes.  On the write path that
+ * was a fifth of the daemon's instructions (the outbox row's steps and
+ * tx-steps, each reply), some 100 per byte written.  This writes the
+ * same bytes straight into one buffer:
+ *
+ *   - null, true, false; integers in decimal;
+ *   - reals by jansson itself (json_dumps of the real alone), so that
+ *     their digits never differ;
+ *   - strings between quotes, with \" \\ \b \f \n \r \t and \u00XX
+ *     (upper-case hex) for the other control characters; everything else,
+ *     '/' and non-ASCII included, as it is.  A string that is not UTF-8
+ *     (jansson's own test: no overlong forms, surrogates or code points
+ *     past U+10FFFF) fails the whole text, as it does in json_dumps;
+ *   - arrays in order, objects in jansson's iteration order (insertion
+ *     order), with "," and ":" and no spaces.
+ *
+ * Trees here come from parsed text (at most 2,048 levels deep) or are
+ * built by the daemon, so there are no cycles; depth is capped anyway.
+ * tests/unit/test_jsontext.c compares the text with json_dumps on
+ * generated trees, and fuzz_line on every tree it decodes.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/jsontext.h"
+
+struct jt {
+	char *p;
+	size_t len, cap;
+	int err;
+};
+
+/* Make room for n more bytes; 0, or -1 (and err set). */
+static int
+jt_reserve(struct jt *b, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (b->err)
+		return -1;
+	if (n <= b->cap - b->len)
+		return 0;
+	cap = b->cap;
+	while (n > cap - b->len) {
+		if (cap > SIZE_MAX / 2) {
+			b->err = 1;
+			return -1;
+		}
+		cap *= 2;
+	}
+	if ((p = realloc(b->p, cap)) == NULL) {
+		b->err = 1;
+		return -1;
+	}
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+/* Append n bytes. */
+static void
+jt_put(struct jt *b, const char *s, size_t n)
+{
+	if (jt_reserve(b, n) == 0) {
+		memcpy(b->p + b->len, s, n);
+		b->len += n;
+	}
+}
+
+/* Append one byte. */
+static void
+jt_putc(struct jt *b, char c)
+{
+	if (jt_reserve(b, 1) == 0)
+		b->p[b->len++] = c;
+}
+
+/* Append an integer in decimal. */
+static void
+jt_integer(struct jt *b, json_int_t v)
+{
+	char buf[24], *end = buf + sizeof buf, *q = end;
+	/* The magnitude, INT64_MIN's included. */
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		*--q = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--q = '-';
+	jt_put(b, q, (size_t)(end - q));
+}
+
+/* Append jansson's own text of a real. */
+static void
+jt_real(struct jt *b, const json_t *v)
+{
+	char *s = json_dumps(v, JSON_ENCODE_ANY);
+
+	if (s == NULL) {
+		b->err = 1;
+		return;
+	}
+	jt_put(b, s, strlen(s));
+	free(s);
+}
+
+/* The length of the UTF-8 sequence at s (n bytes left), or 0 if it is
+ * not one jansson accepts. */
+static size_t
+jt_utf8_len(const unsigned char *s, size_t n)
+{
+	uint32_t c;
+	size_t len, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] < 0xC2)
+		return 0; /* a continuation byte, or an overlong lead */
+	if (s[0] < 0xE0) {
+		len = 2;
+		c = s[0] & 0x1F;
+	} else if (s[0] < 0xF0) {
+		len = 3;
+		c = s[0] & 0x0F;
+	} else if (s[0] < 0xF5) {
+		len = 4;
+		c = s[0] & 0x07;
+	} else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3F);
+	}
+	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+	    c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+/* Append a string of n bytes, quoted and escaped. */
+static void
+jt_string(struct jt *b, const char *str, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, run = 0, k;
+	char esc[6];
+
+	jt_putc(b, '"');
+	while (i < n) {
+		if (s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0x80) {
+			if ((k = jt_utf8_len(s + i, n - i)) == 0) {
+				b->err = 1;
+				return;
+			}
+			i += k;
+			continue;
+		}
+		jt_put(b, str + run, i - run);
+		esc[0] = '\\';
+		switch (s[i]) {
+		case '"': esc[1] = '"'; k = 2; break;
+		case '\\': esc[1] = '\\'; k = 2; break;
+		case '\b': esc[1] = 'b'; k = 2; break;
+		case '\f': esc[1] = 'f'; k = 2; break;
+		case '\n': esc[1] = 'n'; k = 2; break;
+		case '\r': esc[1] = 'r'; k = 2; break;
+		case '\t': esc[1] = 't'; k = 2; break;
+		default:
+			esc[1] = 'u';
+			esc[2] = '0';
+			esc[3] = '0';
+			esc[4] = hex[s[i] >> 4];
+			esc[5] = hex[s[i] & 0xF];
+			k = 6;
+			break;
+		}
+		jt_put(b, esc, k);
+		run = ++i;
+	}
+	jt_put(b, str + run, n - run);
+	jt_putc(b, '"');
+}
+
+/* Append the text of v. */
+static void
+jt_value(struct jt *b, const json_t *v, int depth)
+{
+	const char *key;
+	json_t *x;
+	size_t i;
+	void *it;
+
+	if (b->err)
+		return;
+	if (depth > JSONTEXT_MAX_DEPTH) {
+		b->err = 1;
+		return;
+	}
+	switch (json_typeof(v)) {
+	case JSON_NULL:
+		jt_put(b, "null", 4);
+		break;
+	case JSON_TRUE:
+		jt_put(b, "true", 4);
+		break;
+	case JSON_FALSE:
+		jt_put(b, "false", 5);
+		break;
+	case JSON_INTEGER:
+		jt_integer(b, json_integer_value(v));
+		break;
+	case JSON_REAL:
+		jt_real(b, v);
+		break;
+	case JSON_STRING:
+		jt_string(b, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_ARRAY:
+		jt_putc(b, '[');
+		json_array_foreach(v, i, x) {
+			if (i > 0)
+				jt_putc(b, ',');
+			jt_value(b, x, depth + 1);
+		}
+		jt_putc(b, ']');
+		break;
+	case JSON_OBJECT:
+		jt_putc(b, '{');
+		for (it = json_object_iter((json_t *)v), i = 0; it != NULL;
+		     it = json_object_iter_next((json_t *)v, it), i++) {
+			if (i > 0)
+				jt_putc(b, ',');
+			key = json_object_iter_key(it);
+			jt_string(b, key, json_object_iter_key_len(it));
+			jt_putc(b, ':');
+			jt_value(b, json_object_iter_value(it), depth + 1);
+		}
+		jt_putc(b, '}');
+		break;
+	default:
+		b->err = 1;
+		break;
+	}
+}
+
+/* Compact text of v (see jsontext.h). */
+char *
+jsontext_dump(const json_t *v, size_t reserve, size_t *len)
+{
+	struct jt b = { NULL, 0, 256, 0 };
+
+	if (v == NULL || (b.p = malloc(b.cap)) == NULL)
+		return NULL;
+	jt_value(&b, v, 0);
+	if (reserve > SIZE_MAX - 1)
+		b.err = 1;
+	else
+		(void)jt_reserve(&b, reserve + 1);
+	if (b.err) {
+		free(b.p);
+		return NULL;
+	}
+	b.p[b.len] = '\0';
+	if (len != NULL)
+		*len = b.len;
+	return b.p;
+}

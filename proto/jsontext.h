@@ -1,0 +1,19 @@
+/* jsontext.h: compact JSON text of a jansson value, as jansson writes it. */
+#ifndef PROTO_JSONTEXT_H
+#define PROTO_JSONTEXT_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+/* Deeper values are refused (parsed ones stop at 2,048 levels). */
+#define JSONTEXT_MAX_DEPTH 4096
+
+/* The text json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) gives, byte for
+ * byte: a new NUL-terminated string (caller frees) with its length in
+ * *len (len may be NULL); or NULL where json_dumps fails (a string that
+ * is not UTF-8), for a value nested deeper than JSONTEXT_MAX_DEPTH, or
+ * without memory.  reserve extra bytes are left free after the NUL. */
+char *jsontext_dump(const json_t *v, size_t reserve, size_t *len);
+
+#endif
