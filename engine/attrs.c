@@ -11,7 +11,6 @@
  */
 #include "config.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,15 +86,30 @@ attrs_free(struct attrs *as)
 	free(as);
 }
 
-/* The index key of an identity (etype, label): caller frees. */
+/* The index key of an identity (etype, label), "<length of etype>:
+ * <etype>.<label>": in buf (size bytes) if it fits, else a new string
+ * (the caller frees what is not buf); NULL without memory.  Every attr
+ * a transaction names is looked up this way. */
 static char *
-attrs_ident_key(const char *etype, const char *label)
+attrs_ident_key(const char *etype, const char *label, char *buf,
+    size_t size)
 {
-	size_t n = strlen(etype) + strlen(label) + 32;
-	char *k = malloc(n);
+	size_t ne = strlen(etype), nl = strlen(label), n = ne, nd, need;
+	char num[24], *q = num + sizeof num, *k;
 
-	if (k != NULL)
-		snprintf(k, n, "%zu:%s.%s", strlen(etype), etype, label);
+	do {
+		*--q = (char)('0' + n % 10);
+		n /= 10;
+	} while (n != 0);
+	nd = (size_t)(num + sizeof num - q);
+	need = nd + 1 + ne + 1 + nl + 1;
+	if ((k = need <= size ? buf : malloc(need)) == NULL)
+		return NULL;
+	memcpy(k, q, nd);
+	k[nd] = ':';
+	memcpy(k + nd + 1, etype, ne);
+	k[nd + 1 + ne] = '.';
+	memcpy(k + nd + 2 + ne, label, nl + 1);
 	return k;
 }
 
@@ -185,13 +199,14 @@ static int
 attrs_index_ident(json_t *index, const char *etype, const char *label,
     size_t i)
 {
-	char *k;
+	char buf[256], *k;
 	int r;
 
-	if ((k = attrs_ident_key(etype, label)) == NULL)
+	if ((k = attrs_ident_key(etype, label, buf, sizeof buf)) == NULL)
 		return -1;
 	r = json_object_set_new(index, k, json_integer((json_int_t)i));
-	free(k);
+	if (k != buf)
+		free(k);
 	return r;
 }
 
@@ -347,14 +362,15 @@ attrs_by_ident(const struct attrs *as, const json_t *index,
     const char *etype, const char *label)
 {
 	const json_t *j;
-	char *k;
+	char buf[256], *k;
 
 	if (etype == NULL || label == NULL)
 		return NULL;
-	if ((k = attrs_ident_key(etype, label)) == NULL)
+	if ((k = attrs_ident_key(etype, label, buf, sizeof buf)) == NULL)
 		return NULL;
 	j = json_object_get(index, k);
-	free(k);
+	if (k != buf)
+		free(k);
 	return j != NULL ? as->v[json_integer_value(j)] : NULL;
 }
 

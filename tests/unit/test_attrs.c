@@ -71,6 +71,44 @@ START_TEST(test_put_and_lookup)
 }
 END_TEST
 
+/* A blob attr with forward identity (etype, label), registered. */
+static void
+put_blob(struct attrs *as, const char *id, const char *etype,
+    const char *label)
+{
+	json_t *a = json_pack("{ss s[sss] ss ss sb sb}", "id", id,
+	    "forward-identity", "f", etype, label, "value-type", "blob",
+	    "cardinality", "one", "unique?", 0, "index?", 0);
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_int_eq(attrs_put(as, a, NULL), 0);
+	json_decref(a);
+}
+
+START_TEST(test_identities_long_and_dotted)
+{
+	struct attrs *as = attrs_create();
+	char etype[400], label[300];
+
+	/* Dots in names: the same text split two ways is two identities. */
+	put_blob(as, "x1", "a.b", "c");
+	put_blob(as, "x2", "a", "b.c");
+	ck_assert_str_eq(attrs_forward(as, "a.b", "c")->id, "x1");
+	ck_assert_str_eq(attrs_forward(as, "a", "b.c")->id, "x2");
+	ck_assert_ptr_null(attrs_forward(as, "a.b.c", ""));
+	/* Names longer than a lookup's own buffer. */
+	memset(etype, 'e', sizeof etype - 1);
+	etype[sizeof etype - 1] = '\0';
+	memset(label, 'l', sizeof label - 1);
+	label[sizeof label - 1] = '\0';
+	put_blob(as, "x3", etype, label);
+	ck_assert_str_eq(attrs_forward(as, etype, label)->id, "x3");
+	label[10] = '\0';
+	ck_assert_ptr_null(attrs_forward(as, etype, label));
+	attrs_free(as);
+}
+END_TEST
+
 START_TEST(test_replace_moves_identity)
 {
 	struct attrs *as = attrs_create();
@@ -175,6 +213,7 @@ attrs_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_put_and_lookup);
+	tcase_add_test(tc, test_identities_long_and_dotted);
 	tcase_add_test(tc, test_replace_moves_identity);
 	tcase_add_test(tc, test_remove_and_json);
 	tcase_add_test(tc, test_malformed);
