@@ -242,33 +242,6 @@ outbox_note_etypes(struct outbox *ob, const json_t *etypes)
 	}
 }
 
-/*
- * Drop the add-attr steps that re-send attrs the registry already holds:
- * the compiler re-emits every unsynced attr a transaction uses, as the
- * official client does, but storing and re-applying them with every
- * transaction costs more than the rest of it; outbox_with_attrs puts them
- * back when the transaction is sent.
- */
-static void
-outbox_drop_known_attrs(const struct attrs *reg, json_t *tx_steps)
-{
-	const char *op, *id;
-	json_t *step;
-	size_t i = 0;
-
-	while (i < json_array_size(tx_steps)) {
-		step = json_array_get(tx_steps, i);
-		op = json_string_value(json_array_get(step, 0));
-		id = json_string_value(json_object_get(json_array_get(step, 1),
-		    "id"));
-		if (op != NULL && strcmp(op, "add-attr") == 0 && id != NULL &&
-		    attrs_by_id(reg, id) != NULL)
-			json_array_remove(tx_steps, i);
-		else
-			i++;
-	}
-}
-
 /* Note v as a used attr id (or the attr of a lookup [attr, value]). */
 static void
 outbox_note_attr(json_t *used, const json_t *v)
@@ -431,12 +404,16 @@ outbox_apply(struct outbox *ob, struct session *s, const json_t *steps,
 		*errmsg = xstrdup(store_errmsg(ob->store));
 		return -1;
 	}
-	if (instaml_compile(steps, store_attrs(ob->store),
-	    store_view(ob->store), &tx_steps, &new_attrs, errmsg) != 0) {
+	/* The unsynced attrs the registry holds are not stored with each
+	 * transaction that uses them (storing and re-applying them cost
+	 * more than the rest of it): outbox_with_attrs puts them back in
+	 * front when the transaction is sent. */
+	if (instaml_compile_flags(steps, store_attrs(ob->store),
+	    store_view(ob->store), INSTAML_OMIT_KNOWN_ATTRS, &tx_steps,
+	    &new_attrs, errmsg) != 0) {
 		*code = PROTO_BAD_REQUEST;
 		goto out;
 	}
-	outbox_drop_known_attrs(store_attrs(ob->store), tx_steps);
 	if (txapply_run(ob->applier, tx_steps, now, &res) != 0) {
 		*errmsg = xstrdup(res.error != NULL ? json_string_value(
 		    json_object_get(res.error, "message")) :

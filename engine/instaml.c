@@ -58,6 +58,7 @@ struct ml {
 	json_t *emitted;   /* ids of attrs with an add-attr step */
 	json_t *steps;	   /* the ops' steps */
 	json_t *assigned;  /* "<e> <a>" -> value set earlier in this tx */
+	int flags;	   /* INSTAML_* */
 	char *err;
 };
 
@@ -427,6 +428,9 @@ static int
 ml_add_unsynced(struct ml *ml, const struct attr *a)
 {
 	if (a == NULL || !json_is_true(json_object_get(a->json, "isUnsynced")))
+		return 0;
+	if ((ml->flags & INSTAML_OMIT_KNOWN_ATTRS) &&
+	    attrs_by_id(ml->attrs, a->id) != NULL)
 		return 0;
 	return ml_emit_attr(ml, a->json);
 }
@@ -1082,7 +1086,17 @@ instaml_compile(const json_t *steps, const struct attrs *attrs,
 		struct tstore *view, json_t **tx_steps, json_t **new_attrs,
 		char **errmsg)
 {
-	struct ml ml = {.attrs = attrs, .view = view};
+	return instaml_compile_flags(steps, attrs, view, 0, tx_steps,
+	    new_attrs, errmsg);
+}
+
+/* Compile InstaML steps into tx-steps, with INSTAML_* flags. */
+int
+instaml_compile_flags(const json_t *steps, const struct attrs *attrs,
+		      struct tstore *view, int flags, json_t **tx_steps,
+		      json_t **new_attrs, char **errmsg)
+{
+	struct ml ml = {.attrs = attrs, .view = view, .flags = flags};
 	int r = -1;
 
 	*tx_steps = *new_attrs = NULL;

@@ -49,6 +49,16 @@ int instaml_compile(const json_t *steps, const struct attrs *attrs,
 		    struct tstore *view, json_t **tx_steps, json_t **new_attrs,
 		    char **errmsg);
 
+/* No add-attr step for an attr attrs holds already: the official client
+ * re-sends each unsynced attr with every transaction that uses it, which
+ * the daemon does when it sends the transaction, not when it stores it. */
+#define INSTAML_OMIT_KNOWN_ATTRS 0x1
+
+/* instaml_compile with INSTAML_* flags. */
+int instaml_compile_flags(const json_t *steps, const struct attrs *attrs,
+			  struct tstore *view, int flags, json_t **tx_steps,
+			  json_t **new_attrs, char **errmsg);
+
 /* Mark the attrs added by the add-attr steps of tx_steps as synced (drop
  * their "isUnsynced" flag in attrs).  0, or -1 if attrs rejected one. */
 int instaml_attrs_synced(struct attrs *attrs, const json_t *tx_steps);

@@ -248,6 +248,90 @@ START_TEST(test_new_attrs_and_unsynced)
 }
 END_TEST
 
+/* Replace every from in s by to, of the same length. */
+static void
+replace_all(char *s, const char *from, const char *to)
+{
+	size_t n = strlen(from);
+	char *p;
+
+	ck_assert_uint_eq(strlen(to), n);
+	for (p = strstr(s, from); p != NULL; p = strstr(p + n, from))
+		memcpy(p, to, n);
+}
+
+START_TEST(test_omit_known_attrs)
+{
+	struct txapply_result res = {0};
+	struct txapply *ta;
+	json_t *s, *full, *lean, *created2;
+	char *e2 = NULL;
+	size_t i, j;
+
+	/* tags (and tags.id) enter the registry unsynced. */
+	ck_assert_int_eq(
+	    compile("[['link','todos','" T1 "',{'tags':'" T2 "'}]]"), 0);
+	ta = txapply_create(db, ts, attrs, TXAPPLY_CLIENT);
+	ck_assert_int_eq(txapply_run(ta, tx, 1000, &res), 0);
+	txapply_result_clear(&res);
+	txapply_free(ta);
+	/* A step using tags and a new attr (todos.done). */
+	s = J("[['unlink','tags','" T2 "',{'todos':'" T1 "'}],"
+	      "['update','todos','" T1 "',{'done':true}]]");
+	json_decref(created);
+	ck_assert_int_eq(instaml_compile(s, attrs, ts, &full, &created, &err),
+	    0);
+	ck_assert_int_eq(instaml_compile_flags(s, attrs, ts,
+	    INSTAML_OMIT_KNOWN_ATTRS, &lean, &created2, &e2), 0);
+	/* lean is full less the add-attr steps of registered attrs, in the
+	 * same order; the new attr's step stays (with fresh ids of its own,
+	 * mapped to full's before comparing). */
+	ck_assert_uint_eq(json_array_size(created), 2); /* tags.id, done */
+	ck_assert_uint_eq(json_array_size(created2), 2);
+	for (i = j = 0; i < json_array_size(full); i++) {
+		json_t *st = json_array_get(full, i);
+		const char *id = json_string_value(json_object_get(
+		    json_array_get(st, 1), "id"));
+		char *a, *b;
+		size_t k;
+
+		if (strcmp(json_string_value(json_array_get(st, 0)),
+		    "add-attr") == 0 && attrs_by_id(attrs, id) != NULL)
+			continue;
+		a = json_dumps(st, JSON_COMPACT);
+		b = json_dumps(json_array_get(lean, j), JSON_COMPACT);
+		ck_assert_ptr_nonnull(a);
+		ck_assert_ptr_nonnull(b);
+		for (k = 0; k < 2; k++) {
+			json_t *x = json_array_get(created, k);
+			json_t *y = json_array_get(created2, k);
+			json_t *fx = json_object_get(x, "forward-identity");
+			json_t *fy = json_object_get(y, "forward-identity");
+
+			ck_assert(json_equal(json_array_get(fx, 2),
+			    json_array_get(fy, 2)));
+			replace_all(b, json_string_value(json_object_get(y,
+			    "id")), json_string_value(json_object_get(x,
+			    "id")));
+			replace_all(b, json_string_value(json_array_get(fy, 0)),
+			    json_string_value(json_array_get(fx, 0)));
+		}
+		ck_assert_str_eq(b, a);
+		free(a);
+		free(b);
+		j++;
+	}
+	ck_assert_uint_eq(j, json_array_size(lean));
+	ck_assert_uint_lt(j, json_array_size(full));
+	ck_assert_str_eq(json_string_value(json_array_get(json_array_get(lean,
+	    0), 0)), "add-attr");
+	json_decref(s);
+	json_decref(full);
+	json_decref(lean);
+	json_decref(created2);
+}
+END_TEST
+
 START_TEST(test_lookups)
 {
 	ck_assert_int_eq(compile("[['update','profiles',['email','a@b'],"
@@ -350,6 +434,7 @@ instaml_suite(void)
 	tcase_add_test(tc, test_increment);
 	tcase_add_test(tc, test_modes);
 	tcase_add_test(tc, test_new_attrs_and_unsynced);
+	tcase_add_test(tc, test_omit_known_attrs);
 	tcase_add_test(tc, test_lookups);
 	tcase_add_test(tc, test_js_key_order);
 	tcase_add_test(tc, test_rewrite_against_server_attrs);
