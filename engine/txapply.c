@@ -249,7 +249,10 @@ txapply_put(struct txrun *run, const char *e, const struct attr *a,
 	}
 	if (ts < 0)
 		ts = server ? run->now : txapply_client_t(run);
-	if (a->card_one && tstore_retract_ea(run->ta->ts, e, a->id) != 0)
+	/* Card-one: the new value replaces the old ones, if there are any
+	 * (old holds every value of (e, a)). */
+	if (a->card_one && json_array_size(old) > 0 &&
+	    tstore_retract_ea(run->ta->ts, e, a->id) != 0)
 		goto fail;
 	if (tstore_add(run->ta->ts, e, a->id, v, ts) != 0)
 		goto fail;
