@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "engine/tstore.h"
+#include "proto/jsontext.h"
 
 enum tstore_sql {
 	SQL_ADD,
@@ -656,7 +657,7 @@ tstore_key_cmp(const void *x, const void *y)
 static void
 tstore_dump_string(struct tstore_buf *b, const json_t *v)
 {
-	char *s = json_dumps(v, JSON_ENCODE_ANY);
+	char *s = jsontext_dump(v, 0, NULL);
 
 	if (s == NULL) {
 		b->err = 1;

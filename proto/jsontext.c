@@ -152,6 +152,19 @@ jt_utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Whether any of the 8 bytes of w needs more than a copy: a control
+ * character, '"', '\\' or a byte of a UTF-8 sequence.  (Each test may
+ * flag a clean word, which then goes byte by byte; none misses one.) */
+static int
+jt_word_special(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = ones * 0x80;
+	uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+
+	return ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+	    ((bs - ones) & ~bs) | w) & high) != 0;
+}
+
 /* Append a string of n bytes, quoted and escaped. */
 static void
 jt_string(struct jt *b, const char *str, size_t n)
@@ -163,6 +176,15 @@ jt_string(struct jt *b, const char *str, size_t n)
 
 	jt_putc(b, '"');
 	while (i < n) {
+		if (n - i >= 8) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if (!jt_word_special(w)) {
+				i += 8;
+				continue;
+			}
+		}
 		if (s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') {
 			i++;
 			continue;

@@ -89,6 +89,30 @@ START_TEST(test_strings)
 }
 END_TEST
 
+START_TEST(test_special_byte_anywhere)
+{
+	/* Strings are copied 8 bytes at a time when none needs care: each
+	 * kind of byte that does, at every place in 24 bytes. */
+	static const char *const special[] = {
+	    "\x01", "\x1f", "\"", "\\", "\n", "\xc3\xa9", "\xe2\x82\xac",
+	    "\xf0\x9f\x98\x80", "\x7f", " ", "/", "\xc3",
+	};
+	char s[64];
+	size_t i, k, n;
+	json_t *v;
+
+	for (k = 0; k < sizeof special / sizeof special[0]; k++)
+		for (i = 0; i < 24; i++) {
+			memset(s, 'a', sizeof s);
+			n = strlen(special[k]);
+			memcpy(s + i, special[k], n);
+			v = json_stringn_nocheck(s, 24 + n);
+			same_text(v);
+			json_decref(v);
+		}
+}
+END_TEST
+
 START_TEST(test_containers)
 {
 	same_parsed("[]");
@@ -291,6 +315,7 @@ jsontext_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_scalars);
 	tcase_add_test(tc, test_strings);
+	tcase_add_test(tc, test_special_byte_anywhere);
 	tcase_add_test(tc, test_containers);
 	tcase_add_test(tc, test_not_utf8);
 	tcase_add_test(tc, test_generated_trees);
