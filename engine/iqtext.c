@@ -95,53 +95,6 @@ iqtext_clear(struct iq_text *b)
 	memset(b, 0, sizeof *b);
 }
 
-/* The length of the valid UTF-8 sequence at s (of at most n bytes) as
- * jansson accepts it, or 0. */
-static size_t
-iqtext_utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
-/* Whether any of the 8 bytes of w is non-ASCII, a control character,
- * '"' or '\\' (bit tricks on a 64-bit word). */
-static int
-iqtext_word_special(uint64_t w)
-{
-	const uint64_t ones = 0x0101010101010101ULL;
-	const uint64_t high = 0x8080808080808080ULL;
-	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-
-	return ((w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
-	    ((b - ones) & ~b)) & high) != 0;
-}
-
 /* Whether string text t (n bytes, quotes included) is printed unchanged
  * by jansson after parsing. */
 static int
@@ -157,7 +110,7 @@ iqtext_plain_string(const char *t, size_t n)
 		/* Plain ASCII goes eight bytes at a time. */
 		if (i + 8 < n) {
 			memcpy(&w, s + i, 8);
-			if (!iqtext_word_special(w)) {
+			if (!jsontext_word_special(w)) {
 				k = 8;
 				continue;
 			}
@@ -171,7 +124,7 @@ iqtext_plain_string(const char *t, size_t n)
 				return 0;
 			k = 2;
 		} else if (s[i] >= 0x80 &&
-		    (k = iqtext_utf8_len(s + i, n - 1 - i)) == 0)
+		    (k = jsontext_utf8_len(s + i, n - 1 - i)) == 0)
 			return 0;
 	}
 	return 1;

@@ -116,10 +116,9 @@ jt_real(struct jt *b, const json_t *v)
 	free(s);
 }
 
-/* The length of the UTF-8 sequence at s (n bytes left), or 0 if it is
- * not one jansson accepts. */
-static size_t
-jt_utf8_len(const unsigned char *s, size_t n)
+/* The length of a UTF-8 sequence (see jsontext.h). */
+size_t
+jsontext_utf8_len(const unsigned char *s, size_t n)
 {
 	uint32_t c;
 	size_t len, i;
@@ -152,11 +151,11 @@ jt_utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-/* Whether any of the 8 bytes of w needs more than a copy: a control
- * character, '"', '\\' or a byte of a UTF-8 sequence.  (Each test may
- * flag a clean word, which then goes byte by byte; none misses one.) */
-static int
-jt_word_special(uint64_t w)
+/* Whether a word holds a byte that needs more than a copy (see
+ * jsontext.h): each test may flag a clean word, which then goes byte by
+ * byte; none misses one. */
+int
+jsontext_word_special(uint64_t w)
 {
 	const uint64_t ones = 0x0101010101010101ULL, high = ones * 0x80;
 	uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
@@ -180,7 +179,7 @@ jt_string(struct jt *b, const char *str, size_t n)
 			uint64_t w;
 
 			memcpy(&w, s + i, 8);
-			if (!jt_word_special(w)) {
+			if (!jsontext_word_special(w)) {
 				i += 8;
 				continue;
 			}
@@ -190,7 +189,7 @@ jt_string(struct jt *b, const char *str, size_t n)
 			continue;
 		}
 		if (s[i] >= 0x80) {
-			if ((k = jt_utf8_len(s + i, n - i)) == 0) {
+			if ((k = jsontext_utf8_len(s + i, n - i)) == 0) {
 				b->err = 1;
 				return;
 			}

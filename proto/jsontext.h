@@ -3,6 +3,7 @@
 #define PROTO_JSONTEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -15,5 +16,12 @@
  * is not UTF-8), for a value nested deeper than JSONTEXT_MAX_DEPTH, or
  * without memory.  reserve extra bytes are left free after the NUL. */
 char *jsontext_dump(const json_t *v, size_t reserve, size_t *len);
+
+/* The length of the UTF-8 sequence at s (n bytes left), or 0 if it is
+ * not one jansson accepts (overlong, a surrogate, past U+10FFFF, cut). */
+size_t jsontext_utf8_len(const unsigned char *s, size_t n);
+/* Whether any of the 8 bytes of w is a control character, '"', '\\' or
+ * not ASCII.  It may say so of a word with none; never the reverse. */
+int jsontext_word_special(uint64_t w);
 
 #endif
