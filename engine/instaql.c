@@ -418,7 +418,7 @@ iq_node_free(struct iq_node *n)
 struct iq_vals {
 	const struct iq_node *n;
 	size_t nfields;
-	struct iq_text text;  /* the values' text */
+	struct textbuf text;  /* the values' text */
 	size_t *off, *len;    /* per kept entity and field (len 0: none) */
 	/* reading */
 	const struct strmap *idx; /* whole fields: entity id -> hit */
@@ -436,7 +436,7 @@ iq_vals_clear(struct iq_vals *b)
 	free(b->pos);
 	free(b->off);
 	free(b->len);
-	iqtext_clear(&b->text);
+	textbuf_clear(&b->text);
 }
 
 /* Keep a value of field f of kept entity k (if it parses). */
@@ -571,7 +571,7 @@ iq_vals_read(struct iq_ctx *c, const struct iq_node *n,
 
 /* Write the fields of kept entity k: the number of keys written, or -1. */
 static ssize_t
-iq_vals_write(const struct iq_vals *b, size_t k, struct iq_text *out)
+iq_vals_write(const struct iq_vals *b, size_t k, struct textbuf *out)
 {
 	const struct iq_node *n = b->n;
 	size_t i, f, slot, nkeys = 0;
@@ -582,10 +582,10 @@ iq_vals_write(const struct iq_vals *b, size_t k, struct iq_text *out)
 		if (b->len[slot] == 0)
 			continue;
 		if (nkeys++ > 0)
-			iqtext_putc(out, ',');
+			textbuf_putc(out, ',');
 		iqtext_string(out, n->fields[f].label);
-		iqtext_putc(out, ':');
-		iqtext_put(out, b->text.p + b->off[slot], b->len[slot]);
+		textbuf_putc(out, ':');
+		textbuf_put(out, b->text.p + b->off[slot], b->len[slot]);
 	}
 	return out->err ? -1 : (ssize_t)nkeys;
 }
@@ -608,12 +608,12 @@ iq_limit_len(const json_t *limit, size_t n)
 
 static int iq_run_node(struct iq_ctx *, const struct iq_node *,
     const char *parent, const json_t *page_info, int first_only,
-    struct iq_text *out, size_t *count);
+    struct textbuf *out, size_t *count);
 
 /* Write the children of one object, after its nkeys keys. */
 static int
 iq_extend(struct iq_ctx *c, const struct iq_node *n, const char *e,
-    size_t nkeys, struct iq_text *out)
+    size_t nkeys, struct textbuf *out)
 {
 	struct iq_node *k;
 	size_t i, mark, count;
@@ -622,9 +622,9 @@ iq_extend(struct iq_ctx *c, const struct iq_node *n, const char *e,
 		k = n->kids[i];
 		mark = out->len;
 		if (nkeys > 0)
-			iqtext_putc(out, ',');
+			textbuf_putc(out, ',');
 		iqtext_string(out, k->label);
-		iqtext_putc(out, ':');
+		textbuf_putc(out, ':');
 		if (k->singular) {
 			/* A has-one link: its first object, or no key. */
 			count = 0;
@@ -632,15 +632,15 @@ iq_extend(struct iq_ctx *c, const struct iq_node *n, const char *e,
 			    out, &count) != 0)
 				return -1;
 			if (count == 0) {
-				iqtext_truncate(out, mark);
+				textbuf_truncate(out, mark);
 				continue;
 			}
 		} else {
-			iqtext_putc(out, '[');
+			textbuf_putc(out, '[');
 			if (!k->link_missing && iq_run_node(c, k, e, NULL, 0,
 			    out, &count) != 0)
 				return -1;
-			iqtext_putc(out, ']');
+			textbuf_putc(out, ']');
 		}
 		nkeys++;
 	}
@@ -709,7 +709,7 @@ iq_add_witness(struct iq_ctx *c, const json_t *w)
 static int
 iq_emit(struct iq_ctx *c, const struct iq_node *n, const struct iq_hits *h,
     const struct iq_sortent *v, const size_t *keep, size_t nkeep,
-    struct iq_text *out)
+    struct textbuf *out)
 {
 	struct iq_vals b;
 	ssize_t nkeys;
@@ -721,12 +721,12 @@ iq_emit(struct iq_ctx *c, const struct iq_node *n, const struct iq_hits *h,
 	for (i = 0; i < nkeep; i++) {
 		const struct iq_sortent *s = &v[keep[i]];
 		if (i > 0)
-			iqtext_putc(out, ',');
-		iqtext_putc(out, '{');
+			textbuf_putc(out, ',');
+		textbuf_putc(out, '{');
 		if ((nkeys = iq_vals_write(&b, i, out)) < 0 ||
 		    iq_extend(c, n, s->e, (size_t)nkeys, out) != 0)
 			goto out;
-		iqtext_putc(out, '}');
+		textbuf_putc(out, '}');
 		if (c->opts->server &&
 		    iq_add_witness(c, h->v[s->hit].witness) != 0)
 			goto out;
@@ -774,7 +774,7 @@ iq_select(struct iq_ctx *c, const struct iq_node *n, const json_t *pi,
  * for the triples they add). */
 static int
 iq_run_node(struct iq_ctx *c, const struct iq_node *n, const char *parent,
-    const json_t *pi, int first_only, struct iq_text *out, size_t *count)
+    const json_t *pi, int first_only, struct textbuf *out, size_t *count)
 {
 	struct iq_hits h;
 	struct iq_sortent *v = NULL;
@@ -812,14 +812,14 @@ iq_run_node(struct iq_ctx *c, const struct iq_node *n, const char *parent,
 		first_end = out->len;
 		if (iq_emit(c, n, &h, v, keep + 1, nkeep - 1, out) != 0)
 			goto out;
-		iqtext_truncate(out, first_end);
+		textbuf_truncate(out, first_end);
 	} else if (iq_emit(c, n, &h, v, keep, nkeep, out) != 0)
 		goto out;
 	*count = nkeep;
 	r = 0;
 out:
 	if (r != 0) {
-		iqtext_truncate(out, start);
+		textbuf_truncate(out, start);
 		if (c->errmsg != NULL && *c->errmsg == NULL)
 			*c->errmsg = strdup(c->ts != NULL ?
 			    tstore_errmsg(c->ts) : "out of memory");
@@ -920,11 +920,11 @@ iq_eval_ns(struct iq_ctx *c, const char *ns, const json_t *form)
 		return r;
 	}
 	if (c->ndata++ > 0)
-		iqtext_putc(&c->text, ',');
+		textbuf_putc(&c->text, ',');
 	iqtext_string(&c->text, ns);
-	iqtext_puts(&c->text, ":[");
+	textbuf_puts(&c->text, ":[");
 	r = iq_run_node(c, n, NULL, pi, 0, &c->text, &count);
-	iqtext_putc(&c->text, ']');
+	textbuf_putc(&c->text, ']');
 	iq_node_free(n);
 	return r != 0 || c->text.err ? -1 : 0;
 }
@@ -979,7 +979,7 @@ iq_ctx_clear(struct iq_ctx *c)
 	json_decref(c->aggregate);
 	json_decref(c->rev_null);
 	iq_tset_clear(&c->tset);
-	iqtext_clear(&c->text);
+	textbuf_clear(&c->text);
 }
 
 /* Evaluate every namespace of q and fill the rest of out. */
@@ -1034,10 +1034,10 @@ iq_eval(struct tstore *ts, const struct attrs *as, const json_t *q,
 		goto out;
 	}
 	snap = ts != NULL;
-	iqtext_putc(&c.text, '{');
+	textbuf_putc(&c.text, '{');
 	if (iq_eval_all(&c, q, out) != 0)
 		goto out;
-	iqtext_putc(&c.text, '}');
+	textbuf_putc(&c.text, '}');
 	if (c.text.err) {
 		iq_error(&c, "query", "out of memory");
 		goto out;

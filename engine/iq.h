@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "proto/textbuf.h"
+
 struct attr;
 struct attrs;
 struct tstore;
@@ -121,14 +123,6 @@ void iq_tset_clear(struct iq_tset *);
 int iq_tset_add(struct iq_tset *, const char *e, const char *a,
     const char *vtext, int64_t t);
 
-/* Result text (iqtext.c).  Appending after a failure does nothing; err
- * tells. */
-struct iq_text {
-	char *p;
-	size_t len, cap;
-	int err; /* out of memory */
-};
-
 /* An entity accepted by a level, with the t of its id triple. */
 struct iq_hit {
 	char *e;
@@ -143,7 +137,7 @@ struct iq_hits {
 	struct strmap *index; /* entity id -> position in v */
 	/* With rows: every triple of the hits whose id triple was looked up
 	 * by entity, "a\0v\0" each, in (a, v) order. */
-	struct iq_text rows;
+	struct textbuf rows;
 };
 
 void iq_hits_clear(struct iq_hits *);
@@ -201,7 +195,7 @@ struct iq_ctx {
 	json_t *aggregate;   /* server mode: etype -> {"count": n} */
 	json_t *rev_null;    /* server mode: attr id -> true, for reverse
 				$isNull tests (their links are sent) */
-	struct iq_text text; /* the data being written */
+	struct textbuf text; /* the data being written */
 	size_t ndata;        /* namespaces in it */
 	char **errmsg;
 };
@@ -250,15 +244,12 @@ json_t *iqjoin_value(const char *text);
 /* The JSON text of a string (caller frees). */
 char *iqjoin_quote(const char *s);
 
-void iqtext_put(struct iq_text *, const char *s, size_t n);
-void iqtext_puts(struct iq_text *, const char *s);
-void iqtext_putc(struct iq_text *, char c);
-void iqtext_truncate(struct iq_text *, size_t len);
-void iqtext_clear(struct iq_text *);
+/* Result text (iqtext.c), into a textbuf: appending after a failure
+ * does nothing; err tells. */
 /* A stored value as jansson prints it once parsed: 1, or 0 (nothing
  * written) when the text is no JSON value. */
-int iqtext_value(struct iq_text *, const char *vtext);
+int iqtext_value(struct textbuf *, const char *vtext);
 /* A string (object key) as jansson prints it. */
-void iqtext_string(struct iq_text *, const char *s);
+void iqtext_string(struct textbuf *, const char *s);
 
 #endif

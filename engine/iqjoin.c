@@ -69,7 +69,7 @@ struct iqj {
 	struct iqj_step *trail;
 	size_t ntrail, captrail;
 	int rows;           /* keep the triples of entities looked up */
-	struct iq_text st;  /* the last entity looked up: "e\0", then its
+	struct textbuf st;  /* the last entity looked up: "e\0", then its
 			       triples "a\0v\0" */
 	int err;
 	char **errmsg;
@@ -542,10 +542,10 @@ static int
 iqj_entity_cb(void *arg, const struct triple *tr)
 {
 	struct iqj_entity *en = arg;
-	struct iq_text *st = &en->f.x->st;
+	struct textbuf *st = &en->f.x->st;
 
-	iqtext_put(st, tr->a, strlen(tr->a) + 1);
-	iqtext_put(st, tr->v, strlen(tr->v) + 1);
+	textbuf_put(st, tr->a, strlen(tr->a) + 1);
+	textbuf_put(st, tr->v, strlen(tr->v) + 1);
 	if (st->err)
 		return -1;
 	if (strcmp(tr->a, en->a) != 0)
@@ -561,8 +561,8 @@ iqj_fetch_entity(struct iqj *x, const char *e, const char *a,
 {
 	struct iqj_entity en = { *f, a };
 
-	iqtext_truncate(&x->st, 0);
-	iqtext_put(&x->st, e, strlen(e) + 1);
+	textbuf_truncate(&x->st, 0);
+	textbuf_put(&x->st, e, strlen(e) + 1);
 	if (x->st.err)
 		return -1;
 	return tstore_scan_e(x->ts, e, iqj_entity_cb, &en);
@@ -848,7 +848,7 @@ iqj_accept(struct iqj *x)
 		size_t skip = strlen(x->st.p) + 1;
 		v->rows_off = x->out->rows.len;
 		v->rows_len = x->st.len - skip;
-		iqtext_put(&x->out->rows, x->st.p + skip, v->rows_len);
+		textbuf_put(&x->out->rows, x->st.p + skip, v->rows_len);
 		if (x->out->rows.err)
 			return iqj_fail(x, "out of memory");
 	}
@@ -902,7 +902,7 @@ iq_hits_clear(struct iq_hits *h)
 	}
 	free(h->v);
 	strmap_free(h->index);
-	iqtext_clear(&h->rows);
+	textbuf_clear(&h->rows);
 	memset(h, 0, sizeof *h);
 }
 
@@ -942,7 +942,7 @@ out:
 	free(x.vals);
 	free(x.parent_text);
 	free(x.trail);
-	iqtext_clear(&x.st);
+	textbuf_clear(&x.st);
 	strmap_free(x.accepted);
 	return x.err ? -1 : r;
 }

@@ -13,8 +13,8 @@
  * those are copied as they are once checked (a string must be valid UTF-8
  * with only the escapes jansson itself writes; an integer must fit
  * jansson's integer).  Anything else (reals, objects, arrays, text from
- * elsewhere) goes the old way: parsed and printed by jansson, so that no
- * shortcut can change a result.
+ * elsewhere) is parsed and printed as jansson prints it
+ * (proto/jsontext.c), so that no shortcut can change a result.
  */
 #include "config.h"
 
@@ -24,76 +24,6 @@
 
 #include "engine/iq.h"
 #include "proto/jsontext.h"
-
-/* Make room for n more bytes (and a NUL). */
-static int
-iqtext_reserve(struct iq_text *b, size_t n)
-{
-	size_t cap;
-	char *p;
-
-	if (b->err)
-		return -1;
-	if (b->len + n + 1 <= b->cap)
-		return 0;
-	cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + n + 1)
-		cap *= 2;
-	if ((p = realloc(b->p, cap)) == NULL) {
-		b->err = 1;
-		return -1;
-	}
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-/* Append n bytes. */
-void
-iqtext_put(struct iq_text *b, const char *s, size_t n)
-{
-	if (iqtext_reserve(b, n) != 0)
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* Append a NUL-terminated string. */
-void
-iqtext_puts(struct iq_text *b, const char *s)
-{
-	iqtext_put(b, s, strlen(s));
-}
-
-/* Append one character. */
-void
-iqtext_putc(struct iq_text *b, char c)
-{
-	if (iqtext_reserve(b, 1) != 0)
-		return;
-	b->p[b->len++] = c;
-	b->p[b->len] = '\0';
-}
-
-/* Cut the text back to len bytes. */
-void
-iqtext_truncate(struct iq_text *b, size_t len)
-{
-	if (len < b->len) {
-		b->len = len;
-		if (b->p != NULL)
-			b->p[len] = '\0';
-	}
-}
-
-/* Release the text and zero it. */
-void
-iqtext_clear(struct iq_text *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof *b);
-}
 
 /* Whether string text t (n bytes, quotes included) is printed unchanged
  * by jansson after parsing. */
@@ -168,61 +98,28 @@ iqtext_plain(const char *t, size_t n)
 	}
 }
 
-/* Append jansson's compact text of a JSON value. */
-static void
-iqtext_json(struct iq_text *b, const json_t *v)
-{
-	size_t n;
-	char *s = jsontext_dump(v, 0, &n);
-
-	if (s == NULL) {
-		b->err = 1;
-		return;
-	}
-	iqtext_put(b, s, n);
-	free(s);
-}
-
 /* Append a stored value (canonical text) as the tree would print it: 1,
  * or 0 when the text is no value (the tree left it out). */
 int
-iqtext_value(struct iq_text *b, const char *vtext)
+iqtext_value(struct textbuf *b, const char *vtext)
 {
 	size_t n = strlen(vtext);
 	json_t *v;
 
 	if (n > 0 && iqtext_plain(vtext, n)) {
-		iqtext_put(b, vtext, n);
+		textbuf_put(b, vtext, n);
 		return 1;
 	}
 	if ((v = iqjoin_value(vtext)) == NULL)
 		return 0;
-	iqtext_json(b, v);
+	jsontext_append(b, v);
 	json_decref(v);
 	return 1;
 }
 
 /* Append a string (an object key) as jansson prints it. */
 void
-iqtext_string(struct iq_text *b, const char *s)
+iqtext_string(struct textbuf *b, const char *s)
 {
-	size_t n = strlen(s), i;
-	json_t *j;
-
-	for (i = 0; i < n; i++)
-		if (s[i] == '"' || s[i] == '\\' || (unsigned char)s[i] < 0x20 ||
-		    (unsigned char)s[i] >= 0x80)
-			break;
-	if (i == n) {
-		iqtext_putc(b, '"');
-		iqtext_put(b, s, n);
-		iqtext_putc(b, '"');
-		return;
-	}
-	if ((j = json_string(s)) == NULL) {
-		b->err = 1;
-		return;
-	}
-	iqtext_json(b, j);
-	json_decref(j);
+	jsontext_append_string(b, s, strlen(s));
 }

@@ -605,46 +605,7 @@ tstore_fmt_real(double d, char *buf, size_t size)
 	}
 }
 
-/* A growing text buffer. */
-struct tstore_buf {
-	char *p;
-	size_t len, cap;
-	int err;
-};
-
-/* Append n bytes to b. */
-static void
-tstore_buf_put(struct tstore_buf *b, const char *s, size_t n)
-{
-	char *p;
-	size_t cap;
-
-	if (b->err)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap ? b->cap : 64;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->err = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* Append a NUL-terminated string to b. */
-static void
-tstore_buf_puts(struct tstore_buf *b, const char *s)
-{
-	tstore_buf_put(b, s, strlen(s));
-}
-
-static void tstore_dump(struct tstore_buf *, const json_t *, int depth);
+static void tstore_dump(struct textbuf *, const json_t *, int depth);
 
 /* Compare two C strings for qsort. */
 static int
@@ -653,28 +614,14 @@ tstore_key_cmp(const void *x, const void *y)
 	return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
-/* Append a string as JSON. */
-static void
-tstore_dump_string(struct tstore_buf *b, const json_t *v)
-{
-	char *s = jsontext_dump(v, 0, NULL);
-
-	if (s == NULL) {
-		b->err = 1;
-		return;
-	}
-	tstore_buf_puts(b, s);
-	free(s);
-}
-
 /* Append an object with its keys sorted. */
 static void
-tstore_dump_object(struct tstore_buf *b, const json_t *v, int depth)
+tstore_dump_object(struct textbuf *b, const json_t *v, int depth)
 {
 	size_t n = json_object_size(v), i = 0;
 	const char **keys;
 	const char *k;
-	json_t *x, *ks;
+	json_t *x;
 
 	if ((keys = calloc(n ? n : 1, sizeof *keys)) == NULL) {
 		b->err = 1;
@@ -683,41 +630,36 @@ tstore_dump_object(struct tstore_buf *b, const json_t *v, int depth)
 	json_object_foreach((json_t *)v, k, x)
 		keys[i++] = k;
 	qsort(keys, n, sizeof *keys, tstore_key_cmp);
-	tstore_buf_puts(b, "{");
+	textbuf_puts(b, "{");
 	for (i = 0; i < n; i++) {
 		if (i > 0)
-			tstore_buf_puts(b, ",");
-		if ((ks = json_string(keys[i])) == NULL) {
-			b->err = 1;
-			break;
-		}
-		tstore_dump_string(b, ks);
-		json_decref(ks);
-		tstore_buf_puts(b, ":");
+			textbuf_puts(b, ",");
+		jsontext_append_string(b, keys[i], strlen(keys[i]));
+		textbuf_puts(b, ":");
 		tstore_dump(b, json_object_get(v, keys[i]), depth + 1);
 	}
-	tstore_buf_puts(b, "}");
+	textbuf_puts(b, "}");
 	free(keys);
 }
 
 /* Append an array. */
 static void
-tstore_dump_array(struct tstore_buf *b, const json_t *v, int depth)
+tstore_dump_array(struct textbuf *b, const json_t *v, int depth)
 {
 	size_t i;
 
-	tstore_buf_puts(b, "[");
+	textbuf_puts(b, "[");
 	for (i = 0; i < json_array_size(v); i++) {
 		if (i > 0)
-			tstore_buf_puts(b, ",");
+			textbuf_puts(b, ",");
 		tstore_dump(b, json_array_get(v, i), depth + 1);
 	}
-	tstore_buf_puts(b, "]");
+	textbuf_puts(b, "]");
 }
 
 /* Append any value as canonical JSON. */
 static void
-tstore_dump(struct tstore_buf *b, const json_t *v, int depth)
+tstore_dump(struct textbuf *b, const json_t *v, int depth)
 {
 	char num[64];
 
@@ -733,25 +675,26 @@ tstore_dump(struct tstore_buf *b, const json_t *v, int depth)
 		tstore_dump_array(b, v, depth);
 		break;
 	case JSON_STRING:
-		tstore_dump_string(b, v);
+		jsontext_append_string(b, json_string_value(v),
+		    json_string_length(v));
 		break;
 	case JSON_INTEGER:
 		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT,
 		    json_integer_value(v));
-		tstore_buf_puts(b, num);
+		textbuf_puts(b, num);
 		break;
 	case JSON_REAL:
 		tstore_fmt_real(json_real_value(v), num, sizeof num);
-		tstore_buf_puts(b, num);
+		textbuf_puts(b, num);
 		break;
 	case JSON_TRUE:
-		tstore_buf_puts(b, "true");
+		textbuf_puts(b, "true");
 		break;
 	case JSON_FALSE:
-		tstore_buf_puts(b, "false");
+		textbuf_puts(b, "false");
 		break;
 	default:
-		tstore_buf_puts(b, "null");
+		textbuf_puts(b, "null");
 		break;
 	}
 }
@@ -760,7 +703,7 @@ tstore_dump(struct tstore_buf *b, const json_t *v, int depth)
 char *
 tstore_value_text(const json_t *v)
 {
-	struct tstore_buf b = { NULL, 0, 0, 0 };
+	struct textbuf b = { NULL, 0, 0, 0 };
 
 	if (v == NULL)
 		return NULL;

@@ -32,62 +32,11 @@
 #include <string.h>
 
 #include "proto/jsontext.h"
-
-struct jt {
-	char *p;
-	size_t len, cap;
-	int err;
-};
-
-/* Make room for n more bytes; 0, or -1 (and err set). */
-static int
-jt_reserve(struct jt *b, size_t n)
-{
-	size_t cap;
-	char *p;
-
-	if (b->err)
-		return -1;
-	if (n <= b->cap - b->len)
-		return 0;
-	cap = b->cap;
-	while (n > cap - b->len) {
-		if (cap > SIZE_MAX / 2) {
-			b->err = 1;
-			return -1;
-		}
-		cap *= 2;
-	}
-	if ((p = realloc(b->p, cap)) == NULL) {
-		b->err = 1;
-		return -1;
-	}
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-/* Append n bytes. */
-static void
-jt_put(struct jt *b, const char *s, size_t n)
-{
-	if (jt_reserve(b, n) == 0) {
-		memcpy(b->p + b->len, s, n);
-		b->len += n;
-	}
-}
-
-/* Append one byte. */
-static void
-jt_putc(struct jt *b, char c)
-{
-	if (jt_reserve(b, 1) == 0)
-		b->p[b->len++] = c;
-}
+#include "proto/textbuf.h"
 
 /* Append an integer in decimal. */
 static void
-jt_integer(struct jt *b, json_int_t v)
+jt_integer(struct textbuf *b, json_int_t v)
 {
 	char buf[24], *end = buf + sizeof buf, *q = end;
 	/* The magnitude, INT64_MIN's included. */
@@ -99,12 +48,12 @@ jt_integer(struct jt *b, json_int_t v)
 	} while (u != 0);
 	if (v < 0)
 		*--q = '-';
-	jt_put(b, q, (size_t)(end - q));
+	textbuf_put(b, q, (size_t)(end - q));
 }
 
 /* Append jansson's own text of a real. */
 static void
-jt_real(struct jt *b, const json_t *v)
+jt_real(struct textbuf *b, const json_t *v)
 {
 	char *s = json_dumps(v, JSON_ENCODE_ANY);
 
@@ -112,7 +61,7 @@ jt_real(struct jt *b, const json_t *v)
 		b->err = 1;
 		return;
 	}
-	jt_put(b, s, strlen(s));
+	textbuf_put(b, s, strlen(s));
 	free(s);
 }
 
@@ -164,16 +113,16 @@ jsontext_word_special(uint64_t w)
 	    ((bs - ones) & ~bs) | w) & high) != 0;
 }
 
-/* Append a string of n bytes, quoted and escaped. */
-static void
-jt_string(struct jt *b, const char *str, size_t n)
+/* Append a string of n bytes, quoted and escaped (see jsontext.h). */
+void
+jsontext_append_string(struct textbuf *b, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, run = 0, k;
 	char esc[6];
 
-	jt_putc(b, '"');
+	textbuf_putc(b, '"');
 	while (i < n) {
 		if (n - i >= 8) {
 			uint64_t w;
@@ -196,7 +145,7 @@ jt_string(struct jt *b, const char *str, size_t n)
 			i += k;
 			continue;
 		}
-		jt_put(b, str + run, i - run);
+		textbuf_put(b, str + run, i - run);
 		esc[0] = '\\';
 		switch (s[i]) {
 		case '"': esc[1] = '"'; k = 2; break;
@@ -215,16 +164,16 @@ jt_string(struct jt *b, const char *str, size_t n)
 			k = 6;
 			break;
 		}
-		jt_put(b, esc, k);
+		textbuf_put(b, esc, k);
 		run = ++i;
 	}
-	jt_put(b, str + run, n - run);
-	jt_putc(b, '"');
+	textbuf_put(b, str + run, n - run);
+	textbuf_putc(b, '"');
 }
 
 /* Append the text of v. */
 static void
-jt_value(struct jt *b, const json_t *v, int depth)
+jt_value(struct textbuf *b, const json_t *v, int depth)
 {
 	const char *key;
 	json_t *x;
@@ -239,13 +188,13 @@ jt_value(struct jt *b, const json_t *v, int depth)
 	}
 	switch (json_typeof(v)) {
 	case JSON_NULL:
-		jt_put(b, "null", 4);
+		textbuf_put(b, "null", 4);
 		break;
 	case JSON_TRUE:
-		jt_put(b, "true", 4);
+		textbuf_put(b, "true", 4);
 		break;
 	case JSON_FALSE:
-		jt_put(b, "false", 5);
+		textbuf_put(b, "false", 5);
 		break;
 	case JSON_INTEGER:
 		jt_integer(b, json_integer_value(v));
@@ -254,29 +203,29 @@ jt_value(struct jt *b, const json_t *v, int depth)
 		jt_real(b, v);
 		break;
 	case JSON_STRING:
-		jt_string(b, json_string_value(v), json_string_length(v));
+		jsontext_append_string(b, json_string_value(v), json_string_length(v));
 		break;
 	case JSON_ARRAY:
-		jt_putc(b, '[');
+		textbuf_putc(b, '[');
 		json_array_foreach(v, i, x) {
 			if (i > 0)
-				jt_putc(b, ',');
+				textbuf_putc(b, ',');
 			jt_value(b, x, depth + 1);
 		}
-		jt_putc(b, ']');
+		textbuf_putc(b, ']');
 		break;
 	case JSON_OBJECT:
-		jt_putc(b, '{');
+		textbuf_putc(b, '{');
 		for (it = json_object_iter((json_t *)v), i = 0; it != NULL;
 		     it = json_object_iter_next((json_t *)v, it), i++) {
 			if (i > 0)
-				jt_putc(b, ',');
+				textbuf_putc(b, ',');
 			key = json_object_iter_key(it);
-			jt_string(b, key, json_object_iter_key_len(it));
-			jt_putc(b, ':');
+			jsontext_append_string(b, key, json_object_iter_key_len(it));
+			textbuf_putc(b, ':');
 			jt_value(b, json_object_iter_value(it), depth + 1);
 		}
-		jt_putc(b, '}');
+		textbuf_putc(b, '}');
 		break;
 	default:
 		b->err = 1;
@@ -284,24 +233,28 @@ jt_value(struct jt *b, const json_t *v, int depth)
 	}
 }
 
+/* Append the compact text of v (see jsontext.h). */
+void
+jsontext_append(struct textbuf *b, const json_t *v)
+{
+	if (v == NULL)
+		b->err = 1;
+	else
+		jt_value(b, v, 0);
+}
+
 /* Compact text of v (see jsontext.h). */
 char *
 jsontext_dump(const json_t *v, size_t reserve, size_t *len)
 {
-	struct jt b = { NULL, 0, 256, 0 };
+	struct textbuf b = { NULL, 0, 0, 0 };
 
-	if (v == NULL || (b.p = malloc(b.cap)) == NULL)
-		return NULL;
-	jt_value(&b, v, 0);
-	if (reserve > SIZE_MAX - 1)
-		b.err = 1;
-	else
-		(void)jt_reserve(&b, reserve + 1);
+	jsontext_append(&b, v);
+	(void)textbuf_reserve(&b, reserve);
 	if (b.err) {
-		free(b.p);
+		textbuf_clear(&b);
 		return NULL;
 	}
-	b.p[b.len] = '\0';
 	if (len != NULL)
 		*len = b.len;
 	return b.p;

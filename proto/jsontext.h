@@ -7,6 +7,8 @@
 
 #include <jansson.h>
 
+#include "proto/textbuf.h"
+
 /* Deeper values are refused (parsed ones stop at 2,048 levels). */
 #define JSONTEXT_MAX_DEPTH 4096
 
@@ -16,6 +18,12 @@
  * is not UTF-8), for a value nested deeper than JSONTEXT_MAX_DEPTH, or
  * without memory.  reserve extra bytes are left free after the NUL. */
 char *jsontext_dump(const json_t *v, size_t reserve, size_t *len);
+
+/* Append the same text to b; on failure b's err is set. */
+void jsontext_append(struct textbuf *b, const json_t *v);
+/* Append the n bytes at s as a JSON string, as jansson writes one (err
+ * set if they are not UTF-8). */
+void jsontext_append_string(struct textbuf *b, const char *s, size_t n);
 
 /* The length of the UTF-8 sequence at s (n bytes left), or 0 if it is
  * not one jansson accepts (overlong, a surrogate, past U+10FFFF, cut). */

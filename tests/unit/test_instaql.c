@@ -417,7 +417,7 @@ tree_text(const char *vtext)
 static void
 check_value_text(const char *vtext)
 {
-	struct iq_text b;
+	struct textbuf b;
 	char *want = tree_text(vtext);
 	int r;
 
@@ -432,7 +432,7 @@ check_value_text(const char *vtext)
 		    "%s: written as %s, not %s", vtext, b.p != NULL ? b.p : "",
 		    want);
 	free(want);
-	iqtext_clear(&b);
+	textbuf_clear(&b);
 }
 
 START_TEST(test_value_text)

@@ -305,6 +305,24 @@ START_TEST(test_depth_and_reserve)
 }
 END_TEST
 
+START_TEST(test_append_to_a_buffer)
+{
+	struct textbuf b = { NULL, 0, 0, 0 };
+	json_t *v = json_pack("{s[is]}", "k", 1, "x\ny");
+
+	textbuf_puts(&b, "pre:");
+	jsontext_append(&b, v);
+	jsontext_append_string(&b, "\"q\"", 3);
+	ck_assert_int_eq(b.err, 0);
+	ck_assert_str_eq(b.p, "pre:{\"k\":[1,\"x\\ny\"]}\"\\\"q\\\"\"");
+	/* Bytes that are not UTF-8 fail the buffer. */
+	jsontext_append_string(&b, "\xff", 1);
+	ck_assert_int_eq(b.err, 1);
+	textbuf_clear(&b);
+	json_decref(v);
+}
+END_TEST
+
 /* The jsontext suite. */
 static Suite *
 jsontext_suite(void)
@@ -321,6 +339,7 @@ jsontext_suite(void)
 	tcase_add_test(tc, test_generated_trees);
 	tcase_add_test(tc, test_random_bytes);
 	tcase_add_test(tc, test_depth_and_reserve);
+	tcase_add_test(tc, test_append_to_a_buffer);
 	suite_add_tcase(s, tc);
 	return s;
 }
