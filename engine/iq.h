@@ -209,6 +209,8 @@ struct iq_sortent {
 	int nan;   /* the value is NaN (a date that does not parse) */
 	unsigned char *ckey; /* collation key of String(v), or NULL */
 	size_t cklen;
+	int has_ukey;        /* e is a canonical uuid: ukey is its bytes */
+	unsigned char ukey[16];
 };
 
 /* Order and windows (iqorder.c). */

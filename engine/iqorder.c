@@ -31,6 +31,16 @@
  * Ordering.
  */
 
+/* The client's uuidCompare of two entries' ids: their bytes, when both
+ * are canonical uuids (as good as always), compare the same way. */
+static int
+iqorder_uuid_cmp(const struct iq_sortent *a, const struct iq_sortent *b)
+{
+	if (a->has_ukey && b->has_ukey)
+		return memcmp(a->ukey, b->ukey, sizeof a->ukey);
+	return jsval_uuid_cmp(a->e, b->e);
+}
+
 /* The client's compareOrder. */
 static int
 iqorder_compare(const struct iq_sortent *a, const struct iq_sortent *b,
@@ -46,11 +56,11 @@ iqorder_compare(const struct iq_sortent *a, const struct iq_sortent *b,
 		json_int_t q = json_integer_value(b->v);
 		if (p != q)
 			return p > q ? 1 : -1;
-		return jsval_uuid_cmp(a->e, b->e);
+		return iqorder_uuid_cmp(a, b);
 	}
 	if ((!a->nan && !b->nan && jsval_strict_eq(a->v, b->v) && !anull) ||
 	    (anull && bnull && !a->nan && !b->nan))
-		return jsval_uuid_cmp(a->e, b->e);
+		return iqorder_uuid_cmp(a, b);
 	if (bnull && !b->nan)
 		return 1;
 	if (anull && !a->nan)
@@ -87,29 +97,58 @@ iqorder_cmp(const struct iqorder_spec *s, const struct iq_sortent *a,
 	if (s->by_t) {
 		if (x->t != y->t)
 			return x->t > y->t ? 1 : -1;
-		return jsval_uuid_cmp(x->e, y->e);
+		return iqorder_uuid_cmp(x, y);
 	}
 	return iqorder_compare(x, y, s->strings);
 }
 
-/* Stable merge sort of v[0..n) using tmp. */
+/* Stable merge sort of the entries p[0..n) point to, using tmp: the
+ * pointers move, not the entries, which are ten times their size. */
 static void
-iqorder_msort(const struct iqorder_spec *s, struct iq_sortent *v,
-    struct iq_sortent *tmp, size_t n)
+iqorder_msort(const struct iqorder_spec *s, struct iq_sortent **p,
+    struct iq_sortent **tmp, size_t n)
 {
 	size_t mid = n / 2, i = 0, j = mid, k = 0;
 
 	if (n < 2)
 		return;
-	iqorder_msort(s, v, tmp, mid);
-	iqorder_msort(s, v + mid, tmp, n - mid);
+	iqorder_msort(s, p, tmp, mid);
+	iqorder_msort(s, p + mid, tmp, n - mid);
+	/* Already in order: nothing to merge (sorted and nearly sorted
+	 * input, as entities by creation time often are, costs n). */
+	if (iqorder_cmp(s, p[mid], p[mid - 1]) >= 0)
+		return;
 	while (i < mid && j < n)
-		tmp[k++] = iqorder_cmp(s, &v[j], &v[i]) < 0 ? v[j++] : v[i++];
+		tmp[k++] = iqorder_cmp(s, p[j], p[i]) < 0 ? p[j++] : p[i++];
 	while (i < mid)
-		tmp[k++] = v[i++];
-	while (j < n)
-		tmp[k++] = v[j++];
-	memcpy(v, tmp, n * sizeof *v);
+		tmp[k++] = p[i++];
+	memcpy(p, tmp, k * sizeof *p);
+}
+
+/* Sort v[0..n) in place (stable). */
+static int
+iqorder_sort(const struct iqorder_spec *s, struct iq_sortent *v, size_t n)
+{
+	struct iq_sortent **p = calloc(n + 1, sizeof *p);
+	struct iq_sortent **tmp = calloc(n + 1, sizeof *tmp);
+	struct iq_sortent *out = calloc(n + 1, sizeof *out);
+	size_t i;
+	int r = -1;
+
+	if (p == NULL || tmp == NULL || out == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		p[i] = &v[i];
+	iqorder_msort(s, p, tmp, n);
+	for (i = 0; i < n; i++)
+		out[i] = *p[i];
+	memcpy(v, out, n * sizeof *v);
+	r = 0;
+out:
+	free(p);
+	free(tmp);
+	free(out);
+	return r;
 }
 
 /* Whether an attr is a date attr. */
@@ -294,26 +333,25 @@ iqorder_sorted(struct iq_ctx *c, const struct iq_hits *h,
 {
 	struct iqorder_spec spec = { desc, iqorder_strings(oa),
 		iqorder_by_t(oa) };
-	struct iq_sortent *v = calloc(h->n + 1, sizeof *v), *tmp;
+	struct iq_sortent *v = calloc(h->n + 1, sizeof *v);
 	size_t i;
 
-	tmp = calloc(h->n + 1, sizeof *tmp);
-	if (v == NULL || tmp == NULL)
+	if (v == NULL)
 		goto fail;
 	for (i = 0; i < h->n; i++) {
 		v[i].hit = i;
 		v[i].e = h->v[i].e;
 		v[i].t = h->v[i].t;
+		v[i].has_ukey = jsval_uuid_key(v[i].e, v[i].ukey);
 	}
 	if (!spec.by_t && iqorder_values(c, oa, h, v) != 0)
 		goto fail;
 	if (spec.strings && iqorder_keys(v, h->n) != 0)
 		goto fail;
-	iqorder_msort(&spec, v, tmp, h->n);
-	free(tmp);
+	if (iqorder_sort(&spec, v, h->n) != 0)
+		goto fail;
 	return v;
 fail:
-	free(tmp);
 	iqorder_free(v, h->n);
 	return NULL;
 }

@@ -573,6 +573,44 @@ END_TEST
 /* $like reads only the values whose text holds the pattern's longest
  * literal run (a prefilter in SQLite), then matches them exactly: values
  * with escapes, slashes, quotes and other characters around the run. */
+START_TEST(test_uuid_sort_keys)
+{
+	static const char *const ids[] = {
+		"0b6f1a52-8c1d-4b8e-9a0f-3c2d1e4f5a6b",
+		"0B6F1A52-8C1D-4B8E-9A0F-3C2D1E4F5A6C",
+		"ffffffff-ffff-4fff-bfff-ffffffffffff",
+		"00000000-0000-4000-8000-000000000000",
+		"0b6f1a52-8c1d-4b8e-9a0f-3c2d1e4f5a6a",
+		"9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
+	};
+	unsigned char k1[16], k2[16];
+	size_t i, j;
+	int c, d;
+
+	/* Keys compare as the client's uuidCompare does. */
+	for (i = 0; i < 6; i++)
+		for (j = 0; j < 6; j++) {
+			ck_assert_int_eq(jsval_uuid_key(ids[i], k1), 1);
+			ck_assert_int_eq(jsval_uuid_key(ids[j], k2), 1);
+			c = memcmp(k1, k2, 16);
+			d = jsval_uuid_cmp(ids[i], ids[j]);
+			ck_assert_int_eq(c < 0 ? -1 : c > 0, d);
+		}
+	/* Anything but the canonical form has no key. */
+	ck_assert_int_eq(jsval_uuid_key("0b6f1a528c1d4b8e9a0f3c2d1e4f5a6b", k1),
+	    0);
+	ck_assert_int_eq(jsval_uuid_key("0b6f1a52-8c1d-4b8e-9a0f-3c2d1e4f5a6bb",
+	    k1), 0);
+	ck_assert_int_eq(jsval_uuid_key("0b6f1a52-8c1d-4b8e-9a0f-3c2d1e4f5a6", k1),
+	    0);
+	ck_assert_int_eq(jsval_uuid_key("0b6f1a52-8c1d-4b8e-9a0f-3c2d1e4f5a6g",
+	    k1), 0);
+	ck_assert_int_eq(jsval_uuid_key("0b6f1a52+8c1d-4b8e-9a0f-3c2d1e4f5a6b",
+	    k1), 0);
+	ck_assert_int_eq(jsval_uuid_key("", k1), 0);
+}
+END_TEST
+
 START_TEST(test_like_prefilter)
 {
 	static const char *const vals[] = {
@@ -648,6 +686,7 @@ instaql_suite(void)
 	tcase_add_test(tc, test_where_paths);
 	tcase_add_test(tc, test_has_one_inference);
 	tcase_add_test(tc, test_order_limit);
+	tcase_add_test(tc, test_uuid_sort_keys);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_topics_and_validate);
 	tcase_add_test(tc, test_limits);
