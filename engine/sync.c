@@ -781,11 +781,13 @@ sync_rebuild(struct sync *s, const json_t *dirty, const json_t *txs,
 	size_t i;
 
 	if (json_object_get(dirty, "*") != NULL) {
+		tstore_forget_all(store_view(s->store));
 		if (sync_exec(s, SYNC_VIEW_CLEAR, NULL, NULL, NULL, 0) != 0 ||
 		    sync_exec(s, SYNC_VIEW_LOAD, NULL, NULL, NULL, 0) != 0)
 			return -1;
 	} else {
 		json_object_foreach((json_t *)dirty, e, v) {
+			tstore_forget(store_view(s->store), e);
 			if (sync_exec(s, SYNC_VIEW_CLEAR_E, e, NULL, NULL, 0) != 0 ||
 			    sync_exec(s, SYNC_VIEW_LOAD_E, e, NULL, NULL, 0) != 0)
 				return -1;

@@ -14,6 +14,18 @@
  * is prepared for the nested scan and finalized after it.  Every step path
  * ends in a reset, so no statement holds a read transaction open after the
  * call returns.  Callbacks must not write to the table they are scanning.
+ *
+ * With a cache (tstore_cache, engine/tcache.c), entity scans are answered
+ * from memory when they can be.  The cache stays equal to the table by
+ * three rules:
+ *  - every write forgets its entity before it runs (tstore_clear forgets
+ *    all; code that writes the table with its own SQL calls
+ *    tstore_forget);
+ *  - an entity scan is kept only outside a write transaction: rows read
+ *    inside one may include writes a rollback (to a savepoint, too) then
+ *    undoes, where rows read outside one are committed;
+ *  - a read snapshot that finds another connection committed since the
+ *    last (PRAGMA data_version) forgets all.
  */
 #include "config.h"
 
@@ -22,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/tcache.h"
 #include "engine/tstore.h"
 #include "proto/jsontext.h"
 
@@ -43,6 +56,7 @@ enum tstore_sql {
 	SQL_COUNT_A_MAX,
 	SQL_READ_BEGIN,
 	SQL_READ_END,
+	SQL_DATA_VERSION,
 	SQL_MAX
 };
 
@@ -73,6 +87,7 @@ static const char *const tstore_templates[SQL_MAX] = {
 			    "%s_avet WHERE a = ?1 LIMIT ?2)",
 	[SQL_READ_BEGIN] = "SAVEPOINT %s_read",
 	[SQL_READ_END] = "RELEASE %s_read",
+	[SQL_DATA_VERSION] = "PRAGMA data_version",
 };
 
 struct tstore {
@@ -80,6 +95,8 @@ struct tstore {
 	char *table;  /* validated identifier */
 	char *sql[SQL_MAX];
 	sqlite3_stmt *stmt[SQL_MAX];
+	struct tcache *cache;  /* NULL: none */
+	int64_t data_version; /* when the cache was last known current */
 	char err[256];
 };
 
@@ -220,8 +237,76 @@ tstore_free(struct tstore *ts)
 		sqlite3_finalize(ts->stmt[i]);
 		free(ts->sql[i]);
 	}
+	tcache_free(ts->cache);
 	free(ts->table);
 	free(ts);
+}
+
+/* Read PRAGMA data_version: 0, or -1. */
+static int
+tstore_data_version(struct tstore *ts, int64_t *v)
+{
+	sqlite3_stmt *st = ts->stmt[SQL_DATA_VERSION];
+	int r = -1;
+
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		tstore_set_err(ts, "data_version");
+		goto out;
+	}
+	*v = sqlite3_column_int64(st, 0);
+	r = 0;
+out:
+	sqlite3_reset(st);
+	return r;
+}
+
+/* Keep up to budget bytes of entity scans in memory (0: none). */
+int
+tstore_cache(struct tstore *ts, size_t budget)
+{
+	tcache_free(ts->cache);
+	ts->cache = NULL;
+	if (budget == 0)
+		return 0;
+	if (tstore_data_version(ts, &ts->data_version) != 0)
+		return -1;
+	if ((ts->cache = tcache_create(budget)) == NULL) {
+		snprintf(ts->err, sizeof ts->err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Forget what the cache holds of entity e: before any write to it. */
+void
+tstore_forget(struct tstore *ts, const char *e)
+{
+	if (ts->cache != NULL && e != NULL)
+		tcache_forget(ts->cache, e);
+}
+
+/* Forget everything the cache holds. */
+void
+tstore_forget_all(struct tstore *ts)
+{
+	if (ts->cache != NULL)
+		tcache_forget_all(ts->cache);
+}
+
+/* The cache's budget, 0 without one. */
+size_t
+tstore_cache_budget(const struct tstore *ts)
+{
+	return ts->cache != NULL ? tcache_budget(ts->cache) : 0;
+}
+
+/* Entities and bytes the cache holds. */
+void
+tstore_cache_stats(const struct tstore *ts, size_t *entities, size_t *bytes)
+{
+	*entities = *bytes = 0;
+	if (ts->cache != NULL)
+		tcache_stats(ts->cache, entities, bytes);
 }
 
 /* The last error message for this store. */
@@ -286,6 +371,7 @@ tstore_add(struct tstore *ts, const char *e, const char *a, const char *v,
 	sqlite3_stmt *st = ts->stmt[SQL_ADD];
 	int r = -1;
 
+	tstore_forget(ts, e);
 	if (tstore_bind3(st, e, a, v) != 0 ||
 	    sqlite3_bind_int64(st, 4, t) != SQLITE_OK) {
 		tstore_set_err(ts, "bind");
@@ -307,7 +393,20 @@ out:
 int
 tstore_read_begin(struct tstore *ts)
 {
-	return tstore_exec(ts, SQL_READ_BEGIN, NULL, NULL, NULL);
+	int64_t v;
+
+	if (tstore_exec(ts, SQL_READ_BEGIN, NULL, NULL, NULL) != 0)
+		return -1;
+	if (ts->cache == NULL)
+		return 0;
+	if (tstore_data_version(ts, &v) != 0) {
+		tstore_exec(ts, SQL_READ_END, NULL, NULL, NULL);
+		return -1;
+	}
+	if (v != ts->data_version)
+		tcache_forget_all(ts->cache);
+	ts->data_version = v;
+	return 0;
 }
 
 /* End a read snapshot. */
@@ -324,6 +423,7 @@ tstore_retract(struct tstore *ts, const char *e, const char *a,
 {
 	if (v == NULL)
 		return -1;
+	tstore_forget(ts, e);
 	return tstore_exec(ts, SQL_RETRACT, e, a, v);
 }
 
@@ -333,6 +433,7 @@ tstore_retract_ea(struct tstore *ts, const char *e, const char *a)
 {
 	if (a == NULL)
 		return -1;
+	tstore_forget(ts, e);
 	return tstore_exec(ts, SQL_RETRACT_EA, e, a, NULL);
 }
 
@@ -342,6 +443,7 @@ tstore_retract_e(struct tstore *ts, const char *e)
 {
 	if (e == NULL)
 		return -1;
+	tstore_forget(ts, e);
 	return tstore_exec(ts, SQL_RETRACT_E, e, NULL, NULL);
 }
 
@@ -349,6 +451,7 @@ tstore_retract_e(struct tstore *ts, const char *e)
 int
 tstore_clear(struct tstore *ts)
 {
+	tstore_forget_all(ts);
 	return tstore_exec(ts, SQL_CLEAR, NULL, NULL, NULL);
 }
 
@@ -429,13 +532,47 @@ tstore_scan(struct tstore *ts, enum tstore_sql which, const char *p1,
 	return r;
 }
 
+/* An entity scan read from SQLite on its way into the cache. */
+struct tstore_fill {
+	struct tcache *cache;
+	struct tcache_fill f;
+	tstore_cb cb;
+	void *arg;
+};
+
+/* Callback: keep the row, then pass it on. */
+static int
+tstore_fill_cb(void *arg, const struct triple *tr)
+{
+	struct tstore_fill *fl = arg;
+
+	tcache_fill_row(fl->cache, &fl->f, tr);
+	return fl->cb(fl->arg, tr);
+}
+
 /* Every triple of entity e. */
 int
 tstore_scan_e(struct tstore *ts, const char *e, tstore_cb cb, void *arg)
 {
+	struct tstore_fill fl;
+	int hit, r;
+
 	if (e == NULL)
 		return -1;
-	return tstore_scan(ts, SQL_SCAN_E, e, NULL, cb, arg);
+	if (ts->cache == NULL)
+		return tstore_scan(ts, SQL_SCAN_E, e, NULL, cb, arg);
+	r = tcache_scan(ts->cache, e, NULL, cb, arg, &hit);
+	if (hit)
+		return r;
+	if (sqlite3_txn_state(ts->db, "main") == SQLITE_TXN_WRITE)
+		return tstore_scan(ts, SQL_SCAN_E, e, NULL, cb, arg);
+	fl.cache = ts->cache;
+	fl.cb = cb;
+	fl.arg = arg;
+	tcache_fill_begin(ts->cache, &fl.f);
+	r = tstore_scan(ts, SQL_SCAN_E, e, NULL, tstore_fill_cb, &fl);
+	tcache_fill_end(ts->cache, &fl.f, e, r == 0);
+	return r;
 }
 
 /* Every value of attr a on entity e. */
@@ -443,8 +580,15 @@ int
 tstore_scan_ea(struct tstore *ts, const char *e, const char *a, tstore_cb cb,
     void *arg)
 {
+	int hit = 0, r;
+
 	if (e == NULL || a == NULL)
 		return -1;
+	if (ts->cache != NULL) {
+		r = tcache_scan(ts->cache, e, a, cb, arg, &hit);
+		if (hit)
+			return r;
+	}
 	return tstore_scan(ts, SQL_SCAN_EA, e, a, cb, arg);
 }
 
@@ -526,14 +670,31 @@ tstore_scalar(struct tstore *ts, enum tstore_sql which, const char *p1,
 	return tstore_scalar_step(ts, st, owned, out);
 }
 
+/* Callback: stop at the first row. */
+static int
+tstore_found_cb(void *arg, const struct triple *tr)
+{
+	(void)arg;
+	(void)tr;
+	return 1;
+}
+
 /* Whether entity e has any value for attr a. */
 int
 tstore_has_ea(struct tstore *ts, const char *e, const char *a, int *found)
 {
 	int64_t n = 0;
+	int hit = 0;
 
 	if (e == NULL || a == NULL)
 		return -1;
+	if (ts->cache != NULL) {
+		n = tcache_scan(ts->cache, e, a, tstore_found_cb, NULL, &hit);
+		if (hit) {
+			*found = n != 0;
+			return 0;
+		}
+	}
 	if (tstore_scalar(ts, SQL_HAS_EA, e, a, &n) != 0)
 		return -1;
 	*found = n != 0;

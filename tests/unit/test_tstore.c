@@ -2,8 +2,11 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/tstore.h"
 
@@ -20,6 +23,14 @@ setup(void)
 	ts = tstore_create(db, "triples", &err);
 	ck_assert_ptr_nonnull(ts);
 	ck_assert_ptr_null(err);
+}
+
+/* The same, with an entity cache. */
+static void
+setup_cached(void)
+{
+	setup();
+	ck_assert_int_eq(tstore_cache(ts, 1 << 20), 0);
 }
 
 /* Free the tstore, then the database. */
@@ -247,6 +258,269 @@ START_TEST(test_read_snapshot)
 }
 END_TEST
 
+/*
+ * The entity cache: it must never answer other than SQLite would.
+ */
+
+/* The number of entities the cache holds. */
+static size_t
+cached(struct tstore *t)
+{
+	size_t n, bytes;
+
+	tstore_cache_stats(t, &n, &bytes);
+	return n;
+}
+
+/* The rows of entity e, as scan_e gives them. */
+static const char *
+rows_of(struct tstore *t, const char *e, struct rows *r)
+{
+	memset(r, 0, sizeof *r);
+	ck_assert_int_eq(tstore_scan_e(t, e, collect_cb, r), 0);
+	return r->buf;
+}
+
+START_TEST(test_cache_follows_writes)
+{
+	struct rows r;
+	int found = 0;
+
+	tstore_add(ts, "e1", "a", "1", 1);
+	tstore_add(ts, "e1", "b", "\"x\"", 2);
+	ck_assert_str_eq(rows_of(ts, "e1", &r), "e1|a|1|1\ne1|b|\"x\"|2\n");
+	ck_assert_uint_eq(cached(ts), 1);
+	ck_assert_str_eq(rows_of(ts, "e1", &r), "e1|a|1|1\ne1|b|\"x\"|2\n");
+	memset(&r, 0, sizeof r);
+	ck_assert_int_eq(tstore_scan_ea(ts, "e1", "b", collect_cb, &r), 0);
+	ck_assert_str_eq(r.buf, "e1|b|\"x\"|2\n");
+	ck_assert_int_eq(tstore_has_ea(ts, "e1", "c", &found), 0);
+	ck_assert_int_eq(found, 0);
+	ck_assert_int_eq(tstore_has_ea(ts, "e1", "a", &found), 0);
+	ck_assert_int_eq(found, 1);
+	/* Each kind of write. */
+	tstore_add(ts, "e1", "a", "2", 3);
+	ck_assert_uint_eq(cached(ts), 0);
+	ck_assert_str_eq(rows_of(ts, "e1", &r),
+	    "e1|a|1|1\ne1|a|2|3\ne1|b|\"x\"|2\n");
+	tstore_retract(ts, "e1", "a", "1");
+	ck_assert_str_eq(rows_of(ts, "e1", &r),
+	    "e1|a|2|3\ne1|b|\"x\"|2\n");
+	tstore_retract_ea(ts, "e1", "b");
+	ck_assert_str_eq(rows_of(ts, "e1", &r), "e1|a|2|3\n");
+	tstore_retract_e(ts, "e1");
+	ck_assert_str_eq(rows_of(ts, "e1", &r), "");
+	tstore_add(ts, "e1", "a", "5", 5);
+	ck_assert_str_eq(rows_of(ts, "e1", &r), "e1|a|5|5\n");
+	tstore_clear(ts);
+	ck_assert_str_eq(rows_of(ts, "e1", &r), "");
+	/* Writes by other SQL, announced. */
+	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO triples VALUES "
+	    "('e1', 'a', '6', 6)", NULL, NULL, NULL), SQLITE_OK);
+	tstore_forget(ts, "e1");
+	ck_assert_str_eq(rows_of(ts, "e1", &r), "e1|a|6|6\n");
+	ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM triples", NULL, NULL,
+	    NULL), SQLITE_OK);
+	tstore_forget_all(ts);
+	ck_assert_str_eq(rows_of(ts, "e1", &r), "");
+}
+END_TEST
+
+START_TEST(test_cache_skips_write_transactions)
+{
+	struct rows r;
+
+	tstore_add(ts, "e1", "a", "1", 1);
+	/* Rows read after a write of the transaction are not kept: the
+	 * rollback would leave them behind. */
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL),
+	    SQLITE_OK);
+	tstore_add(ts, "e1", "a", "2", 2);
+	ck_assert_str_eq(rows_of(ts, "e1", &r), "e1|a|1|1\ne1|a|2|2\n");
+	ck_assert_uint_eq(cached(ts), 0);
+	ck_assert_int_eq(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
+	    SQLITE_OK);
+	ck_assert_str_eq(rows_of(ts, "e1", &r), "e1|a|1|1\n");
+	ck_assert_uint_eq(cached(ts), 1);
+	/* The same with a savepoint rolled back inside a transaction that
+	 * commits (no rollback hook fires for it). */
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN; SAVEPOINT s", NULL, NULL,
+	    NULL), SQLITE_OK);
+	tstore_retract_e(ts, "e1");
+	ck_assert_str_eq(rows_of(ts, "e1", &r), "");
+	ck_assert_int_eq(sqlite3_exec(db, "ROLLBACK TO s; RELEASE s; COMMIT",
+	    NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_str_eq(rows_of(ts, "e1", &r), "e1|a|1|1\n");
+}
+END_TEST
+
+START_TEST(test_cache_sees_other_connections)
+{
+	char path[] = "/tmp/test_tstore.XXXXXX", file[64];
+	sqlite3 *d1, *d2;
+	struct tstore *t1;
+	struct rows r;
+
+	ck_assert_ptr_nonnull(mkdtemp(path));
+	snprintf(file, sizeof file, "%s/db", path);
+	ck_assert_int_eq(sqlite3_open(file, &d1), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_open(file, &d2), SQLITE_OK);
+	t1 = tstore_create(d1, "triples", NULL);
+	ck_assert_ptr_nonnull(t1);
+	ck_assert_int_eq(tstore_cache(t1, 1 << 20), 0);
+	tstore_add(t1, "e1", "a", "1", 1);
+	ck_assert_str_eq(rows_of(t1, "e1", &r), "e1|a|1|1\n");
+	ck_assert_uint_eq(cached(t1), 1);
+	ck_assert_int_eq(sqlite3_exec(d2, "INSERT INTO triples VALUES "
+	    "('e1', 'a', '2', 2)", NULL, NULL, NULL), SQLITE_OK);
+	/* A read snapshot notices the other connection's commit. */
+	ck_assert_int_eq(tstore_read_begin(t1), 0);
+	ck_assert_str_eq(rows_of(t1, "e1", &r), "e1|a|1|1\ne1|a|2|2\n");
+	ck_assert_int_eq(tstore_read_end(t1), 0);
+	/* Its own commits keep the cache. */
+	tstore_add(t1, "e2", "a", "1", 1);
+	ck_assert_int_eq(tstore_read_begin(t1), 0);
+	ck_assert_int_eq(tstore_read_end(t1), 0);
+	ck_assert_uint_eq(cached(t1), 1);
+	tstore_free(t1);
+	ck_assert_int_eq(sqlite3_close(d1), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_close(d2), SQLITE_OK);
+	unlink(file);
+	ck_assert_int_eq(rmdir(path), 0);
+}
+END_TEST
+
+/* Callback: scan another entity, then write to a third, from inside a
+ * scan the cache serves. */
+static int
+meddle_cb(void *arg, const struct triple *tr)
+{
+	struct rows *r = arg;
+
+	collect_cb(r, tr);
+	if (r->n == 1) {
+		struct rows inner;
+		rows_of(ts, "e2", &inner);
+		tstore_forget(ts, "e1");
+	}
+	return 0;
+}
+
+START_TEST(test_cache_nested_scans)
+{
+	struct rows r;
+
+	tstore_add(ts, "e1", "a", "1", 1);
+	tstore_add(ts, "e1", "b", "2", 1);
+	tstore_add(ts, "e2", "a", "3", 1);
+	rows_of(ts, "e1", &r);
+	memset(&r, 0, sizeof r);
+	ck_assert_int_eq(tstore_scan_e(ts, "e1", meddle_cb, &r), 0);
+	ck_assert_str_eq(r.buf, "e1|a|1|1\ne1|b|2|1\n");
+	ck_assert_uint_eq(cached(ts), 1); /* e2 only */
+}
+END_TEST
+
+/* A pseudo-random number (xorshift). */
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+START_TEST(test_cache_agrees_with_sqlite)
+{
+	static const char *const ids[] = {
+		"0b6f1a52-8c1d-4b8e-9a0f-3c2d1e4f5a6b",
+		"9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
+		"00000000-0000-4000-8000-000000000000",
+		"ffffffff-ffff-4fff-bfff-ffffffffffff", "e-5", "",
+	};
+	static const char *const attrs[] = { "a1", "a2", "a3" };
+	static const char *const vals[] = {
+		"\"0b6f1a52-8c1d-4b8e-9a0f-3c2d1e4f5a6b\"",
+		"\"9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a\"",
+		"\"9F8E7D6C-5B4A-4392-8170-6F5E4D3C2B1A\"", "1", "\"\"",
+		"{\"k\":null}", "\"e-5\"",
+	};
+	struct tstore *plain = tstore_create(db, "triples", NULL);
+	struct rows r1, r2;
+	uint64_t seed = 42;
+	int i, in_tx = 0, f1, f2;
+	size_t held, most = 0, least = 6;
+	const char *e, *a, *v;
+
+	ck_assert_ptr_nonnull(plain);
+	/* Small (the bucket array takes 8 KiB of it): it drops entities. */
+	ck_assert_int_eq(tstore_cache(ts, 9 * 1024), 0);
+	for (i = 0; i < 20000; i++) {
+		e = ids[rnd(&seed) % 6];
+		a = attrs[rnd(&seed) % 3];
+		v = vals[rnd(&seed) % 7];
+		switch (rnd(&seed) % 16) {
+		case 0: case 1: case 2: case 3:
+			tstore_add(ts, e, a, v, (int64_t)(rnd(&seed) % 3));
+			break;
+		case 4:
+			tstore_retract(ts, e, a, v);
+			break;
+		case 5:
+			tstore_retract_ea(ts, e, a);
+			break;
+		case 6:
+			if (rnd(&seed) % 8 == 0)
+				tstore_retract_e(ts, e);
+			break;
+		case 7:
+			if (!in_tx) {
+				sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+				in_tx = 1;
+			} else {
+				sqlite3_exec(db, rnd(&seed) % 2 ? "COMMIT" :
+				    "ROLLBACK", NULL, NULL, NULL);
+				in_tx = 0;
+			}
+			break;
+		case 8:
+			if (in_tx)
+				sqlite3_exec(db, "SAVEPOINT s; DELETE FROM "
+				    "triples; ROLLBACK TO s; RELEASE s", NULL,
+				    NULL, NULL);
+			break;
+		case 9: case 10: case 11:
+			memset(&r1, 0, sizeof r1);
+			memset(&r2, 0, sizeof r2);
+			ck_assert_int_eq(tstore_scan_ea(ts, e, a, collect_cb,
+			    &r1), 0);
+			ck_assert_int_eq(tstore_scan_ea(plain, e, a,
+			    collect_cb, &r2), 0);
+			ck_assert_str_eq(r1.buf, r2.buf);
+			ck_assert_int_eq(tstore_has_ea(ts, e, a, &f1), 0);
+			ck_assert_int_eq(tstore_has_ea(plain, e, a, &f2), 0);
+			ck_assert_int_eq(f1, f2);
+			break;
+		default:
+			ck_assert_str_eq(rows_of(ts, e, &r1),
+			    rows_of(plain, e, &r2));
+			break;
+		}
+		held = cached(ts);
+		most = held > most ? held : most;
+		least = held < least ? held : least;
+	}
+	/* The cache held some entities and had to drop some. */
+	ck_assert_uint_ge(most, 3);
+	ck_assert_uint_lt(most, 6);
+	ck_assert_uint_eq(least, 0);
+	if (in_tx)
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	tstore_free(plain);
+}
+END_TEST
+
 /* Parse JSON text and return its canonical text (caller frees). */
 static char *
 canon(const char *text)
@@ -305,6 +579,24 @@ tstore_suite(void)
 	tcase_add_test(tc, test_second_table_and_reopen);
 	tcase_add_test(tc, test_value_text);
 	tcase_add_test(tc, test_read_snapshot);
+	suite_add_tcase(s, tc);
+
+	/* The same behaviour with the entity cache; and the cache's own. */
+	tc = tcase_create("cached");
+	tcase_add_checked_fixture(tc, setup_cached, teardown);
+	tcase_add_test(tc, test_add_keeps_first_t);
+	tcase_add_test(tc, test_scans);
+	tcase_add_test(tc, test_scan_stop_value);
+	tcase_add_test(tc, test_nested_scan);
+	tcase_add_test(tc, test_retracts);
+	tcase_add_test(tc, test_text_values_stay_text);
+	tcase_add_test(tc, test_second_table_and_reopen);
+	tcase_add_test(tc, test_read_snapshot);
+	tcase_add_test(tc, test_cache_follows_writes);
+	tcase_add_test(tc, test_cache_skips_write_transactions);
+	tcase_add_test(tc, test_cache_sees_other_connections);
+	tcase_add_test(tc, test_cache_nested_scans);
+	tcase_add_test(tc, test_cache_agrees_with_sqlite);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,597 @@
+/*
+ * tcache.c: the triples of recently read entities, in memory.
+ *
+ * A chained hash table of entities, each one allocation: a header, the
+ * entity's id, then its rows in the order SQLite's entity scan returned
+ * them (the primary key's: attr, then value), so that a scan served from
+ * here calls back in the same order as one served by SQLite.
+ *
+ * Memory is the point of the format.  Ids are lower-case uuids as good as
+ * always, and so are the values of id and link triples (as JSON strings):
+ * those are kept as their 16 bytes, and a value that is the entity's own
+ * id (its id triple) as nothing at all.  Attr ids are kept once each, in a
+ * table of their own, and rows name them by number.  An entity's triples
+ * mostly share one t (the transaction that made it): a row carries its t
+ * only when it differs from the first row's.  A row is
+ *
+ *	attr number (2 bytes), kind (1), [t (8) if kind & TC_OWN_T],
+ *	then by kind: TC_TEXT: length (LEB128), the text and a NUL;
+ *	TC_UUID: 16 bytes; TC_SELF: nothing.
+ *
+ * Text is rebuilt for the callback in buffers on the scan's stack.
+ *
+ * The budget counts every entity's allocation (with an allowance for the
+ * allocator's own header), the attr table and the bucket array.  When a
+ * fill takes the total past it, buckets picked at random are emptied
+ * until it is back within.  Unlike dropping the least recently used (or
+ * the oldest), dropping at random keeps part of a working set larger than
+ * the budget when it is read over and over in the same order, as a
+ * query's entities are, instead of none of it.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/strmap.h"
+#include "engine/tcache.h"
+
+#define TCACHE_MIN_BUCKETS 1024
+#define TCACHE_MAX_ATTRS 65536
+#define TCACHE_MAX_ROWS 65535
+#define TCACHE_MALLOC_OVERHEAD 16 /* bytes the allocator adds to a block */
+#define TCACHE_UUID_LEN 36
+
+/* Row kinds. */
+#define TC_TEXT 0
+#define TC_UUID 1
+#define TC_SELF 2
+#define TC_KIND_MASK 3
+#define TC_OWN_T 4
+
+struct tc_ent {
+	struct tc_ent *next;
+	uint32_t hash;
+	uint32_t size;  /* bytes counted against the budget */
+	uint16_t n;     /* rows */
+	uint8_t is_uuid; /* the id is 16 bytes, not text and a NUL */
+	int64_t t0;     /* the t of rows without their own */
+	unsigned char data[]; /* the id, then the rows */
+};
+
+struct tcache {
+	struct tc_ent **b;
+	size_t nb;     /* buckets: a power of two */
+	size_t n;      /* entities */
+	size_t bytes;  /* counted against the budget */
+	size_t budget;
+	uint64_t rng;  /* xorshift state for picking buckets to drop */
+	uint64_t gen;  /* bumped by every forget */
+	unsigned busy; /* scans served from here in progress */
+	struct tc_ent *dead; /* forgotten while busy: freed when idle */
+	char **anames; /* attr ids by number */
+	size_t na, acap;
+	struct strmap *amap; /* attr id -> number */
+};
+
+/* An entity id as the table keys it. */
+struct tc_key {
+	const char *text;
+	size_t len;
+	unsigned char uuid[16];
+	int is_uuid;
+	uint32_t hash;
+};
+
+/* The value of each lower-case hex digit, plus one; 0 for any other
+ * character. */
+static const unsigned char tc_hexval[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12,
+	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
+/* The offsets of the hex digit pairs of a uuid's text. */
+static const unsigned char tc_uuid_at[16] = {
+	0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34,
+};
+
+/* Parse a lower-case uuid of exactly TCACHE_UUID_LEN characters: 1, or 0
+ * for any other text (which then stays text). */
+static int
+tc_uuid_parse(const char *s, size_t len, unsigned char out[16])
+{
+	size_t i;
+	int hi, lo;
+
+	if (len != TCACHE_UUID_LEN || s[8] != '-' || s[13] != '-' ||
+	    s[18] != '-' || s[23] != '-')
+		return 0;
+	for (i = 0; i < 16; i++) {
+		hi = tc_hexval[(unsigned char)s[tc_uuid_at[i]]];
+		lo = tc_hexval[(unsigned char)s[tc_uuid_at[i] + 1]];
+		if (hi == 0 || lo == 0)
+			return 0;
+		out[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
+	}
+	return 1;
+}
+
+/* Write the text of uuid bytes u into out (TCACHE_UUID_LEN characters,
+ * no NUL). */
+static void
+tc_uuid_text(const unsigned char u[16], char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	memset(out, '-', TCACHE_UUID_LEN);
+	for (i = 0; i < 16; i++) {
+		out[tc_uuid_at[i]] = hex[u[i] >> 4];
+		out[tc_uuid_at[i] + 1] = hex[u[i] & 15];
+	}
+}
+
+/* FNV-1a over n bytes. */
+static uint32_t
+tc_hash(const unsigned char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* The key of entity id e: a uuid's 16 bytes hash as two words, mixed
+ * (ids need not be random: some count up). */
+static void
+tc_key(struct tc_key *k, const char *e)
+{
+	uint64_t x, y;
+
+	k->text = e;
+	k->len = strlen(e);
+	k->is_uuid = tc_uuid_parse(e, k->len, k->uuid);
+	if (k->is_uuid) {
+		memcpy(&x, k->uuid, 8);
+		memcpy(&y, k->uuid + 8, 8);
+		/* splitmix64's finalizer: every bit moves every bit. */
+		x ^= y * 0x9e3779b97f4a7c15ULL;
+		x ^= x >> 30;
+		x *= 0xbf58476d1ce4e5b9ULL;
+		x ^= x >> 27;
+		x *= 0x94d049bb133111ebULL;
+		x ^= x >> 31;
+		k->hash = (uint32_t)x;
+	} else
+		k->hash = tc_hash((const unsigned char *)e, k->len);
+}
+
+/* The bytes of an entity's id in its data. */
+static size_t
+tc_id_size(const struct tc_ent *en)
+{
+	return en->is_uuid ? 16 : strlen((const char *)en->data) + 1;
+}
+
+/* A new, empty cache of at most budget bytes. */
+struct tcache *
+tcache_create(size_t budget)
+{
+	struct tcache *tc;
+
+	if ((tc = calloc(1, sizeof *tc)) == NULL)
+		return NULL;
+	tc->budget = budget;
+	tc->rng = 0x9e3779b97f4a7c15ULL;
+	tc->nb = TCACHE_MIN_BUCKETS;
+	if ((tc->b = calloc(tc->nb, sizeof *tc->b)) == NULL ||
+	    (tc->amap = strmap_create()) == NULL) {
+		tcache_free(tc);
+		return NULL;
+	}
+	tc->bytes = tc->nb * sizeof *tc->b;
+	return tc;
+}
+
+/* Free a list of entities linked by next. */
+static void
+tc_free_list(struct tc_ent *en)
+{
+	struct tc_ent *next;
+
+	for (; en != NULL; en = next) {
+		next = en->next;
+		free(en);
+	}
+}
+
+/* Free the cache. */
+void
+tcache_free(struct tcache *tc)
+{
+	size_t i;
+
+	if (tc == NULL)
+		return;
+	if (tc->b != NULL)
+		for (i = 0; i < tc->nb; i++)
+			tc_free_list(tc->b[i]);
+	tc_free_list(tc->dead);
+	for (i = 0; i < tc->na; i++)
+		free(tc->anames[i]);
+	free(tc->anames);
+	strmap_free(tc->amap);
+	free(tc->b);
+	free(tc);
+}
+
+/* The slot that holds k's entity, or the empty one at the end of its
+ * chain. */
+static struct tc_ent **
+tc_slot(struct tcache *tc, const struct tc_key *k)
+{
+	struct tc_ent **p = &tc->b[k->hash & (tc->nb - 1)];
+
+	for (; *p != NULL; p = &(*p)->next) {
+		if ((*p)->hash != k->hash || (*p)->is_uuid != k->is_uuid)
+			continue;
+		if (k->is_uuid ? memcmp((*p)->data, k->uuid, 16) == 0 :
+		    strcmp((const char *)(*p)->data, k->text) == 0)
+			break;
+	}
+	return p;
+}
+
+/* Take an unlinked entity out of the count, and free it unless a scan
+ * served from the cache may still be reading it. */
+static void
+tc_drop(struct tcache *tc, struct tc_ent *en)
+{
+	tc->n--;
+	tc->bytes -= en->size;
+	if (tc->busy > 0) {
+		en->next = tc->dead;
+		tc->dead = en;
+	} else
+		free(en);
+}
+
+/* Empty buckets picked at random until the cache is within its budget. */
+static void
+tc_trim(struct tcache *tc)
+{
+	struct tc_ent *en;
+	size_t i;
+
+	while (tc->bytes > tc->budget && tc->n > 0) {
+		tc->rng ^= tc->rng << 13;
+		tc->rng ^= tc->rng >> 7;
+		tc->rng ^= tc->rng << 17;
+		i = (size_t)(tc->rng >> 11) & (tc->nb - 1);
+		while ((en = tc->b[i]) != NULL) {
+			tc->b[i] = en->next;
+			tc_drop(tc, en);
+		}
+	}
+}
+
+/* Double the bucket array (best effort: a cache that cannot grow only
+ * gets slower). */
+static void
+tc_grow(struct tcache *tc)
+{
+	struct tc_ent **nb, *en, *next;
+	size_t i, n = tc->nb * 2;
+
+	if ((nb = calloc(n, sizeof *nb)) == NULL)
+		return;
+	for (i = 0; i < tc->nb; i++)
+		for (en = tc->b[i]; en != NULL; en = next) {
+			next = en->next;
+			en->next = nb[en->hash & (n - 1)];
+			nb[en->hash & (n - 1)] = en;
+		}
+	free(tc->b);
+	tc->bytes += (n - tc->nb) * sizeof *nb;
+	tc->b = nb;
+	tc->nb = n;
+}
+
+/* Read a LEB128 number at *p. */
+static size_t
+tc_varint(const unsigned char **p)
+{
+	size_t v = 0;
+	unsigned shift = 0;
+	unsigned char c;
+
+	do {
+		c = *(*p)++;
+		v |= (size_t)(c & 0x7f) << shift;
+		shift += 7;
+	} while (c & 0x80);
+	return v;
+}
+
+/* Call cb on the rows of cached entity en, whose id is e (of attr number
+ * ai only, if ai is not -1). */
+static int
+tc_rows(const struct tcache *tc, const struct tc_ent *en, const char *e,
+    long ai, tstore_cb cb, void *arg)
+{
+	const unsigned char *p = en->data + tc_id_size(en);
+	char self[TCACHE_UUID_LEN + 3], vbuf[TCACHE_UUID_LEN + 3];
+	struct triple tr;
+	uint16_t a;
+	uint32_t i;
+	unsigned kind;
+	int r;
+
+	vbuf[0] = '"';
+	vbuf[TCACHE_UUID_LEN + 1] = '"';
+	vbuf[TCACHE_UUID_LEN + 2] = '\0';
+	tr.e = e;
+	if (en->is_uuid) {
+		/* Only an entity with a uuid id has TC_SELF rows. */
+		memcpy(self, vbuf, sizeof self);
+		memcpy(self + 1, e, TCACHE_UUID_LEN);
+	}
+	for (i = 0; i < en->n; i++) {
+		memcpy(&a, p, 2);
+		kind = p[2];
+		p += 3;
+		tr.t = en->t0;
+		if (kind & TC_OWN_T) {
+			memcpy(&tr.t, p, 8);
+			p += 8;
+		}
+		switch (kind & TC_KIND_MASK) {
+		case TC_SELF:
+			tr.v = self;
+			break;
+		case TC_UUID:
+			tc_uuid_text(p, vbuf + 1);
+			tr.v = vbuf;
+			p += 16;
+			break;
+		default: {
+			size_t len = tc_varint(&p);
+			tr.v = (const char *)p;
+			p += len + 1;
+		}
+		}
+		if (ai >= 0 && a != (uint16_t)ai)
+			continue;
+		tr.a = tc->anames[a];
+		if ((r = cb(arg, &tr)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Call cb on each cached triple of e (of attr a only, if not NULL). */
+int
+tcache_scan(struct tcache *tc, const char *e, const char *a, tstore_cb cb,
+    void *arg, int *hit)
+{
+	struct tc_key k;
+	struct tc_ent *en;
+	size_t ai;
+	int r;
+
+	*hit = 0;
+	tc_key(&k, e);
+	if ((en = *tc_slot(tc, &k)) == NULL)
+		return 0;
+	*hit = 1;
+	if (a != NULL && !strmap_get(tc->amap, a, &ai))
+		return 0; /* no row of the entity has that attr */
+	tc->busy++;
+	r = tc_rows(tc, en, e, a != NULL ? (long)ai : -1, cb, arg);
+	if (--tc->busy == 0) {
+		tc_free_list(tc->dead);
+		tc->dead = NULL;
+		tc_trim(tc);
+	}
+	return r;
+}
+
+/* Start keeping the rows of an entity scan. */
+void
+tcache_fill_begin(struct tcache *tc, struct tcache_fill *f)
+{
+	memset(f, 0, sizeof *f);
+	f->gen = tc->gen;
+}
+
+/* The number of attr id a, added if new: 0, or -1. */
+static int
+tc_attr(struct tcache *tc, const char *a, uint32_t *out)
+{
+	size_t i;
+	char **v;
+
+	if (strmap_get(tc->amap, a, &i)) {
+		*out = (uint32_t)i;
+		return 0;
+	}
+	if (tc->na == TCACHE_MAX_ATTRS)
+		return -1;
+	if (tc->na == tc->acap) {
+		size_t cap = tc->acap ? tc->acap * 2 : 64;
+		if ((v = realloc(tc->anames, cap * sizeof *v)) == NULL)
+			return -1;
+		tc->anames = v;
+		tc->bytes += (cap - tc->acap) * sizeof *v;
+		tc->acap = cap;
+	}
+	if ((tc->anames[tc->na] = strdup(a)) == NULL)
+		return -1;
+	if (strmap_put(tc->amap, a, tc->na) != 0) {
+		free(tc->anames[tc->na]);
+		return -1;
+	}
+	tc->bytes += 2 * (strlen(a) + 1 + TCACHE_MALLOC_OVERHEAD);
+	*out = (uint32_t)tc->na++;
+	return 0;
+}
+
+/* Append n as LEB128. */
+static void
+tc_put_varint(struct textbuf *b, size_t n)
+{
+	char c;
+
+	do {
+		c = (char)(n & 0x7f);
+		n >>= 7;
+		if (n != 0)
+			c |= (char)0x80;
+		textbuf_putc(b, c);
+	} while (n != 0);
+}
+
+/* Keep one row of the scan. */
+void
+tcache_fill_row(struct tcache *tc, struct tcache_fill *f,
+    const struct triple *tr)
+{
+	unsigned char head[11], u[16];
+	size_t vlen, hl = 3;
+	uint32_t a;
+	uint16_t a16;
+
+	if (f->failed)
+		return;
+	if (f->n == 0) {
+		f->t0 = tr->t;
+		f->has_e = tc_uuid_parse(tr->e, strlen(tr->e), f->e);
+	}
+	vlen = strlen(tr->v);
+	if (f->n == TCACHE_MAX_ROWS || vlen > tc->budget / 8 ||
+	    tc_attr(tc, tr->a, &a) != 0) {
+		f->failed = 1;
+		return;
+	}
+	a16 = (uint16_t)a;
+	memcpy(head, &a16, 2);
+	head[2] = TC_TEXT;
+	if (tr->t != f->t0) {
+		head[2] |= TC_OWN_T;
+		memcpy(head + 3, &tr->t, 8);
+		hl += 8;
+	}
+	if (vlen == TCACHE_UUID_LEN + 2 && tr->v[0] == '"' &&
+	    tr->v[vlen - 1] == '"' &&
+	    tc_uuid_parse(tr->v + 1, TCACHE_UUID_LEN, u)) {
+		if (f->has_e && memcmp(u, f->e, 16) == 0) {
+			head[2] |= TC_SELF;
+			textbuf_put(&f->rows, (const char *)head, hl);
+		} else {
+			head[2] |= TC_UUID;
+			textbuf_put(&f->rows, (const char *)head, hl);
+			textbuf_put(&f->rows, (const char *)u, 16);
+		}
+	} else {
+		textbuf_put(&f->rows, (const char *)head, hl);
+		tc_put_varint(&f->rows, vlen);
+		textbuf_put(&f->rows, tr->v, vlen + 1);
+	}
+	f->n++;
+	if (f->rows.err || f->rows.len > tc->budget / 8)
+		f->failed = 1;
+}
+
+/* Finish a fill: keep its rows as entity e's, if the scan read them all
+ * and nothing was forgotten since it began. */
+void
+tcache_fill_end(struct tcache *tc, struct tcache_fill *f, const char *e,
+    int keep)
+{
+	struct tc_ent *en, **slot;
+	struct tc_key k;
+	size_t idlen, size;
+
+	if (!keep || f->failed || f->gen != tc->gen)
+		goto out;
+	tc_key(&k, e);
+	/* A scan that found rows read them under the id they name. */
+	if (f->n > 0 && k.is_uuid != f->has_e)
+		goto out;
+	slot = tc_slot(tc, &k);
+	if (*slot != NULL)
+		goto out; /* a nested scan kept it first */
+	idlen = k.is_uuid ? 16 : k.len + 1;
+	size = sizeof *en + idlen + f->rows.len;
+	if (size > UINT32_MAX / 2 || (en = malloc(size)) == NULL)
+		goto out;
+	en->next = NULL;
+	en->hash = k.hash;
+	en->size = (uint32_t)(size + TCACHE_MALLOC_OVERHEAD);
+	en->n = (uint16_t)f->n;
+	en->is_uuid = (uint8_t)k.is_uuid;
+	en->t0 = f->t0;
+	memcpy(en->data, k.is_uuid ? (const void *)k.uuid : e, idlen);
+	if (f->rows.len > 0)
+		memcpy(en->data + idlen, f->rows.p, f->rows.len);
+	*slot = en;
+	tc->n++;
+	tc->bytes += en->size;
+	if (tc->n > tc->nb)
+		tc_grow(tc);
+	if (tc->busy == 0)
+		tc_trim(tc);
+out:
+	textbuf_clear(&f->rows);
+}
+
+/* Drop entity e. */
+void
+tcache_forget(struct tcache *tc, const char *e)
+{
+	struct tc_ent **slot, *en;
+	struct tc_key k;
+
+	tc->gen++;
+	tc_key(&k, e);
+	slot = tc_slot(tc, &k);
+	if ((en = *slot) == NULL)
+		return;
+	*slot = en->next;
+	tc_drop(tc, en);
+}
+
+/* Drop every entity. */
+void
+tcache_forget_all(struct tcache *tc)
+{
+	struct tc_ent *en;
+	size_t i;
+
+	tc->gen++;
+	for (i = 0; i < tc->nb; i++)
+		while ((en = tc->b[i]) != NULL) {
+			tc->b[i] = en->next;
+			tc_drop(tc, en);
+		}
+}
+
+/* Entities held and bytes counted. */
+void
+tcache_stats(const struct tcache *tc, size_t *entities, size_t *bytes)
+{
+	*entities = tc->n;
+	*bytes = tc->bytes;
+}
+
+/* The budget. */
+size_t
+tcache_budget(const struct tcache *tc)
+{
+	return tc->budget;
+}

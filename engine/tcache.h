@@ -1,0 +1,65 @@
+/*
+ * tcache.h: the triples of recently read entities, in memory.
+ *
+ * A tstore that has one (tstore_cache) answers an entity's scans from it
+ * when the entity is there, and keeps the rows of each entity scan it
+ * reads from SQLite.  The cache holds at most its budget of bytes; past
+ * that, entities are dropped, a run of hash buckets at a time from a
+ * cursor that goes round the table.
+ *
+ * Coherence is the tstore's job (see tstore.c): it forgets an entity
+ * before any write to it.  Here, a forget during a scan served from the
+ * cache unlinks the entity at once and frees it when the outermost such
+ * scan ends; and a fill started before any forget is not kept (the
+ * generation number changed), since it may have read the old rows.
+ */
+#ifndef ENGINE_TCACHE_H
+#define ENGINE_TCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/tstore.h"
+#include "proto/textbuf.h"
+
+struct tcache;
+
+/* The rows of one entity scan on their way into the cache. */
+struct tcache_fill {
+	struct textbuf rows; /* encoded (see tcache.c) */
+	uint64_t gen; /* the cache's generation when the scan began */
+	int64_t t0;   /* the first row's t */
+	unsigned char e[16]; /* the entity's uuid bytes, if has_e */
+	int has_e;
+	uint32_t n;
+	int failed;   /* a row could not be kept: nothing will be */
+};
+
+struct tcache *tcache_create(size_t budget);
+void tcache_free(struct tcache *);
+
+/* Call cb on each cached triple of entity e (of attr a only, if a is not
+ * NULL), in the order the entity scan read them.  Returns 0 with *hit = 0
+ * when e is not cached; else the scan's result (0, or the callback's
+ * nonzero value) with *hit = 1. */
+int tcache_scan(struct tcache *, const char *e, const char *a, tstore_cb cb,
+    void *arg, int *hit);
+
+/* Filling: begin before the scan of e, add each row it reads, then end
+ * (keep = 1 once the scan has read every row, else 0 to drop them). */
+void tcache_fill_begin(struct tcache *, struct tcache_fill *);
+void tcache_fill_row(struct tcache *, struct tcache_fill *,
+    const struct triple *);
+void tcache_fill_end(struct tcache *, struct tcache_fill *, const char *e,
+    int keep);
+
+/* Drop entity e; drop everything. */
+void tcache_forget(struct tcache *, const char *e);
+void tcache_forget_all(struct tcache *);
+
+/* The budget the cache was made with. */
+size_t tcache_budget(const struct tcache *);
+/* Entities held and the bytes they take (with the table's own). */
+void tcache_stats(const struct tcache *, size_t *entities, size_t *bytes);
+
+#endif
