@@ -123,6 +123,8 @@ app_open_store(struct app *a)
 	int corrupt = 0, ro;
 
 	opts.sync_normal = !a->server->cfg->synchronous_full;
+	opts.cache_bytes = a->server->cfg->cache_size;
+	opts.no_cache = a->server->cfg->cache_size == 0;
 	xasprintf(&dir, "%s/apps", a->server->cfg->data_dir);
 	xasprintf(&path, "%s/%s.db", dir, a->id);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)

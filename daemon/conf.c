@@ -26,6 +26,10 @@
 #include "proto/uuid.h"
 
 #define CONF_MAX_FILE (1024 * 1024)
+/* Each store's entity cache (engine/tcache.c): the default, and the
+ * least that holds more than its own bucket array. */
+#define CONF_DEFAULT_CACHE_SIZE (16 * 1024 * 1024)
+#define CONF_MIN_CACHE_SIZE (64 * 1024)
 
 /* Flags as given, before they are applied over file and environment. */
 struct conf_flags {
@@ -115,6 +119,7 @@ conf_create(void)
 	c->log_level = LOG_LEVEL_INFO;
 	c->max_line = PROTO_DEFAULT_MAX_LINE;
 	c->max_output = 8 * 1024 * 1024;
+	c->cache_size = CONF_DEFAULT_CACHE_SIZE;
 	c->dead_timeout_sec = CONF_DEFAULT_DEAD_TIMEOUT;
 	c->synchronous_full = 1;
 	c->data_dir = conf_xdg_dir("XDG_DATA_HOME", ".local/share");
@@ -280,6 +285,12 @@ conf_global_key(struct conf *c, const char *key, const char *value)
 	} else if (strcmp(key, "max-output") == 0) {
 		if (conf_parse_size(value, &c->max_output) != 0)
 			return "max-output must be a byte count from 1024 to 1073741824";
+	} else if (strcmp(key, "cache-size") == 0) {
+		if (strcmp(value, "0") == 0)
+			c->cache_size = 0;
+		else if (conf_parse_size(value, &c->cache_size) != 0 ||
+		    c->cache_size < CONF_MIN_CACHE_SIZE)
+			return "cache-size must be 0 or a byte count from 65536 to 1073741824";
 	} else if (strcmp(key, "dead-timeout") == 0) {
 		if (conf_parse_int(value, 1, CONF_MAX_DEAD_TIMEOUT,
 			&c->dead_timeout_sec) != 0)

@@ -40,6 +40,7 @@ struct conf {
 	enum log_level log_level;
 	size_t max_line;
 	size_t max_output;   /* per-connection output queue hard limit */
+	size_t cache_size;   /* each store's entity cache; 0: none */
 	int dead_timeout_sec; /* upstream silence that means a dead socket */
 	int synchronous_full;
 	int foreground;

@@ -514,13 +514,19 @@ iq_vals_entity(struct iq_ctx *c, const struct iq_hits *h,
 }
 
 /* Whether reading whole fields beats reading each of n entities: the
- * rows each way reads, a lookup weighing as 8 rows. */
+ * rows each way reads, a lookup weighing as 8 rows.  Entities the view's
+ * cache holds (or will, once read) cost no lookup at all: per entity it
+ * is, while they fit in the cache. */
 static int
 iq_vals_bulk_pays(struct iq_ctx *c, const struct iq_node *n, size_t nkeep)
 {
 	int64_t per_entity = (int64_t)nkeep * (8 + (int64_t)n->nattrs);
+	size_t budget = tstore_cache_budget(c->ts);
 
 	if (nkeep < 64 || n->nfields == 0)
+		return 0;
+	if (nkeep <= budget / (IQ_CACHED_ENTITY + IQ_CACHED_TRIPLE *
+	    (n->nattrs + 1)))
 		return 0;
 	return iqorder_etype_at_most(c, n->etype,
 	    per_entity / (int64_t)n->nfields);

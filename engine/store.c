@@ -480,6 +480,9 @@ store_setup(struct store *st, const struct store_opts *opts)
 		free(err);
 		return -1;
 	}
+	if (!opts->no_cache && tstore_cache(st->view, opts->cache_bytes > 0 ?
+	    opts->cache_bytes : STORE_CACHE_BYTES) != 0)
+		return store_fail(st, "triples: %s", tstore_errmsg(st->view));
 	if ((st->attrs = attrs_create()) == NULL)
 		return store_fail(st, "out of memory");
 	if (store_prepare(st) != 0 || store_load_attrs(st) != 0 ||

@@ -30,7 +30,13 @@ struct store;
 struct store_opts {
 	int sync_normal;     /* synchronous=NORMAL instead of FULL */
 	int busy_timeout_ms; /* 0: the default (5000) */
+	size_t cache_bytes;  /* entity cache of the view: 0: the default
+				(STORE_CACHE_BYTES) */
+	int no_cache;        /* no entity cache at all */
 };
+
+/* The default budget of the view's entity cache (engine/tcache.c). */
+#define STORE_CACHE_BYTES (16u * 1024 * 1024)
 
 /* Transaction statuses in the outbox. */
 enum store_tx_status {

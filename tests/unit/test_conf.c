@@ -59,6 +59,7 @@ START_TEST(test_good_file)
 	    "data-dir = /var/x\n"
 	    "max-line = 2048\n"
 	    "max-output = 65536\n"
+	    "cache-size = 1048576\n"
 	    "dead-timeout = 3\n"
 	    "synchronous = normal\n"
 	    "[app 2f0a8d3c-1111-4a4a-9b9b-000000000001]\n"
@@ -73,6 +74,7 @@ START_TEST(test_good_file)
 	ck_assert_str_eq(c->data_dir, "/var/x");
 	ck_assert_uint_eq(c->max_line, 2048);
 	ck_assert_uint_eq(c->max_output, 65536);
+	ck_assert_uint_eq(c->cache_size, 1048576);
 	ck_assert_int_eq(c->dead_timeout_sec, 3);
 	ck_assert_int_eq(c->synchronous_full, 0);
 	a = conf_app_find(c, "2f0a8d3c-1111-4a4a-9b9b-000000000001");
@@ -126,6 +128,10 @@ START_TEST(test_errors)
 	    "cfg:1: max-line must be a byte count from 1024 to 1073741824");
 	expect_err("max-output = 99999999999\n",
 	    "cfg:1: max-output must be a byte count from 1024 to 1073741824");
+	expect_err("cache-size = 4096\n",
+	    "cfg:1: cache-size must be 0 or a byte count from 65536 to 1073741824");
+	expect_err("cache-size = -1\n",
+	    "cfg:1: cache-size must be 0 or a byte count from 65536 to 1073741824");
 	expect_err("dead-timeout = 0\n",
 	    "cfg:1: dead-timeout must be a number of seconds from 1 to 3600");
 	expect_err("dead-timeout = 3601\n",
@@ -306,6 +312,22 @@ START_TEST(test_help_version)
 }
 END_TEST
 
+START_TEST(test_cache_size)
+{
+	struct conf *c = conf_create();
+	char *err = NULL;
+
+	ck_assert_uint_eq(c->cache_size, 16 * 1024 * 1024);
+	ck_assert_int_eq(conf_load_string(c, "cfg", "cache-size = 0\n", &err),
+	    0);
+	ck_assert_uint_eq(c->cache_size, 0);
+	ck_assert_int_eq(conf_load_string(c, "cfg", "cache-size = 65536\n",
+	    &err), 0);
+	ck_assert_uint_eq(c->cache_size, 65536);
+	conf_free(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -316,6 +338,7 @@ main(void)
 
 	setenv("XDG_CONFIG_HOME", "/nonexistent", 1);
 	tcase_add_test(tc, test_good_file);
+	tcase_add_test(tc, test_cache_size);
 	tcase_add_test(tc, test_relative_paths);
 	tcase_add_test(tc, test_derive);
 	tcase_add_test(tc, test_errors);
