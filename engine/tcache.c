@@ -1,5 +1,6 @@
 /*
- * tcache.c: the triples of recently read entities, in memory.
+ * tcache.c: the triples of recently read entities, and of attrs read
+ * whole, in memory.
  *
  * A chained hash table of entities, each one allocation: a header, the
  * entity's id, then its rows in the order SQLite's entity scan returned
@@ -27,6 +28,10 @@
  * the oldest), dropping at random keeps part of a working set larger than
  * the budget when it is read over and over in the same order, as a
  * query's entities are, instead of none of it.
+ *
+ * Attr columns (the second half of this file) are kept the same way, one
+ * allocation of rows per attr, within half the budget more.  They are
+ * few, so the least recently scanned goes first.
  */
 #include "config.h"
 
@@ -48,6 +53,17 @@
 #define TC_SELF 2
 #define TC_KIND_MASK 3
 #define TC_OWN_T 4
+
+/* Every triple of one attr: rows one after the other, and where each
+ * starts. */
+struct tc_col {
+	struct tc_col *next; /* on the dead list */
+	uint32_t n;
+	uint32_t *off;
+	unsigned char *rows;
+	size_t bytes;  /* counted against the column budget */
+	uint64_t used; /* the clock when last scanned */
+};
 
 struct tc_ent {
 	struct tc_ent *next;
@@ -72,6 +88,10 @@ struct tcache {
 	char **anames; /* attr ids by number */
 	size_t na, acap;
 	struct strmap *amap; /* attr id -> number */
+	struct tc_col **cols; /* columns by attr number (acap of them) */
+	size_t col_bytes, col_budget;
+	uint64_t clock;       /* stamps columns' use */
+	struct tc_col *dead_cols;
 };
 
 /* An entity id as the table keys it. */
@@ -187,6 +207,7 @@ tcache_create(size_t budget)
 	if ((tc = calloc(1, sizeof *tc)) == NULL)
 		return NULL;
 	tc->budget = budget;
+	tc->col_budget = budget / 2;
 	tc->rng = 0x9e3779b97f4a7c15ULL;
 	tc->nb = TCACHE_MIN_BUCKETS;
 	if ((tc->b = calloc(tc->nb, sizeof *tc->b)) == NULL ||
@@ -210,6 +231,29 @@ tc_free_list(struct tc_ent *en)
 	}
 }
 
+/* Free a column. */
+static void
+tc_col_free(struct tc_col *c)
+{
+	if (c == NULL)
+		return;
+	free(c->off);
+	free(c->rows);
+	free(c);
+}
+
+/* Free a list of columns linked by next. */
+static void
+tc_col_free_list(struct tc_col *c)
+{
+	struct tc_col *next;
+
+	for (; c != NULL; c = next) {
+		next = c->next;
+		tc_col_free(c);
+	}
+}
+
 /* Free the cache. */
 void
 tcache_free(struct tcache *tc)
@@ -222,8 +266,12 @@ tcache_free(struct tcache *tc)
 		for (i = 0; i < tc->nb; i++)
 			tc_free_list(tc->b[i]);
 	tc_free_list(tc->dead);
-	for (i = 0; i < tc->na; i++)
+	for (i = 0; i < tc->na; i++) {
 		free(tc->anames[i]);
+		tc_col_free(tc->cols[i]);
+	}
+	tc_col_free_list(tc->dead_cols);
+	free(tc->cols);
 	free(tc->anames);
 	strmap_free(tc->amap);
 	free(tc->b);
@@ -374,6 +422,20 @@ tc_rows(const struct tcache *tc, const struct tc_ent *en, const char *e,
 	return 0;
 }
 
+/* End a scan served from the cache: when it was the outermost, free what
+ * was forgotten during it, and trim. */
+static void
+tc_idle(struct tcache *tc)
+{
+	if (--tc->busy > 0)
+		return;
+	tc_free_list(tc->dead);
+	tc->dead = NULL;
+	tc_col_free_list(tc->dead_cols);
+	tc->dead_cols = NULL;
+	tc_trim(tc);
+}
+
 /* Call cb on each cached triple of e (of attr a only, if not NULL). */
 int
 tcache_scan(struct tcache *tc, const char *e, const char *a, tstore_cb cb,
@@ -393,11 +455,7 @@ tcache_scan(struct tcache *tc, const char *e, const char *a, tstore_cb cb,
 		return 0; /* no row of the entity has that attr */
 	tc->busy++;
 	r = tc_rows(tc, en, e, a != NULL ? (long)ai : -1, cb, arg);
-	if (--tc->busy == 0) {
-		tc_free_list(tc->dead);
-		tc->dead = NULL;
-		tc_trim(tc);
-	}
+	tc_idle(tc);
 	return r;
 }
 
@@ -424,10 +482,15 @@ tc_attr(struct tcache *tc, const char *a, uint32_t *out)
 		return -1;
 	if (tc->na == tc->acap) {
 		size_t cap = tc->acap ? tc->acap * 2 : 64;
+		struct tc_col **c;
 		if ((v = realloc(tc->anames, cap * sizeof *v)) == NULL)
 			return -1;
 		tc->anames = v;
-		tc->bytes += (cap - tc->acap) * sizeof *v;
+		if ((c = realloc(tc->cols, cap * sizeof *c)) == NULL)
+			return -1;
+		memset(c + tc->acap, 0, (cap - tc->acap) * sizeof *c);
+		tc->cols = c;
+		tc->bytes += (cap - tc->acap) * (sizeof *v + sizeof *c);
 		tc->acap = cap;
 	}
 	if ((tc->anames[tc->na] = strdup(a)) == NULL)
@@ -594,4 +657,293 @@ size_t
 tcache_budget(const struct tcache *tc)
 {
 	return tc->budget;
+}
+
+/*
+ * Attribute columns.  A column row is
+ *
+ *	id kind (1): TC_UUID then 16 bytes, or TC_TEXT then text and NUL;
+ *	t (8); value kind (1), then the value as in an entity's rows
+ *
+ * in the order of the attr scan that read them: by value, then id.
+ */
+
+/* A column row's text, rebuilt where it was packed. */
+struct tc_rowtext {
+	char e[TCACHE_UUID_LEN + 1];
+	char v[TCACHE_UUID_LEN + 3];
+	struct triple tr;
+};
+
+/* Unpack row i of column c (of attr a) into rt. */
+static void
+tc_col_row(const struct tc_col *c, uint32_t i, const char *a,
+    struct tc_rowtext *rt)
+{
+	const unsigned char *p = c->rows + c->off[i];
+	size_t len;
+
+	rt->tr.a = a;
+	if (*p++ == TC_UUID) {
+		tc_uuid_text(p, rt->e);
+		rt->e[TCACHE_UUID_LEN] = '\0';
+		rt->tr.e = rt->e;
+		p += 16;
+	} else {
+		rt->tr.e = (const char *)p;
+		p += strlen(rt->tr.e) + 1;
+	}
+	memcpy(&rt->tr.t, p, 8);
+	p += 8;
+	switch (*p++) {
+	case TC_SELF:
+		rt->v[0] = '"';
+		memcpy(rt->v + 1, rt->tr.e, TCACHE_UUID_LEN);
+		rt->v[TCACHE_UUID_LEN + 1] = '"';
+		rt->v[TCACHE_UUID_LEN + 2] = '\0';
+		rt->tr.v = rt->v;
+		break;
+	case TC_UUID:
+		rt->v[0] = '"';
+		tc_uuid_text(p, rt->v + 1);
+		rt->v[TCACHE_UUID_LEN + 1] = '"';
+		rt->v[TCACHE_UUID_LEN + 2] = '\0';
+		rt->tr.v = rt->v;
+		break;
+	default:
+		len = tc_varint(&p);
+		(void)len;
+		rt->tr.v = (const char *)p;
+		break;
+	}
+}
+
+/* The column of attr a, or NULL. */
+static struct tc_col *
+tc_col_get(const struct tcache *tc, const char *a)
+{
+	size_t ai;
+
+	if (!strmap_get(tc->amap, a, &ai))
+		return NULL;
+	return tc->cols[ai];
+}
+
+/* Call cb on the rows of column a: all of them (v and has NULL), those
+ * whose value is v, or those whose value contains has. */
+int
+tcache_col_scan(struct tcache *tc, const char *a, const char *v,
+    const char *has, tstore_cb cb, void *arg, int *hit)
+{
+	struct tc_col *c;
+	struct tc_rowtext rt;
+	uint32_t lo, hi, mid, i;
+	int r = 0;
+
+	*hit = 0;
+	if ((c = tc_col_get(tc, a)) == NULL)
+		return 0;
+	*hit = 1;
+	c->used = ++tc->clock;
+	tc->busy++;
+	lo = 0;
+	hi = c->n;
+	if (v != NULL) {
+		/* The first row whose value is not below v. */
+		while (lo < hi) {
+			mid = lo + (hi - lo) / 2;
+			tc_col_row(c, mid, a, &rt);
+			if (strcmp(rt.tr.v, v) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		hi = c->n;
+	}
+	for (i = lo; i < hi && r == 0; i++) {
+		tc_col_row(c, i, a, &rt);
+		if (v != NULL && strcmp(rt.tr.v, v) != 0)
+			break;
+		if (has != NULL && strstr(rt.tr.v, has) == NULL)
+			continue;
+		r = cb(arg, &rt.tr);
+	}
+	tc_idle(tc);
+	return r;
+}
+
+/* The number of triples of attr a, if its column is kept. */
+int
+tcache_col_count(struct tcache *tc, const char *a, int64_t *n)
+{
+	struct tc_col *c = tc_col_get(tc, a);
+
+	if (c == NULL)
+		return 0;
+	*n = c->n;
+	return 1;
+}
+
+/* Unlink the column of attr number ai (freed now, or once idle). */
+static void
+tc_col_drop(struct tcache *tc, size_t ai)
+{
+	struct tc_col *c = tc->cols[ai];
+
+	if (c == NULL)
+		return;
+	tc->cols[ai] = NULL;
+	tc->col_bytes -= c->bytes;
+	if (tc->busy > 0) {
+		c->next = tc->dead_cols;
+		tc->dead_cols = c;
+	} else
+		tc_col_free(c);
+}
+
+/* Drop the column of attr a. */
+void
+tcache_forget_attr(struct tcache *tc, const char *a)
+{
+	size_t ai;
+
+	tc->gen++;
+	if (strmap_get(tc->amap, a, &ai))
+		tc_col_drop(tc, ai);
+}
+
+/* Drop every column. */
+void
+tcache_forget_columns(struct tcache *tc)
+{
+	size_t i;
+
+	tc->gen++;
+	for (i = 0; i < tc->na; i++)
+		tc_col_drop(tc, i);
+}
+
+/* Start keeping the rows of an attr scan. */
+void
+tcache_col_begin(struct tcache *tc, struct tcache_colfill *f)
+{
+	memset(f, 0, sizeof *f);
+	f->gen = tc->gen;
+}
+
+/* Keep one row of the attr scan. */
+void
+tcache_col_row(struct tcache *tc, struct tcache_colfill *f,
+    const struct triple *tr)
+{
+	unsigned char u[16], ue[16], kind;
+	size_t elen, vlen;
+	uint32_t *off;
+	int euuid;
+
+	if (f->failed)
+		return;
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 256;
+		if (cap > UINT32_MAX ||
+		    (off = realloc(f->off, cap * sizeof *off)) == NULL) {
+			f->failed = 1;
+			return;
+		}
+		f->off = off;
+		f->cap = cap;
+	}
+	if (f->rows.len > UINT32_MAX / 2) {
+		f->failed = 1;
+		return;
+	}
+	f->off[f->n++] = (uint32_t)f->rows.len;
+	elen = strlen(tr->e);
+	if ((euuid = tc_uuid_parse(tr->e, elen, ue))) {
+		textbuf_putc(&f->rows, TC_UUID);
+		textbuf_put(&f->rows, (const char *)ue, 16);
+	} else {
+		textbuf_putc(&f->rows, TC_TEXT);
+		textbuf_put(&f->rows, tr->e, elen + 1);
+	}
+	textbuf_put(&f->rows, (const char *)&tr->t, 8);
+	vlen = strlen(tr->v);
+	if (vlen == TCACHE_UUID_LEN + 2 && tr->v[0] == '"' &&
+	    tr->v[vlen - 1] == '"' &&
+	    tc_uuid_parse(tr->v + 1, TCACHE_UUID_LEN, u)) {
+		kind = euuid && memcmp(u, ue, 16) == 0 ? TC_SELF : TC_UUID;
+		textbuf_putc(&f->rows, (char)kind);
+		if (kind == TC_UUID)
+			textbuf_put(&f->rows, (const char *)u, 16);
+	} else {
+		textbuf_putc(&f->rows, TC_TEXT);
+		tc_put_varint(&f->rows, vlen);
+		textbuf_put(&f->rows, tr->v, vlen + 1);
+	}
+	if (f->rows.err || f->rows.len + f->n * sizeof *off > tc->col_budget)
+		f->failed = 1;
+}
+
+/* Drop the least recently scanned columns until size more bytes fit. */
+static void
+tc_col_room(struct tcache *tc, size_t size)
+{
+	size_t i, oldest;
+
+	while (tc->col_bytes + size > tc->col_budget) {
+		oldest = tc->na;
+		for (i = 0; i < tc->na; i++)
+			if (tc->cols[i] != NULL && (oldest == tc->na ||
+			    tc->cols[i]->used < tc->cols[oldest]->used))
+				oldest = i;
+		if (oldest == tc->na)
+			return;
+		tc_col_drop(tc, oldest);
+	}
+}
+
+/* Finish an attr scan of a: keep its rows as a's column, if the scan read
+ * them all and nothing was forgotten since it began. */
+void
+tcache_col_end(struct tcache *tc, struct tcache_colfill *f, const char *a,
+    int keep)
+{
+	struct tc_col *c = NULL;
+	uint32_t ai;
+
+	if (!keep || f->failed || f->gen != tc->gen ||
+	    tc_attr(tc, a, &ai) != 0 || tc->cols[ai] != NULL)
+		goto out;
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		goto out;
+	c->n = (uint32_t)f->n;
+	c->off = f->off;
+	c->rows = (unsigned char *)f->rows.p;
+	c->bytes = sizeof *c + f->cap * sizeof *f->off + f->rows.cap +
+	    3 * TCACHE_MALLOC_OVERHEAD;
+	c->used = ++tc->clock;
+	f->off = NULL;
+	f->rows.p = NULL;
+	tc_col_room(tc, c->bytes);
+	if (tc->col_bytes + c->bytes > tc->col_budget) {
+		tc_col_free(c);
+		goto out;
+	}
+	tc->cols[ai] = c;
+	tc->col_bytes += c->bytes;
+out:
+	free(f->off);
+	textbuf_clear(&f->rows);
+}
+
+/* Columns held and their bytes. */
+void
+tcache_col_stats(const struct tcache *tc, size_t *columns, size_t *bytes)
+{
+	size_t i;
+
+	*columns = 0;
+	for (i = 0; i < tc->na; i++)
+		*columns += tc->cols[i] != NULL;
+	*bytes = tc->col_bytes;
 }

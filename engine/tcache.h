@@ -1,5 +1,6 @@
 /*
- * tcache.h: the triples of recently read entities, in memory.
+ * tcache.h: the triples of recently read entities, and of attrs read
+ * whole, in memory.
  *
  * A tstore that has one (tstore_cache) answers an entity's scans from it
  * when the entity is there, and keeps the rows of each entity scan it
@@ -53,9 +54,44 @@ void tcache_fill_row(struct tcache *, struct tcache_fill *,
 void tcache_fill_end(struct tcache *, struct tcache_fill *, const char *e,
     int keep);
 
-/* Drop entity e; drop everything. */
+/* Drop entity e; drop every entity. */
 void tcache_forget(struct tcache *, const char *e);
 void tcache_forget_all(struct tcache *);
+
+/*
+ * Attribute columns: every triple of one attr, in the (value, entity)
+ * order of an attr scan, kept from a complete attr scan.  They take at
+ * most half the budget more, and are dropped whole: the least recently
+ * scanned first when a new one needs room, and any one whose attr is
+ * written.
+ */
+struct tcache_colfill {
+	struct textbuf rows;
+	uint32_t *off;
+	size_t n, cap;
+	uint64_t gen;
+	int failed;
+};
+
+/* Call cb on the triples of attr a in its column: all of them (v and has
+ * NULL), those whose value text is v, or those whose value text contains
+ * has.  Returns 0 with *hit = 0 when a has no column, else the scan's
+ * result with *hit = 1. */
+int tcache_col_scan(struct tcache *, const char *a, const char *v,
+    const char *has, tstore_cb cb, void *arg, int *hit);
+/* 1 and the number of triples of attr a if it has a column, else 0. */
+int tcache_col_count(struct tcache *, const char *a, int64_t *n);
+/* Filling a column: as for entities. */
+void tcache_col_begin(struct tcache *, struct tcache_colfill *);
+void tcache_col_row(struct tcache *, struct tcache_colfill *,
+    const struct triple *);
+void tcache_col_end(struct tcache *, struct tcache_colfill *, const char *a,
+    int keep);
+/* Drop the column of attr a; drop every column. */
+void tcache_forget_attr(struct tcache *, const char *a);
+void tcache_forget_columns(struct tcache *);
+/* Columns held and their bytes. */
+void tcache_col_stats(const struct tcache *, size_t *columns, size_t *bytes);
 
 /* The budget the cache was made with. */
 size_t tcache_budget(const struct tcache *);

@@ -15,15 +15,16 @@
  * ends in a reset, so no statement holds a read transaction open after the
  * call returns.  Callbacks must not write to the table they are scanning.
  *
- * With a cache (tstore_cache, engine/tcache.c), entity scans are answered
- * from memory when they can be.  The cache stays equal to the table by
- * three rules:
- *  - every write forgets its entity before it runs (tstore_clear forgets
- *    all; code that writes the table with its own SQL calls
- *    tstore_forget);
- *  - an entity scan is kept only outside a write transaction: rows read
- *    inside one may include writes a rollback (to a savepoint, too) then
- *    undoes, where rows read outside one are committed;
+ * With a cache (tstore_cache, engine/tcache.c), entity scans and attr
+ * scans are answered from memory when they can be.  The cache stays equal
+ * to the table by three rules:
+ *  - every write forgets its entity and its attr's column before it runs
+ *    (tstore_retract_e, which writes attrs it does not name, and
+ *    tstore_clear forget all columns; code that writes the table with
+ *    its own SQL calls tstore_forget);
+ *  - a scan is kept only outside a write transaction: rows read inside
+ *    one may include writes a rollback (to a savepoint, too) then undoes,
+ *    where rows read outside one are committed;
  *  - a read snapshot that finds another connection committed since the
  *    last (PRAGMA data_version) forgets all.
  */
@@ -277,20 +278,36 @@ tstore_cache(struct tstore *ts, size_t budget)
 	return 0;
 }
 
-/* Forget what the cache holds of entity e: before any write to it. */
+/* Forget what the cache holds of a triple (e, a, ...): before a write of
+ * it. */
+static void
+tstore_forget_ea(struct tstore *ts, const char *e, const char *a)
+{
+	if (ts->cache == NULL || e == NULL || a == NULL)
+		return;
+	tcache_forget(ts->cache, e);
+	tcache_forget_attr(ts->cache, a);
+}
+
+/* Forget what the cache holds of entity e, in any attr: before any write
+ * to it. */
 void
 tstore_forget(struct tstore *ts, const char *e)
 {
-	if (ts->cache != NULL && e != NULL)
-		tcache_forget(ts->cache, e);
+	if (ts->cache == NULL || e == NULL)
+		return;
+	tcache_forget(ts->cache, e);
+	tcache_forget_columns(ts->cache);
 }
 
 /* Forget everything the cache holds. */
 void
 tstore_forget_all(struct tstore *ts)
 {
-	if (ts->cache != NULL)
-		tcache_forget_all(ts->cache);
+	if (ts->cache == NULL)
+		return;
+	tcache_forget_all(ts->cache);
+	tcache_forget_columns(ts->cache);
 }
 
 /* The cache's budget, 0 without one. */
@@ -300,13 +317,19 @@ tstore_cache_budget(const struct tstore *ts)
 	return ts->cache != NULL ? tcache_budget(ts->cache) : 0;
 }
 
-/* Entities and bytes the cache holds. */
+/* Entities, attr columns and bytes the cache holds. */
 void
-tstore_cache_stats(const struct tstore *ts, size_t *entities, size_t *bytes)
+tstore_cache_stats(const struct tstore *ts, size_t *entities,
+    size_t *columns, size_t *bytes)
 {
-	*entities = *bytes = 0;
-	if (ts->cache != NULL)
-		tcache_stats(ts->cache, entities, bytes);
+	size_t cb;
+
+	*entities = *columns = *bytes = 0;
+	if (ts->cache == NULL)
+		return;
+	tcache_stats(ts->cache, entities, bytes);
+	tcache_col_stats(ts->cache, columns, &cb);
+	*bytes += cb;
 }
 
 /* The last error message for this store. */
@@ -371,7 +394,7 @@ tstore_add(struct tstore *ts, const char *e, const char *a, const char *v,
 	sqlite3_stmt *st = ts->stmt[SQL_ADD];
 	int r = -1;
 
-	tstore_forget(ts, e);
+	tstore_forget_ea(ts, e, a);
 	if (tstore_bind3(st, e, a, v) != 0 ||
 	    sqlite3_bind_int64(st, 4, t) != SQLITE_OK) {
 		tstore_set_err(ts, "bind");
@@ -404,7 +427,7 @@ tstore_read_begin(struct tstore *ts)
 		return -1;
 	}
 	if (v != ts->data_version)
-		tcache_forget_all(ts->cache);
+		tstore_forget_all(ts);
 	ts->data_version = v;
 	return 0;
 }
@@ -423,7 +446,7 @@ tstore_retract(struct tstore *ts, const char *e, const char *a,
 {
 	if (v == NULL)
 		return -1;
-	tstore_forget(ts, e);
+	tstore_forget_ea(ts, e, a);
 	return tstore_exec(ts, SQL_RETRACT, e, a, v);
 }
 
@@ -433,7 +456,7 @@ tstore_retract_ea(struct tstore *ts, const char *e, const char *a)
 {
 	if (a == NULL)
 		return -1;
-	tstore_forget(ts, e);
+	tstore_forget_ea(ts, e, a);
 	return tstore_exec(ts, SQL_RETRACT_EA, e, a, NULL);
 }
 
@@ -592,13 +615,69 @@ tstore_scan_ea(struct tstore *ts, const char *e, const char *a, tstore_cb cb,
 	return tstore_scan(ts, SQL_SCAN_EA, e, a, cb, arg);
 }
 
+/* An attr scan read from SQLite on its way into the cache's column, with
+ * the containment filter of scan_a_has (has), if any. */
+struct tstore_colfill {
+	struct tcache *cache;
+	struct tcache_colfill f;
+	const char *has;
+	tstore_cb cb;
+	void *arg;
+};
+
+/* Callback: keep the row, then pass it on if it contains has. */
+static int
+tstore_colfill_cb(void *arg, const struct triple *tr)
+{
+	struct tstore_colfill *fl = arg;
+
+	tcache_col_row(fl->cache, &fl->f, tr);
+	if (fl->has != NULL && strstr(tr->v, fl->has) == NULL)
+		return 0;
+	return fl->cb(fl->arg, tr);
+}
+
+/* An attr scan: from the column of a, or from SQLite (which then
+ * fills the column, outside a write transaction).  v: only that value;
+ * has: only values that contain it. */
+static int
+tstore_scan_attr(struct tstore *ts, const char *a, const char *v,
+    const char *has, tstore_cb cb, void *arg)
+{
+	struct tstore_colfill fl;
+	int hit = 0, r;
+
+	if (ts->cache != NULL) {
+		r = tcache_col_scan(ts->cache, a, v, has, cb, arg, &hit);
+		if (hit)
+			return r;
+	}
+	if (v != NULL)
+		return tstore_scan(ts, SQL_SCAN_AV, a, v, cb, arg);
+	if (ts->cache == NULL ||
+	    sqlite3_txn_state(ts->db, "main") == SQLITE_TXN_WRITE) {
+		if (has != NULL)
+			return tstore_scan(ts, SQL_SCAN_A_HAS, a, has, cb,
+			    arg);
+		return tstore_scan(ts, SQL_SCAN_A, a, NULL, cb, arg);
+	}
+	fl.cache = ts->cache;
+	fl.has = has;
+	fl.cb = cb;
+	fl.arg = arg;
+	tcache_col_begin(ts->cache, &fl.f);
+	r = tstore_scan(ts, SQL_SCAN_A, a, NULL, tstore_colfill_cb, &fl);
+	tcache_col_end(ts->cache, &fl.f, a, r == 0);
+	return r;
+}
+
 /* Every triple of attr a, in (v, e) order. */
 int
 tstore_scan_a(struct tstore *ts, const char *a, tstore_cb cb, void *arg)
 {
 	if (a == NULL)
 		return -1;
-	return tstore_scan(ts, SQL_SCAN_A, a, NULL, cb, arg);
+	return tstore_scan_attr(ts, a, NULL, NULL, cb, arg);
 }
 
 /* Every triple (*, a, v), in e order. */
@@ -608,7 +687,7 @@ tstore_scan_av(struct tstore *ts, const char *a, const char *v, tstore_cb cb,
 {
 	if (a == NULL || v == NULL)
 		return -1;
-	return tstore_scan(ts, SQL_SCAN_AV, a, v, cb, arg);
+	return tstore_scan_attr(ts, a, v, NULL, cb, arg);
 }
 
 /* Every triple of attr a whose value text contains text, in (v, e)
@@ -619,7 +698,7 @@ tstore_scan_a_has(struct tstore *ts, const char *a, const char *text,
 {
 	if (a == NULL || text == NULL)
 		return -1;
-	return tstore_scan(ts, SQL_SCAN_A_HAS, a, text, cb, arg);
+	return tstore_scan_attr(ts, a, NULL, text, cb, arg);
 }
 
 /* Every triple. */
@@ -714,6 +793,8 @@ tstore_count_a(struct tstore *ts, const char *a, int64_t *n)
 {
 	if (a == NULL)
 		return -1;
+	if (ts->cache != NULL && tcache_col_count(ts->cache, a, n))
+		return 0;
 	return tstore_scalar(ts, SQL_COUNT_A, a, NULL, n);
 }
 
@@ -727,6 +808,11 @@ tstore_count_a_max(struct tstore *ts, const char *a, int64_t max,
 
 	if (a == NULL)
 		return -1;
+	if (ts->cache != NULL && tcache_col_count(ts->cache, a, n)) {
+		if (max >= 0 && *n > max) /* LIMIT -1: no limit */
+			*n = max;
+		return 0;
+	}
 	if ((st = tstore_read_stmt(ts, SQL_COUNT_A_MAX, &owned)) == NULL)
 		return -1;
 	if (tstore_bind_text(st, 1, a) != 0 ||

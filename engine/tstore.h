@@ -40,9 +40,9 @@ void tstore_free(struct tstore *);
 /* The last SQLite error message for this store. */
 const char *tstore_errmsg(const struct tstore *);
 
-/* Keep up to budget bytes of entity scans in memory (0: none), answering
- * entity scans from there (see tstore.c for how it stays current).  A
- * tstore without one reads SQLite every time. */
+/* Keep up to budget bytes of entity scans in memory (0: none), and half
+ * as much of attr scans, answering scans from there (see tstore.c for how
+ * it stays current).  A tstore without one reads SQLite every time. */
 int tstore_cache(struct tstore *, size_t budget);
 /* Forget the cached rows of entity e, or of every entity: for code that
  * writes the table with its own SQL, before it does. */
@@ -50,9 +50,10 @@ void tstore_forget(struct tstore *, const char *e);
 void tstore_forget_all(struct tstore *);
 /* The cache's budget: 0 without one. */
 size_t tstore_cache_budget(const struct tstore *);
-/* Entities and bytes the cache holds (0 and 0 without one). */
+/* Entities, attr columns and bytes the cache holds (all 0 without
+ * one). */
 void tstore_cache_stats(const struct tstore *, size_t *entities,
-    size_t *bytes);
+    size_t *columns, size_t *bytes);
 
 /* Canonical JSON text of a value: compact, sorted keys, integral reals as
  * integers.  Caller frees. */

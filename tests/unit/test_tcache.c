@@ -285,6 +285,120 @@ START_TEST(test_oversized_entity_is_not_kept)
 }
 END_TEST
 
+/* Fill the column of attr a with n rows (e_i, a, v_i, 1), kept. */
+static void
+fill_col(struct tcache *tc, const char *a, size_t n, const char *const *e,
+    const char *const *v)
+{
+	struct tcache_colfill f;
+	struct triple tr;
+	size_t i;
+
+	tcache_col_begin(tc, &f);
+	for (i = 0; i < n; i++) {
+		tr.e = e[i];
+		tr.a = a;
+		tr.v = v[i];
+		tr.t = (int64_t)i;
+		tcache_col_row(tc, &f, &tr);
+	}
+	tcache_col_end(tc, &f, a, 1);
+}
+
+START_TEST(test_columns)
+{
+	struct tcache *tc = tcache_create(1 << 20);
+	const char *e[] = { E1, E2, "e3", E1, "e4" };
+	const char *v[] = { "\"" E1 "\"", "\"" E1 "\"", "\"" E1 "\"", "\"b\"",
+		"\"b\"" };
+	struct rows r = { "", 0, 0, NULL };
+	char want[1024];
+	int hit = -1;
+	int64_t n;
+
+	fill_col(tc, A1, 5, e, v);
+	/* All rows, as read. */
+	ck_assert_int_eq(tcache_col_scan(tc, A1, NULL, NULL, collect_cb, &r,
+	    &hit), 0);
+	ck_assert_int_eq(hit, 1);
+	snprintf(want, sizeof want, "%s|%s|\"%s\"|0\n%s|%s|\"%s\"|1\n"
+	    "e3|%s|\"%s\"|2\n%s|%s|\"b\"|3\ne4|%s|\"b\"|4\n", E1, A1, E1, E2,
+	    A1, E1, A1, E1, E1, A1, A1);
+	ck_assert_str_eq(r.buf, want);
+	/* One value's rows; values that are not there, below and above. */
+	memset(&r, 0, sizeof r);
+	tcache_col_scan(tc, A1, "\"b\"", NULL, collect_cb, &r, &hit);
+	ck_assert_int_eq(r.n, 2);
+	memset(&r, 0, sizeof r);
+	tcache_col_scan(tc, A1, "\"" E1 "\"", NULL, collect_cb, &r, &hit);
+	ck_assert_int_eq(r.n, 3);
+	memset(&r, 0, sizeof r);
+	tcache_col_scan(tc, A1, "\"a\"", NULL, collect_cb, &r, &hit);
+	ck_assert_int_eq(r.n, 0);
+	tcache_col_scan(tc, A1, "\"c\"", NULL, collect_cb, &r, &hit);
+	tcache_col_scan(tc, A1, "", NULL, collect_cb, &r, &hit);
+	ck_assert_int_eq(r.n, 0);
+	/* Containment. */
+	tcache_col_scan(tc, A1, NULL, "6b", collect_cb, &r, &hit);
+	ck_assert_int_eq(r.n, 3);
+	ck_assert_int_eq(tcache_col_count(tc, A1, &n), 1);
+	ck_assert_int_eq(n, 5);
+	/* No column. */
+	ck_assert_int_eq(tcache_col_scan(tc, A2, NULL, NULL, collect_cb, &r,
+	    &hit), 0);
+	ck_assert_int_eq(hit, 0);
+	ck_assert_int_eq(tcache_col_count(tc, A2, &n), 0);
+	tcache_forget_attr(tc, A1);
+	ck_assert_int_eq(tcache_col_count(tc, A1, &n), 0);
+	tcache_free(tc);
+}
+END_TEST
+
+START_TEST(test_column_budget)
+{
+	/* Room for two columns of 500 rows (35 KiB each) in half of 192 KiB,
+	 * not three: the least recently scanned goes. */
+	struct tcache *tc = tcache_create(192 * 1024);
+	static char ids[500][37];
+	const char *e[500], *v[500];
+	struct rows r = { "", 0, 0, NULL };
+	size_t i, ncols, bytes;
+	int hit;
+	int64_t n;
+
+	for (i = 0; i < 500; i++) {
+		snprintf(ids[i], sizeof ids[i], "%08zx-0000-4000-8000-%012zx",
+		    i, i);
+		e[i] = ids[i];
+		v[i] = "\"a value of some length\"";
+	}
+	fill_col(tc, A1, 500, e, v);
+	fill_col(tc, A2, 500, e, v);
+	tcache_col_scan(tc, A1, "x", NULL, collect_cb, &r, &hit);
+	fill_col(tc, A3, 500, e, v);
+	tcache_col_stats(tc, &ncols, &bytes);
+	ck_assert_uint_eq(ncols, 2);
+	ck_assert_uint_le(bytes, 96 * 1024);
+	ck_assert_int_eq(tcache_col_count(tc, A1, &n), 1);
+	ck_assert_int_eq(tcache_col_count(tc, A2, &n), 0);
+	ck_assert_int_eq(tcache_col_count(tc, A3, &n), 1);
+	/* One larger than the whole budget is not kept. */
+	{
+		static char big[2000][37];
+		const char *be[2000], *bv[2000];
+		for (i = 0; i < 2000; i++) {
+			snprintf(big[i], sizeof big[i],
+			    "%08zx-0000-4000-8000-%012zx", i, i);
+			be[i] = big[i];
+			bv[i] = "\"a value of some length, and more\"";
+		}
+		fill_col(tc, "a4", 2000, be, bv);
+		ck_assert_int_eq(tcache_col_count(tc, "a4", &n), 0);
+	}
+	tcache_free(tc);
+}
+END_TEST
+
 /* The suite. */
 static Suite *
 tcache_suite(void)
@@ -300,6 +414,8 @@ tcache_suite(void)
 	tcase_add_test(tc, test_budget);
 	tcase_add_test(tc, test_an_entity_is_small);
 	tcase_add_test(tc, test_oversized_entity_is_not_kept);
+	tcase_add_test(tc, test_columns);
+	tcase_add_test(tc, test_column_budget);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -266,10 +266,20 @@ END_TEST
 static size_t
 cached(struct tstore *t)
 {
-	size_t n, bytes;
+	size_t n, cols, bytes;
 
-	tstore_cache_stats(t, &n, &bytes);
+	tstore_cache_stats(t, &n, &cols, &bytes);
 	return n;
+}
+
+/* The number of attr columns the cache holds. */
+static size_t
+columns(struct tstore *t)
+{
+	size_t n, cols, bytes;
+
+	tstore_cache_stats(t, &n, &cols, &bytes);
+	return cols;
 }
 
 /* The rows of entity e, as scan_e gives them. */
@@ -323,6 +333,53 @@ START_TEST(test_cache_follows_writes)
 	    NULL), SQLITE_OK);
 	tstore_forget_all(ts);
 	ck_assert_str_eq(rows_of(ts, "e1", &r), "");
+}
+END_TEST
+
+START_TEST(test_cache_columns_follow_writes)
+{
+	struct rows r;
+	int64_t n;
+
+	tstore_add(ts, "e1", "a", "1", 1);
+	tstore_add(ts, "e2", "a", "2", 1);
+	tstore_add(ts, "e1", "b", "3", 1);
+	memset(&r, 0, sizeof r);
+	ck_assert_int_eq(tstore_scan_a(ts, "a", collect_cb, &r), 0);
+	ck_assert_uint_eq(columns(ts), 1);
+	memset(&r, 0, sizeof r);
+	ck_assert_int_eq(tstore_scan_av(ts, "a", "2", collect_cb, &r), 0);
+	ck_assert_str_eq(r.buf, "e2|a|2|1\n");
+	/* Writes to another attr keep the column; to its attr drop it. */
+	tstore_add(ts, "e1", "b", "4", 1);
+	ck_assert_uint_eq(columns(ts), 1);
+	tstore_retract(ts, "e2", "a", "2");
+	ck_assert_uint_eq(columns(ts), 0);
+	memset(&r, 0, sizeof r);
+	ck_assert_int_eq(tstore_scan_a_has(ts, "a", "1", collect_cb, &r), 0);
+	ck_assert_str_eq(r.buf, "e1|a|1|1\n");
+	ck_assert_uint_eq(columns(ts), 1);
+	ck_assert_int_eq(tstore_count_a(ts, "a", &n), 0);
+	ck_assert_int_eq(n, 1);
+	tstore_retract_ea(ts, "e1", "a");
+	ck_assert_uint_eq(columns(ts), 0);
+	/* Deleting an entity, or another writer's rows, drop them all. */
+	tstore_scan_a(ts, "a", collect_cb, &r);
+	tstore_scan_a(ts, "b", collect_cb, &r);
+	ck_assert_uint_eq(columns(ts), 2);
+	tstore_retract_e(ts, "e9");
+	ck_assert_uint_eq(columns(ts), 0);
+	tstore_scan_a(ts, "b", collect_cb, &r);
+	tstore_forget(ts, "e9");
+	ck_assert_uint_eq(columns(ts), 0);
+	/* None is kept from a write transaction. */
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL),
+	    SQLITE_OK);
+	tstore_add(ts, "e3", "c", "5", 1);
+	tstore_scan_a(ts, "b", collect_cb, &r);
+	ck_assert_uint_eq(columns(ts), 0);
+	ck_assert_int_eq(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
+	    SQLITE_OK);
 }
 END_TEST
 
@@ -450,17 +507,17 @@ START_TEST(test_cache_agrees_with_sqlite)
 	struct rows r1, r2;
 	uint64_t seed = 42;
 	int i, in_tx = 0, f1, f2;
-	size_t held, most = 0, least = 6;
+	size_t held, most = 0, least = 6, most_cols = 0;
 	const char *e, *a, *v;
 
 	ck_assert_ptr_nonnull(plain);
-	/* Small (the bucket array takes 8 KiB of it): it drops entities. */
-	ck_assert_int_eq(tstore_cache(ts, 9 * 1024), 0);
+	/* Small (its tables take 9 KiB of it): it drops entities. */
+	ck_assert_int_eq(tstore_cache(ts, 10 * 1024), 0);
 	for (i = 0; i < 20000; i++) {
 		e = ids[rnd(&seed) % 6];
 		a = attrs[rnd(&seed) % 3];
 		v = vals[rnd(&seed) % 7];
-		switch (rnd(&seed) % 16) {
+		switch (rnd(&seed) % 17) {
 		case 0: case 1: case 2: case 3:
 			tstore_add(ts, e, a, v, (int64_t)(rnd(&seed) % 3));
 			break;
@@ -490,6 +547,43 @@ START_TEST(test_cache_agrees_with_sqlite)
 				    "triples; ROLLBACK TO s; RELEASE s", NULL,
 				    NULL, NULL);
 			break;
+		case 12: {
+			static const char *const has[] = { "9f", "e", "\"",
+				"1", "-5", "zz" };
+			int64_t n1, n2, max = (int64_t)(rnd(&seed) % 4) - 1;
+			const char *h = has[rnd(&seed) % 6];
+			memset(&r1, 0, sizeof r1);
+			memset(&r2, 0, sizeof r2);
+			switch (rnd(&seed) % 3) {
+			case 0:
+				ck_assert_int_eq(tstore_scan_a(ts, a,
+				    collect_cb, &r1), 0);
+				ck_assert_int_eq(tstore_scan_a(plain, a,
+				    collect_cb, &r2), 0);
+				break;
+			case 1:
+				ck_assert_int_eq(tstore_scan_av(ts, a, v,
+				    collect_cb, &r1), 0);
+				ck_assert_int_eq(tstore_scan_av(plain, a, v,
+				    collect_cb, &r2), 0);
+				break;
+			default:
+				ck_assert_int_eq(tstore_scan_a_has(ts, a, h,
+				    collect_cb, &r1), 0);
+				ck_assert_int_eq(tstore_scan_a_has(plain, a, h,
+				    collect_cb, &r2), 0);
+				break;
+			}
+			ck_assert_str_eq(r1.buf, r2.buf);
+			ck_assert_int_eq(tstore_count_a(ts, a, &n1), 0);
+			ck_assert_int_eq(tstore_count_a(plain, a, &n2), 0);
+			ck_assert_int_eq(n1, n2);
+			ck_assert_int_eq(tstore_count_a_max(ts, a, max, &n1), 0);
+			ck_assert_int_eq(tstore_count_a_max(plain, a, max, &n2),
+			    0);
+			ck_assert_int_eq(n1, n2);
+			break;
+		}
 		case 9: case 10: case 11:
 			memset(&r1, 0, sizeof r1);
 			memset(&r2, 0, sizeof r2);
@@ -510,11 +604,15 @@ START_TEST(test_cache_agrees_with_sqlite)
 		held = cached(ts);
 		most = held > most ? held : most;
 		least = held < least ? held : least;
+		held = columns(ts);
+		most_cols = held > most_cols ? held : most_cols;
 	}
-	/* The cache held some entities and had to drop some. */
+	/* The cache held some entities and had to drop some; and held
+	 * columns. */
 	ck_assert_uint_ge(most, 3);
 	ck_assert_uint_lt(most, 6);
 	ck_assert_uint_eq(least, 0);
+	ck_assert_uint_ge(most_cols, 2);
 	if (in_tx)
 		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	tstore_free(plain);
@@ -594,6 +692,7 @@ tstore_suite(void)
 	tcase_add_test(tc, test_read_snapshot);
 	tcase_add_test(tc, test_cache_follows_writes);
 	tcase_add_test(tc, test_cache_skips_write_transactions);
+	tcase_add_test(tc, test_cache_columns_follow_writes);
 	tcase_add_test(tc, test_cache_sees_other_connections);
 	tcase_add_test(tc, test_cache_nested_scans);
 	tcase_add_test(tc, test_cache_agrees_with_sqlite);
