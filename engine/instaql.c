@@ -513,20 +513,35 @@ iq_vals_entity(struct iq_ctx *c, const struct iq_hits *h,
 	return 0;
 }
 
+/* Whether the view's cache holds most of the kept entities (a sample of
+ * IQ_SAMPLE spread over them). */
+static int
+iq_vals_cached(struct iq_ctx *c, const struct iq_sortent *v,
+    const size_t *keep, size_t nkeep)
+{
+	size_t i, hits = 0;
+
+	for (i = 0; i < IQ_SAMPLE; i++)
+		hits += (size_t)tstore_cache_has(c->ts,
+		    v[keep[i * nkeep / IQ_SAMPLE]].e);
+	return hits * 4 >= IQ_SAMPLE * 3;
+}
+
 /* Whether reading whole fields beats reading each of n entities: the
  * rows each way reads, a lookup weighing as 8 rows.  Entities the view's
- * cache holds (or will, once read) cost no lookup at all: per entity it
- * is, while they fit in the cache. */
+ * cache holds cost no lookup at all: per entity it is when most of them
+ * are there.  Not to fill it: lookups that fill the cache cost more than
+ * reading whole attrs (twice as much on a large store), which fill attr
+ * columns instead, as fast to read again when they fit. */
 static int
-iq_vals_bulk_pays(struct iq_ctx *c, const struct iq_node *n, size_t nkeep)
+iq_vals_bulk_pays(struct iq_ctx *c, const struct iq_node *n,
+    const struct iq_sortent *v, const size_t *keep, size_t nkeep)
 {
 	int64_t per_entity = (int64_t)nkeep * (8 + (int64_t)n->nattrs);
-	size_t budget = tstore_cache_budget(c->ts);
 
 	if (nkeep < 64 || n->nfields == 0)
 		return 0;
-	if (nkeep <= budget / (IQ_CACHED_ENTITY + IQ_CACHED_TRIPLE *
-	    (n->nattrs + 1)))
+	if (iq_vals_cached(c, v, keep, nkeep))
 		return 0;
 	return iqorder_etype_at_most(c, n->etype,
 	    per_entity / (int64_t)n->nfields);
@@ -546,7 +561,7 @@ iq_vals_read(struct iq_ctx *c, const struct iq_node *n,
 	b->nfields = n->nfields;
 	/* Triples the join read already beat both. */
 	bulk = !c->opts->server && h->index != NULL && h->rows.len == 0 &&
-	    iq_vals_bulk_pays(c, n, nkeep);
+	    iq_vals_bulk_pays(c, n, v, keep, nkeep);
 	if ((b->off = calloc(nslots, sizeof *b->off)) == NULL ||
 	    (b->len = calloc(nslots, sizeof *b->len)) == NULL)
 		return -1;

@@ -213,11 +213,8 @@ struct iq_sortent {
 	unsigned char ukey[16];
 };
 
-/* Bytes an entity takes in the view's cache, and each of its triples
- * (a value of 12 bytes; ids and links take 3 and 19): for choosing
- * between a lookup per entity and scans of whole attrs. */
-#define IQ_CACHED_ENTITY 64
-#define IQ_CACHED_TRIPLE 16
+/* Kept entities sampled to tell whether the view's cache holds them. */
+#define IQ_SAMPLE 16
 
 /* Order and windows (iqorder.c). */
 struct iq_sortent *iqorder_sorted(struct iq_ctx *, const struct iq_hits *,

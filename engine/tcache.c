@@ -652,11 +652,14 @@ tcache_stats(const struct tcache *tc, size_t *entities, size_t *bytes)
 	*bytes = tc->bytes;
 }
 
-/* The budget. */
-size_t
-tcache_budget(const struct tcache *tc)
+/* Whether entity e is cached. */
+int
+tcache_has(struct tcache *tc, const char *e)
 {
-	return tc->budget;
+	struct tc_key k;
+
+	tc_key(&k, e);
+	return *tc_slot(tc, &k) != NULL;
 }
 
 /*

@@ -93,8 +93,8 @@ void tcache_forget_columns(struct tcache *);
 /* Columns held and their bytes. */
 void tcache_col_stats(const struct tcache *, size_t *columns, size_t *bytes);
 
-/* The budget the cache was made with. */
-size_t tcache_budget(const struct tcache *);
+/* Whether entity e is cached. */
+int tcache_has(struct tcache *, const char *e);
 /* Entities held and the bytes they take (with the table's own). */
 void tcache_stats(const struct tcache *, size_t *entities, size_t *bytes);
 

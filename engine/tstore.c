@@ -310,11 +310,11 @@ tstore_forget_all(struct tstore *ts)
 	tcache_forget_columns(ts->cache);
 }
 
-/* The cache's budget, 0 without one. */
-size_t
-tstore_cache_budget(const struct tstore *ts)
+/* Whether the cache holds entity e. */
+int
+tstore_cache_has(struct tstore *ts, const char *e)
 {
-	return ts->cache != NULL ? tcache_budget(ts->cache) : 0;
+	return ts->cache != NULL && e != NULL && tcache_has(ts->cache, e);
 }
 
 /* Entities, attr columns and bytes the cache holds. */

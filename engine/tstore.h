@@ -48,8 +48,8 @@ int tstore_cache(struct tstore *, size_t budget);
  * writes the table with its own SQL, before it does. */
 void tstore_forget(struct tstore *, const char *e);
 void tstore_forget_all(struct tstore *);
-/* The cache's budget: 0 without one. */
-size_t tstore_cache_budget(const struct tstore *);
+/* Whether the cache holds entity e (0 without one). */
+int tstore_cache_has(struct tstore *, const char *e);
 /* Entities, attr columns and bytes the cache holds (all 0 without
  * one). */
 void tstore_cache_stats(const struct tstore *, size_t *entities,

@@ -167,7 +167,10 @@ START_TEST(test_forget)
 
 	fill(tc, E1, 1, a, v, t);
 	fill(tc, E2, 1, a, v, t);
+	ck_assert_int_eq(tcache_has(tc, E1), 1);
 	tcache_forget(tc, E1);
+	ck_assert_int_eq(tcache_has(tc, E1), 0);
+	ck_assert_int_eq(tcache_has(tc, E2), 1);
 	ck_assert_int_eq(scan(tc, E1, NULL, &r), 0);
 	ck_assert_int_eq(scan(tc, E2, NULL, &r), 1);
 	tcache_forget_all(tc);
