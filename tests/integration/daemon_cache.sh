@@ -15,6 +15,9 @@ done)
 all='{"op":"query","id":9,"q":{"notes":{"$":{"order":{"n":"asc"}}}}}'
 like='{"op":"query","id":9,"q":{"notes":{"$":{"where":{"title":{"$like":"%7%"}}}}}}'
 kind='{"op":"query","id":9,"q":{"notes":{"$":{"where":{"kind":"k1"}}}}}'
+# Reads every note by a where (so the cache holds them all): the next
+# $all reads them one by one from there, not whole attrs.
+every='{"op":"query","id":9,"q":{"notes":{"$":{"where":{"n":{"$gte":0}}}}}}'
 
 # run NAME CONFIG: every answer of one daemon, one per line, into $T/NAME.
 run() {
@@ -24,7 +27,7 @@ run() {
 	send "$SOCK" "{\"op\":\"transact\",\"id\":1,\"steps\":[$steps]}" |
 	    grep -q '"ok":true' || fail "$name: transact"
 	: > "$T/$name"
-	for q in "$all" "$all" "$like" "$like" "$kind" "$kind"; do
+	for q in "$all" "$all" "$like" "$like" "$kind" "$kind" "$every" "$all"; do
 		send "$SOCK" "$q" | grep '"id":9,' | jq -S -c .data >> "$T/$name"
 	done
 	# Change notes read above: fields, a merge, a delete, a null.
@@ -40,7 +43,7 @@ run() {
 	    tee "$T/$name.t2" | grep -q '"ok":true' ||
 	    fail "$name: transact 2: $(cat "$T/$name.t2")"
 	: > "$T/$name.after"
-	for q in "$all" "$like" "$kind"; do
+	for q in "$all" "$like" "$kind" "$every" "$all"; do
 		send "$SOCK" "$q" | grep '"id":9,' | jq -S -c .data >> "$T/$name.after"
 	done
 	stop_daemon "$DAEMON_PID"
@@ -50,9 +53,9 @@ run default ''
 run small 'cache-size = 65536'
 run none 'cache-size = 0'
 assert_eq "$(jq -c '.notes|length' < "$T/default" | tr '\n' ' ')" \
-    "300 300 57 57 100 100 " "answers before the writes"
+    "300 300 57 57 100 100 300 300 " "answers before the writes"
 assert_eq "$(jq -c '.notes|length' < "$T/default.after" | tr '\n' ' ')" \
-    "299 59 101 " "answers after the writes"
+    "299 59 101 299 299 " "answers after the writes"
 assert_eq "$(sed -n 1p "$T/default.after" | jq -c '[.notes[] | select(.extra)] | length')" \
     2 "a field new to a cached entity"
 # The same steps made the same entity ids: the answers are equal, ids
