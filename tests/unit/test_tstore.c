@@ -659,6 +659,20 @@ START_TEST(test_value_text)
 }
 END_TEST
 
+/* The tests of what scans and writes do, with a cache or without. */
+static void
+add_behaviour_tests(TCase *tc)
+{
+	tcase_add_test(tc, test_add_keeps_first_t);
+	tcase_add_test(tc, test_scans);
+	tcase_add_test(tc, test_scan_stop_value);
+	tcase_add_test(tc, test_nested_scan);
+	tcase_add_test(tc, test_retracts);
+	tcase_add_test(tc, test_text_values_stay_text);
+	tcase_add_test(tc, test_second_table_and_reopen);
+	tcase_add_test(tc, test_read_snapshot);
+}
+
 /* The suite. */
 static Suite *
 tstore_suite(void)
@@ -667,29 +681,15 @@ tstore_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_add_keeps_first_t);
-	tcase_add_test(tc, test_scans);
-	tcase_add_test(tc, test_scan_stop_value);
-	tcase_add_test(tc, test_nested_scan);
-	tcase_add_test(tc, test_retracts);
-	tcase_add_test(tc, test_text_values_stay_text);
+	add_behaviour_tests(tc);
 	tcase_add_test(tc, test_bad_table_name);
-	tcase_add_test(tc, test_second_table_and_reopen);
 	tcase_add_test(tc, test_value_text);
-	tcase_add_test(tc, test_read_snapshot);
 	suite_add_tcase(s, tc);
 
 	/* The same behaviour with the entity cache; and the cache's own. */
 	tc = tcase_create("cached");
 	tcase_add_checked_fixture(tc, setup_cached, teardown);
-	tcase_add_test(tc, test_add_keeps_first_t);
-	tcase_add_test(tc, test_scans);
-	tcase_add_test(tc, test_scan_stop_value);
-	tcase_add_test(tc, test_nested_scan);
-	tcase_add_test(tc, test_retracts);
-	tcase_add_test(tc, test_text_values_stay_text);
-	tcase_add_test(tc, test_second_table_and_reopen);
-	tcase_add_test(tc, test_read_snapshot);
+	add_behaviour_tests(tc);
 	tcase_add_test(tc, test_cache_follows_writes);
 	tcase_add_test(tc, test_cache_skips_write_transactions);
 	tcase_add_test(tc, test_cache_columns_follow_writes);
