@@ -209,7 +209,7 @@ struct iq_sortent {
 	int nan;   /* the value is NaN (a date that does not parse) */
 	unsigned char *ckey; /* collation key of String(v), or NULL */
 	size_t cklen;
-	int has_ukey;        /* e is a canonical uuid: ukey is its bytes */
+	int has_ukey;        /* e is a uuid: ukey is its bytes */
 	unsigned char ukey[16];
 };
 

@@ -26,13 +26,14 @@
 #include "engine/jsval.h"
 #include "engine/strmap.h"
 #include "engine/tstore.h"
+#include "proto/uuid.h"
 
 /*
  * Ordering.
  */
 
 /* The client's uuidCompare of two entries' ids: their bytes, when both
- * are canonical uuids (as good as always), compare the same way. */
+ * are uuids (as good as always), compare the same way. */
 static int
 iqorder_uuid_cmp(const struct iq_sortent *a, const struct iq_sortent *b)
 {
@@ -342,7 +343,7 @@ iqorder_sorted(struct iq_ctx *c, const struct iq_hits *h,
 		v[i].hit = i;
 		v[i].e = h->v[i].e;
 		v[i].t = h->v[i].t;
-		v[i].has_ukey = jsval_uuid_key(v[i].e, v[i].ukey);
+		v[i].has_ukey = uuid_bytes(v[i].e, v[i].ukey);
 	}
 	if (!spec.by_t && iqorder_values(c, oa, h, v) != 0)
 		goto fail;

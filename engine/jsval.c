@@ -545,43 +545,6 @@ jsval_uuid_cmp(const char *a, const char *b)
 	return 0;
 }
 
-/* The value of each hex digit; -1 for any other character. */
-static const signed char jsval_hexval[256] = {
-	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
-	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12,
-	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16, ['A'] = 11,
-	['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
-};
-
-/* The value of hex digit c, or -1 (the table holds value + 1). */
-static inline int
-jsval_hex_digit(char c)
-{
-	return jsval_hexval[(unsigned char)c] - 1;
-}
-
-/* The bytes of a canonical uuid (see jsval.h). */
-int
-jsval_uuid_key(const char *s, unsigned char key[16])
-{
-	size_t i, k = 0;
-	int hi, lo;
-
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return 0;
-			continue;
-		}
-		if ((hi = jsval_hex_digit(s[i])) < 0 ||
-		    (lo = jsval_hex_digit(s[i + 1])) < 0)
-			return 0;
-		key[k++] = (unsigned char)(hi << 4 | lo);
-		i++;
-	}
-	return s[36] == '\0';
-}
-
 struct jsval_like {
 	long *units; /* UTF-16 units; -1 is %, -2 is _ */
 	size_t n;

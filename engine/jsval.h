@@ -38,10 +38,6 @@ double jsval_date_ms(const json_t *);
 
 /* The client's uuidCompare: byte order of the hex digits. */
 int jsval_uuid_cmp(const char *a, const char *b);
-/* The 16 bytes of a uuid in its canonical form (8-4-4-4-12 hex digits,
- * either case): 1, or 0 for any other text.  Two such keys compare with
- * memcmp as jsval_uuid_cmp compares the uuids. */
-int jsval_uuid_key(const char *s, unsigned char key[16]);
 
 /* A compiled $like / $ilike pattern. */
 struct jsval_like;

@@ -40,12 +40,12 @@
 
 #include "engine/strmap.h"
 #include "engine/tcache.h"
+#include "proto/uuid.h"
 
 #define TCACHE_MIN_BUCKETS 1024
 #define TCACHE_MAX_ATTRS 65536
 #define TCACHE_MAX_ROWS 65535
 #define TCACHE_MALLOC_OVERHEAD 16 /* bytes the allocator adds to a block */
-#define TCACHE_UUID_LEN 36
 
 /* Row kinds. */
 #define TC_TEXT 0
@@ -103,55 +103,6 @@ struct tc_key {
 	uint32_t hash;
 };
 
-/* The value of each lower-case hex digit, plus one; 0 for any other
- * character. */
-static const unsigned char tc_hexval[256] = {
-	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
-	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12,
-	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
-};
-
-/* The offsets of the hex digit pairs of a uuid's text. */
-static const unsigned char tc_uuid_at[16] = {
-	0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34,
-};
-
-/* Parse a lower-case uuid of exactly TCACHE_UUID_LEN characters: 1, or 0
- * for any other text (which then stays text). */
-static int
-tc_uuid_parse(const char *s, size_t len, unsigned char out[16])
-{
-	size_t i;
-	int hi, lo;
-
-	if (len != TCACHE_UUID_LEN || s[8] != '-' || s[13] != '-' ||
-	    s[18] != '-' || s[23] != '-')
-		return 0;
-	for (i = 0; i < 16; i++) {
-		hi = tc_hexval[(unsigned char)s[tc_uuid_at[i]]];
-		lo = tc_hexval[(unsigned char)s[tc_uuid_at[i] + 1]];
-		if (hi == 0 || lo == 0)
-			return 0;
-		out[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
-	}
-	return 1;
-}
-
-/* Write the text of uuid bytes u into out (TCACHE_UUID_LEN characters,
- * no NUL). */
-static void
-tc_uuid_text(const unsigned char u[16], char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	memset(out, '-', TCACHE_UUID_LEN);
-	for (i = 0; i < 16; i++) {
-		out[tc_uuid_at[i]] = hex[u[i] >> 4];
-		out[tc_uuid_at[i] + 1] = hex[u[i] & 15];
-	}
-}
-
 /* FNV-1a over n bytes. */
 static uint32_t
 tc_hash(const unsigned char *s, size_t n)
@@ -175,7 +126,7 @@ tc_key(struct tc_key *k, const char *e)
 
 	k->text = e;
 	k->len = strlen(e);
-	k->is_uuid = tc_uuid_parse(e, k->len, k->uuid);
+	k->is_uuid = uuid_bytes_lower(e, k->len, k->uuid);
 	if (k->is_uuid) {
 		memcpy(&x, k->uuid, 8);
 		memcpy(&y, k->uuid + 8, 8);
@@ -366,6 +317,37 @@ tc_varint(const unsigned char **p)
 	return v;
 }
 
+/* The text of the value of kind at *p, moving *p past it: e is the
+ * entity's id (the value of TC_SELF is its JSON string); buf has room for
+ * the JSON string of a uuid. */
+static const char *
+tc_get_value(const unsigned char **p, unsigned kind, const char *e,
+    char buf[UUID_STRLEN + 3])
+{
+	const char *v;
+	size_t len;
+
+	switch (kind) {
+	case TC_SELF:
+	case TC_UUID:
+		buf[0] = '"';
+		if (kind == TC_SELF)
+			memcpy(buf + 1, e, UUID_STRLEN);
+		else {
+			uuid_text(*p, buf + 1);
+			*p += 16;
+		}
+		buf[UUID_STRLEN + 1] = '"';
+		buf[UUID_STRLEN + 2] = '\0';
+		return buf;
+	default:
+		len = tc_varint(p);
+		v = (const char *)*p;
+		*p += len + 1;
+		return v;
+	}
+}
+
 /* Call cb on the rows of cached entity en, whose id is e (of attr number
  * ai only, if ai is not -1). */
 static int
@@ -373,22 +355,14 @@ tc_rows(const struct tcache *tc, const struct tc_ent *en, const char *e,
     long ai, tstore_cb cb, void *arg)
 {
 	const unsigned char *p = en->data + tc_id_size(en);
-	char self[TCACHE_UUID_LEN + 3], vbuf[TCACHE_UUID_LEN + 3];
+	char vbuf[UUID_STRLEN + 3];
 	struct triple tr;
 	uint16_t a;
 	uint32_t i;
 	unsigned kind;
 	int r;
 
-	vbuf[0] = '"';
-	vbuf[TCACHE_UUID_LEN + 1] = '"';
-	vbuf[TCACHE_UUID_LEN + 2] = '\0';
 	tr.e = e;
-	if (en->is_uuid) {
-		/* Only an entity with a uuid id has TC_SELF rows. */
-		memcpy(self, vbuf, sizeof self);
-		memcpy(self + 1, e, TCACHE_UUID_LEN);
-	}
 	for (i = 0; i < en->n; i++) {
 		memcpy(&a, p, 2);
 		kind = p[2];
@@ -398,21 +372,7 @@ tc_rows(const struct tcache *tc, const struct tc_ent *en, const char *e,
 			memcpy(&tr.t, p, 8);
 			p += 8;
 		}
-		switch (kind & TC_KIND_MASK) {
-		case TC_SELF:
-			tr.v = self;
-			break;
-		case TC_UUID:
-			tc_uuid_text(p, vbuf + 1);
-			tr.v = vbuf;
-			p += 16;
-			break;
-		default: {
-			size_t len = tc_varint(&p);
-			tr.v = (const char *)p;
-			p += len + 1;
-		}
-		}
+		tr.v = tc_get_value(&p, kind & TC_KIND_MASK, e, vbuf);
 		if (ai >= 0 && a != (uint16_t)ai)
 			continue;
 		tr.a = tc->anames[a];
@@ -519,6 +479,33 @@ tc_put_varint(struct textbuf *b, size_t n)
 	} while (n != 0);
 }
 
+/* The kind value text v (vlen bytes) is kept as: TC_SELF if it is the
+ * JSON string of the uuid whose bytes are self (when not NULL), TC_UUID
+ * (its bytes into u) if that of another lower-case uuid, else TC_TEXT. */
+static unsigned
+tc_value_kind(const char *v, size_t vlen, const unsigned char *self,
+    unsigned char u[16])
+{
+	if (vlen != UUID_STRLEN + 2 || v[0] != '"' || v[vlen - 1] != '"' ||
+	    !uuid_bytes_lower(v + 1, UUID_STRLEN, u))
+		return TC_TEXT;
+	return self != NULL && memcmp(u, self, 16) == 0 ? TC_SELF : TC_UUID;
+}
+
+/* Append what follows a value's kind: a uuid's bytes, or the text's
+ * length, the text and a NUL. */
+static void
+tc_put_value(struct textbuf *b, unsigned kind, const unsigned char u[16],
+    const char *v, size_t vlen)
+{
+	if (kind == TC_UUID)
+		textbuf_put(b, (const char *)u, 16);
+	else if (kind == TC_TEXT) {
+		tc_put_varint(b, vlen);
+		textbuf_put(b, v, vlen + 1);
+	}
+}
+
 /* Keep one row of the scan. */
 void
 tcache_fill_row(struct tcache *tc, struct tcache_fill *f,
@@ -528,12 +515,13 @@ tcache_fill_row(struct tcache *tc, struct tcache_fill *f,
 	size_t vlen, hl = 3;
 	uint32_t a;
 	uint16_t a16;
+	unsigned kind;
 
 	if (f->failed)
 		return;
 	if (f->n == 0) {
 		f->t0 = tr->t;
-		f->has_e = tc_uuid_parse(tr->e, strlen(tr->e), f->e);
+		f->has_e = uuid_bytes_lower(tr->e, strlen(tr->e), f->e);
 	}
 	vlen = strlen(tr->v);
 	if (f->n == TCACHE_MAX_ROWS || vlen > tc->budget / 8 ||
@@ -541,30 +529,17 @@ tcache_fill_row(struct tcache *tc, struct tcache_fill *f,
 		f->failed = 1;
 		return;
 	}
+	kind = tc_value_kind(tr->v, vlen, f->has_e ? f->e : NULL, u);
 	a16 = (uint16_t)a;
 	memcpy(head, &a16, 2);
-	head[2] = TC_TEXT;
+	head[2] = (unsigned char)kind;
 	if (tr->t != f->t0) {
 		head[2] |= TC_OWN_T;
 		memcpy(head + 3, &tr->t, 8);
 		hl += 8;
 	}
-	if (vlen == TCACHE_UUID_LEN + 2 && tr->v[0] == '"' &&
-	    tr->v[vlen - 1] == '"' &&
-	    tc_uuid_parse(tr->v + 1, TCACHE_UUID_LEN, u)) {
-		if (f->has_e && memcmp(u, f->e, 16) == 0) {
-			head[2] |= TC_SELF;
-			textbuf_put(&f->rows, (const char *)head, hl);
-		} else {
-			head[2] |= TC_UUID;
-			textbuf_put(&f->rows, (const char *)head, hl);
-			textbuf_put(&f->rows, (const char *)u, 16);
-		}
-	} else {
-		textbuf_put(&f->rows, (const char *)head, hl);
-		tc_put_varint(&f->rows, vlen);
-		textbuf_put(&f->rows, tr->v, vlen + 1);
-	}
+	textbuf_put(&f->rows, (const char *)head, hl);
+	tc_put_value(&f->rows, kind, u, tr->v, vlen);
 	f->n++;
 	if (f->rows.err || f->rows.len > tc->budget / 8)
 		f->failed = 1;
@@ -673,8 +648,8 @@ tcache_has(struct tcache *tc, const char *e)
 
 /* A column row's text, rebuilt where it was packed. */
 struct tc_rowtext {
-	char e[TCACHE_UUID_LEN + 1];
-	char v[TCACHE_UUID_LEN + 3];
+	char e[UUID_STRLEN + 1];
+	char v[UUID_STRLEN + 3];
 	struct triple tr;
 };
 
@@ -684,12 +659,11 @@ tc_col_row(const struct tc_col *c, uint32_t i, const char *a,
     struct tc_rowtext *rt)
 {
 	const unsigned char *p = c->rows + c->off[i];
-	size_t len;
+	unsigned kind;
 
 	rt->tr.a = a;
 	if (*p++ == TC_UUID) {
-		tc_uuid_text(p, rt->e);
-		rt->e[TCACHE_UUID_LEN] = '\0';
+		uuid_text(p, rt->e);
 		rt->tr.e = rt->e;
 		p += 16;
 	} else {
@@ -698,27 +672,8 @@ tc_col_row(const struct tc_col *c, uint32_t i, const char *a,
 	}
 	memcpy(&rt->tr.t, p, 8);
 	p += 8;
-	switch (*p++) {
-	case TC_SELF:
-		rt->v[0] = '"';
-		memcpy(rt->v + 1, rt->tr.e, TCACHE_UUID_LEN);
-		rt->v[TCACHE_UUID_LEN + 1] = '"';
-		rt->v[TCACHE_UUID_LEN + 2] = '\0';
-		rt->tr.v = rt->v;
-		break;
-	case TC_UUID:
-		rt->v[0] = '"';
-		tc_uuid_text(p, rt->v + 1);
-		rt->v[TCACHE_UUID_LEN + 1] = '"';
-		rt->v[TCACHE_UUID_LEN + 2] = '\0';
-		rt->tr.v = rt->v;
-		break;
-	default:
-		len = tc_varint(&p);
-		(void)len;
-		rt->tr.v = (const char *)p;
-		break;
-	}
+	kind = *p++;
+	rt->tr.v = tc_get_value(&p, kind, rt->tr.e, rt->v);
 }
 
 /* The column of attr a, or NULL. */
@@ -862,7 +817,7 @@ tcache_col_row(struct tcache *tc, struct tcache_colfill *f,
 	}
 	f->off[f->n++] = (uint32_t)f->rows.len;
 	elen = strlen(tr->e);
-	if ((euuid = tc_uuid_parse(tr->e, elen, ue))) {
+	if ((euuid = uuid_bytes_lower(tr->e, elen, ue))) {
 		textbuf_putc(&f->rows, TC_UUID);
 		textbuf_put(&f->rows, (const char *)ue, 16);
 	} else {
@@ -871,18 +826,9 @@ tcache_col_row(struct tcache *tc, struct tcache_colfill *f,
 	}
 	textbuf_put(&f->rows, (const char *)&tr->t, 8);
 	vlen = strlen(tr->v);
-	if (vlen == TCACHE_UUID_LEN + 2 && tr->v[0] == '"' &&
-	    tr->v[vlen - 1] == '"' &&
-	    tc_uuid_parse(tr->v + 1, TCACHE_UUID_LEN, u)) {
-		kind = euuid && memcmp(u, ue, 16) == 0 ? TC_SELF : TC_UUID;
-		textbuf_putc(&f->rows, (char)kind);
-		if (kind == TC_UUID)
-			textbuf_put(&f->rows, (const char *)u, 16);
-	} else {
-		textbuf_putc(&f->rows, TC_TEXT);
-		tc_put_varint(&f->rows, vlen);
-		textbuf_put(&f->rows, tr->v, vlen + 1);
-	}
+	kind = tc_value_kind(tr->v, vlen, euuid ? ue : NULL, u);
+	textbuf_putc(&f->rows, (char)kind);
+	tc_put_value(&f->rows, kind, u, tr->v, vlen);
 	if (f->rows.err || f->rows.len + f->n * sizeof *off > tc->col_budget)
 		f->failed = 1;
 }

@@ -43,21 +43,6 @@ uuid_random(unsigned char *out, size_t n)
 	return 0;
 }
 
-/* Write the 16 bytes of b in the 8-4-4-4-12 form. */
-static void
-uuid_format(const unsigned char b[16], char out[UUID_STRLEN + 1])
-{
-	int i, o = 0;
-
-	for (i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hexdigits[b[i] >> 4];
-		out[o++] = hexdigits[b[i] & 0xf];
-	}
-	out[o] = '\0';
-}
-
 /* Fresh random UUID v4 (RFC 4122 version and variant bits). */
 int
 uuid_v4(char out[UUID_STRLEN + 1])
@@ -68,7 +53,7 @@ uuid_v4(char out[UUID_STRLEN + 1])
 		return -1;
 	b[6] = (b[6] & 0x0f) | 0x40;
 	b[8] = (b[8] & 0x3f) | 0x80;
-	uuid_format(b, out);
+	uuid_text(b, out);
 	return 0;
 }
 
@@ -107,26 +92,84 @@ uuid_v7(char out[UUID_STRLEN + 1])
 	b[6] = (unsigned char)(0x70 | seq >> 8);
 	b[7] = (unsigned char)(seq & 0xff);
 	b[8] = (b[8] & 0x3f) | 0x80;
-	uuid_format(b, out);
+	uuid_text(b, out);
 	return 0;
+}
+
+/* Each hex digit's value plus one, with UUID_UPPER for the upper-case
+ * ones; 0 for any other character. */
+#define UUID_UPPER 0x80
+static const unsigned char uuid_hexval[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12,
+	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = UUID_UPPER | 11, ['B'] = UUID_UPPER | 12,
+	['C'] = UUID_UPPER | 13, ['D'] = UUID_UPPER | 14,
+	['E'] = UUID_UPPER | 15, ['F'] = UUID_UPPER | 16,
+};
+
+/* Where each byte's two hex digits start in a UUID's text. */
+static const unsigned char uuid_digit_at[16] = {
+	0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34,
+};
+
+/* Write the 16 bytes of b in the 8-4-4-4-12 form, lower case. */
+void
+uuid_text(const unsigned char b[16], char out[UUID_STRLEN + 1])
+{
+	int i;
+
+	out[8] = out[13] = out[18] = out[23] = '-';
+	for (i = 0; i < 16; i++) {
+		out[uuid_digit_at[i]] = hexdigits[b[i] >> 4];
+		out[uuid_digit_at[i] + 1] = hexdigits[b[i] & 0xf];
+	}
+	out[UUID_STRLEN] = '\0';
+}
+
+/* Parse the len bytes at s as a UUID (lower case only, if lower) into
+ * out: whether they are one. */
+static int
+uuid_parse(const char *s, size_t len, int lower, unsigned char out[16])
+{
+	unsigned hi, lo, bad = lower ? UUID_UPPER : 0;
+	size_t i;
+
+	if (len != UUID_STRLEN || s[8] != '-' || s[13] != '-' ||
+	    s[18] != '-' || s[23] != '-')
+		return 0;
+	for (i = 0; i < 16; i++) {
+		hi = uuid_hexval[(unsigned char)s[uuid_digit_at[i]]];
+		lo = uuid_hexval[(unsigned char)s[uuid_digit_at[i] + 1]];
+		if (hi == 0 || lo == 0 || ((hi | lo) & bad))
+			return 0;
+		out[i] = (unsigned char)(((hi & 0x7f) - 1) << 4 |
+		    ((lo & 0x7f) - 1));
+	}
+	return 1;
 }
 
 /* Whether s has the 8-4-4-4-12 hex shape. */
 int
 uuid_valid(const char *s)
 {
-	int i;
+	unsigned char b[16];
 
-	if (s == NULL || strlen(s) != UUID_STRLEN)
-		return 0;
-	for (i = 0; i < UUID_STRLEN; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return 0;
-		} else if (!isxdigit((unsigned char)s[i]))
-			return 0;
-	}
-	return 1;
+	return s != NULL && uuid_parse(s, strlen(s), 0, b);
+}
+
+/* Whether s is a UUID, and its bytes. */
+int
+uuid_bytes(const char *s, unsigned char out[16])
+{
+	return uuid_parse(s, strlen(s), 0, out);
+}
+
+/* Whether the len bytes at s are a lower-case UUID, and its bytes. */
+int
+uuid_bytes_lower(const char *s, size_t len, unsigned char out[16])
+{
+	return uuid_parse(s, len, 1, out);
 }
 
 /* Lower-case copy of a valid UUID. */

@@ -10,6 +10,7 @@
 #include "engine/instaql.h"
 #include "engine/iq.h"
 #include "engine/jsval.h"
+#include "proto/uuid.h"
 #include "engine/tstore.h"
 
 static sqlite3 *db;
@@ -587,27 +588,27 @@ START_TEST(test_uuid_sort_keys)
 	size_t i, j;
 	int c, d;
 
-	/* Keys compare as the client's uuidCompare does. */
+	/* Uuids' bytes compare as the client's uuidCompare does. */
 	for (i = 0; i < 6; i++)
 		for (j = 0; j < 6; j++) {
-			ck_assert_int_eq(jsval_uuid_key(ids[i], k1), 1);
-			ck_assert_int_eq(jsval_uuid_key(ids[j], k2), 1);
+			ck_assert_int_eq(uuid_bytes(ids[i], k1), 1);
+			ck_assert_int_eq(uuid_bytes(ids[j], k2), 1);
 			c = memcmp(k1, k2, 16);
 			d = jsval_uuid_cmp(ids[i], ids[j]);
 			ck_assert_int_eq(c < 0 ? -1 : c > 0, d);
 		}
 	/* Anything but the canonical form has no key. */
-	ck_assert_int_eq(jsval_uuid_key("0b6f1a528c1d4b8e9a0f3c2d1e4f5a6b", k1),
+	ck_assert_int_eq(uuid_bytes("0b6f1a528c1d4b8e9a0f3c2d1e4f5a6b", k1),
 	    0);
-	ck_assert_int_eq(jsval_uuid_key("0b6f1a52-8c1d-4b8e-9a0f-3c2d1e4f5a6bb",
+	ck_assert_int_eq(uuid_bytes("0b6f1a52-8c1d-4b8e-9a0f-3c2d1e4f5a6bb",
 	    k1), 0);
-	ck_assert_int_eq(jsval_uuid_key("0b6f1a52-8c1d-4b8e-9a0f-3c2d1e4f5a6", k1),
+	ck_assert_int_eq(uuid_bytes("0b6f1a52-8c1d-4b8e-9a0f-3c2d1e4f5a6", k1),
 	    0);
-	ck_assert_int_eq(jsval_uuid_key("0b6f1a52-8c1d-4b8e-9a0f-3c2d1e4f5a6g",
+	ck_assert_int_eq(uuid_bytes("0b6f1a52-8c1d-4b8e-9a0f-3c2d1e4f5a6g",
 	    k1), 0);
-	ck_assert_int_eq(jsval_uuid_key("0b6f1a52+8c1d-4b8e-9a0f-3c2d1e4f5a6b",
+	ck_assert_int_eq(uuid_bytes("0b6f1a52+8c1d-4b8e-9a0f-3c2d1e4f5a6b",
 	    k1), 0);
-	ck_assert_int_eq(jsval_uuid_key("", k1), 0);
+	ck_assert_int_eq(uuid_bytes("", k1), 0);
 }
 END_TEST
 

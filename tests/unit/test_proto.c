@@ -198,6 +198,38 @@ START_TEST(test_uuid)
 }
 END_TEST
 
+START_TEST(test_uuid_bytes)
+{
+	static const unsigned char want[16] = { 0x6f, 0x0c, 0, 0, 0, 0, 0x40,
+		0, 0x80, 0, 0, 0, 0, 0, 0, 0xab };
+	const char *lower = "6f0c0000-0000-4000-8000-0000000000ab";
+	unsigned char b[16];
+	char t[UUID_STRLEN + 1];
+
+	/* Either case to bytes, and back in lower case. */
+	ck_assert_int_eq(uuid_bytes("6F0C0000-0000-4000-8000-0000000000AB", b),
+	    1);
+	ck_assert_mem_eq(b, want, 16);
+	uuid_text(b, t);
+	ck_assert_str_eq(t, lower);
+	/* Lower case only, of a length given: text that comes back exact. */
+	ck_assert_int_eq(uuid_bytes_lower(lower, UUID_STRLEN, b), 1);
+	ck_assert_mem_eq(b, want, 16);
+	ck_assert_int_eq(uuid_bytes_lower("6F0C0000-0000-4000-8000-0000000000ab",
+	    UUID_STRLEN, b), 0);
+	ck_assert_int_eq(uuid_bytes_lower(lower, UUID_STRLEN - 1, b), 0);
+	/* Not uuids. */
+	ck_assert_int_eq(uuid_bytes("6f0c0000-0000-4000-8000-0000000000a", b), 0);
+	ck_assert_int_eq(uuid_bytes("6f0c0000-0000-4000-8000-0000000000abc", b),
+	    0);
+	ck_assert_int_eq(uuid_bytes("6f0c00000000-4000-8000-0000000000ab-", b),
+	    0);
+	ck_assert_int_eq(uuid_bytes("6f0c0000-0000-4000-8000-0000000000ag", b),
+	    0);
+	ck_assert_int_eq(uuid_bytes("", b), 0);
+}
+END_TEST
+
 /* v7: version and variant bits, the time in front, increasing order. */
 START_TEST(test_uuid_v7)
 {
@@ -268,6 +300,7 @@ main(void)
 	tcase_add_test(tc, test_codes);
 	tcase_add_test(tc, test_linebuf);
 	tcase_add_test(tc, test_uuid);
+	tcase_add_test(tc, test_uuid_bytes);
 	tcase_add_test(tc, test_uuid_v7);
 	tcase_add_test(tc, test_uuid_after_fork);
 	suite_add_tcase(s, tc);
