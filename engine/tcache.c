@@ -46,6 +46,7 @@
 #define TCACHE_MAX_ATTRS 65536
 #define TCACHE_MAX_ROWS 65535
 #define TCACHE_MALLOC_OVERHEAD 16 /* bytes the allocator adds to a block */
+#define TCACHE_FILL_AFTER 4096 /* value-scan rows before a first fill */
 
 /* Row kinds. */
 #define TC_TEXT 0
@@ -63,6 +64,13 @@ struct tc_col {
 	unsigned char *rows;
 	size_t bytes;  /* counted against the column budget */
 	uint64_t used; /* the clock when last scanned */
+};
+
+/* What value scans of one attr read from SQLite since it last had its
+ * column filled (or tried to): how a column earns its fill. */
+struct tc_avread {
+	uint32_t rows; /* rows the value scans read */
+	uint32_t size; /* rows the last fill read (0: none yet) */
 };
 
 struct tc_ent {
@@ -89,6 +97,7 @@ struct tcache {
 	size_t na, acap;
 	struct strmap *amap; /* attr id -> number */
 	struct tc_col **cols; /* columns by attr number (acap of them) */
+	struct tc_avread *avr; /* value scans by attr number (acap) */
 	size_t col_bytes, col_budget;
 	uint64_t clock;       /* stamps columns' use */
 	struct tc_col *dead_cols;
@@ -223,6 +232,7 @@ tcache_free(struct tcache *tc)
 	}
 	tc_col_free_list(tc->dead_cols);
 	free(tc->cols);
+	free(tc->avr);
 	free(tc->anames);
 	strmap_free(tc->amap);
 	free(tc->b);
@@ -443,6 +453,7 @@ tc_attr(struct tcache *tc, const char *a, uint32_t *out)
 	if (tc->na == tc->acap) {
 		size_t cap = tc->acap ? tc->acap * 2 : 64;
 		struct tc_col **c;
+		struct tc_avread *avr;
 		if ((v = realloc(tc->anames, cap * sizeof *v)) == NULL)
 			return -1;
 		tc->anames = v;
@@ -450,7 +461,12 @@ tc_attr(struct tcache *tc, const char *a, uint32_t *out)
 			return -1;
 		memset(c + tc->acap, 0, (cap - tc->acap) * sizeof *c);
 		tc->cols = c;
-		tc->bytes += (cap - tc->acap) * (sizeof *v + sizeof *c);
+		if ((avr = realloc(tc->avr, cap * sizeof *avr)) == NULL)
+			return -1;
+		memset(avr + tc->acap, 0, (cap - tc->acap) * sizeof *avr);
+		tc->avr = avr;
+		tc->bytes += (cap - tc->acap) *
+		    (sizeof *v + sizeof *c + sizeof *avr);
 		tc->acap = cap;
 	}
 	if ((tc->anames[tc->na] = strdup(a)) == NULL)
@@ -781,6 +797,38 @@ tcache_forget_columns(struct tcache *tc)
 		tc_col_drop(tc, i);
 }
 
+/* Whether a value scan of attr a should read the whole attr into its
+ * column: once value scans served by SQLite have read as many rows as
+ * the last fill did (TCACHE_FILL_AFTER before the first).  A column that
+ * writes keep dropping then costs its value scans at most about half as
+ * much again, while one that stays pays for itself many times over. */
+int
+tcache_col_due(struct tcache *tc, const char *a)
+{
+	size_t ai;
+	uint32_t after;
+
+	if (tc->col_budget == 0 || !strmap_get(tc->amap, a, &ai) ||
+	    tc->cols[ai] != NULL)
+		return 0;
+	after = tc->avr[ai].size > TCACHE_FILL_AFTER ? tc->avr[ai].size :
+	    TCACHE_FILL_AFTER;
+	return tc->avr[ai].rows >= after;
+}
+
+/* Count rows a value scan of attr a read from SQLite. */
+void
+tcache_col_note(struct tcache *tc, const char *a, size_t rows)
+{
+	uint32_t ai;
+
+	if (rows == 0 || tc_attr(tc, a, &ai) != 0)
+		return;
+	if (rows > UINT32_MAX - tc->avr[ai].rows)
+		rows = UINT32_MAX - tc->avr[ai].rows;
+	tc->avr[ai].rows += (uint32_t)rows;
+}
+
 /* Start keeping the rows of an attr scan. */
 void
 tcache_col_begin(struct tcache *tc, struct tcache_colfill *f)
@@ -860,8 +908,13 @@ tcache_col_end(struct tcache *tc, struct tcache_colfill *f, const char *a,
 	struct tc_col *c = NULL;
 	uint32_t ai;
 
-	if (!keep || f->failed || f->gen != tc->gen ||
-	    tc_attr(tc, a, &ai) != 0 || tc->cols[ai] != NULL)
+	if (tc_attr(tc, a, &ai) != 0)
+		goto out;
+	/* Whether kept or not, the value scans start earning the next
+	 * fill afresh, against what this one read. */
+	tc->avr[ai].rows = 0;
+	tc->avr[ai].size = f->n > UINT32_MAX ? UINT32_MAX : (uint32_t)f->n;
+	if (!keep || f->failed || f->gen != tc->gen || tc->cols[ai] != NULL)
 		goto out;
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		goto out;

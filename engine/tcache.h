@@ -60,7 +60,8 @@ void tcache_forget_all(struct tcache *);
 
 /*
  * Attribute columns: every triple of one attr, in the (value, entity)
- * order of an attr scan, kept from a complete attr scan.  They take at
+ * order of an attr scan, kept from a complete attr scan (which a value
+ * scan becomes once value scans have earned it).  They take at
  * most half the budget more, and are dropped whole: the least recently
  * scanned first when a new one needs room, and any one whose attr is
  * written.
@@ -81,6 +82,11 @@ int tcache_col_scan(struct tcache *, const char *a, const char *v,
     const char *has, tstore_cb cb, void *arg, int *hit);
 /* 1 and the number of triples of attr a if it has a column, else 0. */
 int tcache_col_count(struct tcache *, const char *a, int64_t *n);
+/* Whether attr a's next value scan should fill its column: its value
+ * scans have read enough rows from SQLite (see tcache.c). */
+int tcache_col_due(struct tcache *, const char *a);
+/* Count rows that a value scan of attr a read from SQLite. */
+void tcache_col_note(struct tcache *, const char *a, size_t rows);
 /* Filling a column: as for entities. */
 void tcache_col_begin(struct tcache *, struct tcache_colfill *);
 void tcache_col_row(struct tcache *, struct tcache_colfill *,

@@ -616,52 +616,84 @@ tstore_scan_ea(struct tstore *ts, const char *e, const char *a, tstore_cb cb,
 }
 
 /* An attr scan read from SQLite on its way into the cache's column, with
- * the containment filter of scan_a_has (has), if any. */
+ * the filter of scan_av (v) or of scan_a_has (has), if any. */
 struct tstore_colfill {
 	struct tcache *cache;
 	struct tcache_colfill f;
-	const char *has;
+	const char *v, *has;
 	tstore_cb cb;
 	void *arg;
 };
 
-/* Callback: keep the row, then pass it on if it contains has. */
+/* Callback: keep the row, then pass it on if it passes the filter. */
 static int
 tstore_colfill_cb(void *arg, const struct triple *tr)
 {
 	struct tstore_colfill *fl = arg;
 
 	tcache_col_row(fl->cache, &fl->f, tr);
+	if (fl->v != NULL && strcmp(tr->v, fl->v) != 0)
+		return 0;
 	if (fl->has != NULL && strstr(tr->v, fl->has) == NULL)
 		return 0;
 	return fl->cb(fl->arg, tr);
 }
 
-/* An attr scan: from the column of a, or from SQLite (which then
- * fills the column, outside a write transaction).  v: only that value;
- * has: only values that contain it. */
+/* A value scan read from SQLite: its rows are counted. */
+struct tstore_avcount {
+	size_t n;
+	tstore_cb cb;
+	void *arg;
+};
+
+/* Callback: count the row and pass it on. */
+static int
+tstore_avcount_cb(void *arg, const struct triple *tr)
+{
+	struct tstore_avcount *c = arg;
+
+	c->n++;
+	return c->cb(c->arg, tr);
+}
+
+/* An attr scan: from the column of a, or from SQLite, which fills the
+ * column outside a write transaction (for a value scan, only once value
+ * scans have earned it: tcache_col_due).  v: only that value; has: only
+ * values that contain it. */
 static int
 tstore_scan_attr(struct tstore *ts, const char *a, const char *v,
     const char *has, tstore_cb cb, void *arg)
 {
 	struct tstore_colfill fl;
-	int hit = 0, r;
+	struct tstore_avcount ac;
+	int hit = 0, r, fill;
 
 	if (ts->cache != NULL) {
 		r = tcache_col_scan(ts->cache, a, v, has, cb, arg, &hit);
 		if (hit)
 			return r;
 	}
-	if (v != NULL)
-		return tstore_scan(ts, SQL_SCAN_AV, a, v, cb, arg);
-	if (ts->cache == NULL ||
-	    sqlite3_txn_state(ts->db, "main") == SQLITE_TXN_WRITE) {
+	fill = ts->cache != NULL &&
+	    sqlite3_txn_state(ts->db, "main") != SQLITE_TXN_WRITE &&
+	    (v == NULL || tcache_col_due(ts->cache, a));
+	if (!fill && v != NULL) {
+		if (ts->cache == NULL)
+			return tstore_scan(ts, SQL_SCAN_AV, a, v, cb, arg);
+		ac.n = 0;
+		ac.cb = cb;
+		ac.arg = arg;
+		r = tstore_scan(ts, SQL_SCAN_AV, a, v, tstore_avcount_cb, &ac);
+		tcache_col_note(ts->cache, a, ac.n);
+		return r;
+	}
+	if (!fill) {
 		if (has != NULL)
 			return tstore_scan(ts, SQL_SCAN_A_HAS, a, has, cb,
 			    arg);
 		return tstore_scan(ts, SQL_SCAN_A, a, NULL, cb, arg);
 	}
 	fl.cache = ts->cache;
+	fl.v = v;
 	fl.has = has;
 	fl.cb = cb;
 	fl.arg = arg;

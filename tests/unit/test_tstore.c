@@ -383,6 +383,62 @@ START_TEST(test_cache_columns_follow_writes)
 }
 END_TEST
 
+/* Scan attr "a" for value v in both stores: the same rows, in order. */
+static int
+same_av(struct tstore *plain, const char *v)
+{
+	struct rows r1, r2;
+
+	memset(&r1, 0, sizeof r1);
+	memset(&r2, 0, sizeof r2);
+	ck_assert_int_eq(tstore_scan_av(ts, "a", v, collect_cb, &r1), 0);
+	ck_assert_int_eq(tstore_scan_av(plain, "a", v, collect_cb, &r2), 0);
+	ck_assert_str_eq(r1.buf, r2.buf);
+	return r1.n;
+}
+
+START_TEST(test_cache_value_scans_earn_a_column)
+{
+	struct tstore *plain = tstore_create(db, "triples", NULL);
+	char e[16];
+	int i, scans;
+
+	ck_assert_ptr_nonnull(plain);
+	for (i = 0; i < 100; i++) {
+		snprintf(e, sizeof e, "e%03d", i);
+		tstore_add(ts, e, "a", i % 2 ? "\"odd\"" : "\"even\"", i);
+		tstore_add(ts, e, "b", "1", i);
+	}
+	/* Value scans read from SQLite until they have read 4096 rows;
+	 * the next one reads the attr whole and keeps it. */
+	for (scans = 0; columns(ts) == 0 && scans < 200; scans++)
+		ck_assert_int_eq(same_av(plain, "\"odd\""), 50);
+	ck_assert_int_eq(scans, 4096 / 50 + 2);
+	ck_assert_int_eq(same_av(plain, "\"even\""), 50);
+	ck_assert_int_eq(same_av(plain, "\"none\""), 0);
+	ck_assert_uint_eq(columns(ts), 1);
+	/* A write drops it, and the rows read since count afresh. */
+	tstore_add(ts, "e000", "a", "\"odd\"", 7);
+	ck_assert_uint_eq(columns(ts), 0);
+	for (scans = 0; columns(ts) == 0 && scans < 200; scans++)
+		ck_assert_int_eq(same_av(plain, "\"odd\""), 51);
+	ck_assert_int_eq(scans, 4096 / 51 + 2);
+	/* None is kept from a write transaction. */
+	tstore_retract(ts, "e000", "a", "\"odd\"");
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL),
+	    SQLITE_OK);
+	tstore_add(ts, "e999", "b", "2", 1);
+	for (scans = 0; scans < 100; scans++)
+		ck_assert_int_eq(same_av(plain, "\"odd\""), 50);
+	ck_assert_uint_eq(columns(ts), 0);
+	ck_assert_int_eq(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(same_av(plain, "\"odd\""), 50);
+	ck_assert_uint_eq(columns(ts), 1);
+	tstore_free(plain);
+}
+END_TEST
+
 START_TEST(test_cache_skips_write_transactions)
 {
 	struct rows r;
@@ -693,6 +749,7 @@ tstore_suite(void)
 	tcase_add_test(tc, test_cache_follows_writes);
 	tcase_add_test(tc, test_cache_skips_write_transactions);
 	tcase_add_test(tc, test_cache_columns_follow_writes);
+	tcase_add_test(tc, test_cache_value_scans_earn_a_column);
 	tcase_add_test(tc, test_cache_sees_other_connections);
 	tcase_add_test(tc, test_cache_nested_scans);
 	tcase_add_test(tc, test_cache_agrees_with_sqlite);
