@@ -130,9 +130,9 @@ iqorder_msort(const struct iqorder_spec *s, struct iq_sortent **p,
 static int
 iqorder_sort(const struct iqorder_spec *s, struct iq_sortent *v, size_t n)
 {
-	struct iq_sortent **p = calloc(n + 1, sizeof *p);
-	struct iq_sortent **tmp = calloc(n + 1, sizeof *tmp);
-	struct iq_sortent *out = calloc(n + 1, sizeof *out);
+	struct iq_sortent **p = malloc((n + 1) * sizeof *p);
+	struct iq_sortent **tmp = malloc((n + 1) * sizeof *tmp);
+	struct iq_sortent *out = malloc((n + 1) * sizeof *out);
 	size_t i;
 	int r = -1;
 

@@ -96,16 +96,16 @@ uuid_v7(char out[UUID_STRLEN + 1])
 	return 0;
 }
 
-/* Each hex digit's value plus one, with UUID_UPPER for the upper-case
- * ones; 0 for any other character. */
-#define UUID_UPPER 0x80
+/* Each hex digit's value, with UUID_HEX for every hex digit and
+ * UUID_UPPER for the upper-case ones; 0 for any other character. */
+#define UUID_HEX 0x10
+#define UUID_UPPER 0x20
 static const unsigned char uuid_hexval[256] = {
-	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
-	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12,
-	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
-	['A'] = UUID_UPPER | 11, ['B'] = UUID_UPPER | 12,
-	['C'] = UUID_UPPER | 13, ['D'] = UUID_UPPER | 14,
-	['E'] = UUID_UPPER | 15, ['F'] = UUID_UPPER | 16,
+	['0'] = 0x10, ['1'] = 0x11, ['2'] = 0x12, ['3'] = 0x13, ['4'] = 0x14,
+	['5'] = 0x15, ['6'] = 0x16, ['7'] = 0x17, ['8'] = 0x18, ['9'] = 0x19,
+	['a'] = 0x1a, ['b'] = 0x1b, ['c'] = 0x1c, ['d'] = 0x1d, ['e'] = 0x1e,
+	['f'] = 0x1f, ['A'] = 0x3a, ['B'] = 0x3b, ['C'] = 0x3c, ['D'] = 0x3d,
+	['E'] = 0x3e, ['F'] = 0x3f,
 };
 
 /* Where each byte's two hex digits start in a UUID's text. */
@@ -128,25 +128,33 @@ uuid_text(const unsigned char b[16], char out[UUID_STRLEN + 1])
 }
 
 /* Parse the len bytes at s as a UUID (lower case only, if lower) into
- * out: whether they are one. */
+ * out: whether they are one.  Ids are parsed by the thousand when a
+ * query's results are sorted or cached, so the digits are checked all
+ * at once at the end rather than one by one. */
 static int
 uuid_parse(const char *s, size_t len, int lower, unsigned char out[16])
 {
-	unsigned hi, lo, bad = lower ? UUID_UPPER : 0;
-	size_t i;
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned hi, lo, all = UUID_HEX, any = 0;
 
 	if (len != UUID_STRLEN || s[8] != '-' || s[13] != '-' ||
 	    s[18] != '-' || s[23] != '-')
 		return 0;
-	for (i = 0; i < 16; i++) {
-		hi = uuid_hexval[(unsigned char)s[uuid_digit_at[i]]];
-		lo = uuid_hexval[(unsigned char)s[uuid_digit_at[i] + 1]];
-		if (hi == 0 || lo == 0 || ((hi | lo) & bad))
-			return 0;
-		out[i] = (unsigned char)(((hi & 0x7f) - 1) << 4 |
-		    ((lo & 0x7f) - 1));
-	}
-	return 1;
+#define UUID_BYTE(i, at) do {					\
+	hi = uuid_hexval[u[at]];					\
+	lo = uuid_hexval[u[(at) + 1]];					\
+	all &= hi & lo;							\
+	any |= hi | lo;							\
+	out[i] = (unsigned char)((hi & 0xf) << 4 | (lo & 0xf));	\
+} while (0)
+	UUID_BYTE(0, 0); UUID_BYTE(1, 2); UUID_BYTE(2, 4); UUID_BYTE(3, 6);
+	UUID_BYTE(4, 9); UUID_BYTE(5, 11);
+	UUID_BYTE(6, 14); UUID_BYTE(7, 16);
+	UUID_BYTE(8, 19); UUID_BYTE(9, 21);
+	UUID_BYTE(10, 24); UUID_BYTE(11, 26); UUID_BYTE(12, 28);
+	UUID_BYTE(13, 30); UUID_BYTE(14, 32); UUID_BYTE(15, 34);
+#undef UUID_BYTE
+	return all == UUID_HEX && !(lower && (any & UUID_UPPER));
 }
 
 /* Whether s has the 8-4-4-4-12 hex shape. */

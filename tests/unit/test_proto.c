@@ -227,6 +227,18 @@ START_TEST(test_uuid_bytes)
 	ck_assert_int_eq(uuid_bytes("6f0c0000-0000-4000-8000-0000000000ag", b),
 	    0);
 	ck_assert_int_eq(uuid_bytes("", b), 0);
+	/* A bad character anywhere fails the whole id: first, last, a dash
+	 * among the digits, a byte above ASCII, upper case in lower. */
+	ck_assert_int_eq(uuid_bytes("xf0c0000-0000-4000-8000-0000000000ab", b),
+	    0);
+	ck_assert_int_eq(uuid_bytes("6f0c0000-0000-4000-8000-0000000-00ab", b),
+	    0);
+	ck_assert_int_eq(uuid_bytes("6f0c0000-0000-4\xc3\xa9\x30-8000-0000000000ab",
+	    b), 0);
+	ck_assert_int_eq(uuid_bytes_lower("6f0c0000-0000-4000-8000-0000000000aB",
+	    UUID_STRLEN, b), 0);
+	ck_assert_int_eq(uuid_bytes_lower("6f0c0000-0000-4000-8000-00000000 0ab",
+	    UUID_STRLEN, b), 0);
 }
 END_TEST
 
