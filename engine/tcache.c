@@ -31,7 +31,8 @@
  *
  * Attr columns (the second half of this file) are kept the same way, one
  * allocation of rows per attr, within half the budget more.  They are
- * few, so the least recently scanned goes first.
+ * few, so the least recently scanned goes first, though never for one
+ * read by the same snapshot: see tc_col_room.
  */
 #include "config.h"
 
@@ -47,6 +48,7 @@
 #define TCACHE_MAX_ROWS 65535
 #define TCACHE_MALLOC_OVERHEAD 16 /* bytes the allocator adds to a block */
 #define TCACHE_FILL_AFTER 4096 /* value-scan rows before a first fill */
+#define TCACHE_RETRY_EVERY 64  /* fills skipped for room, then one tried */
 
 /* Row kinds. */
 #define TC_TEXT 0
@@ -69,8 +71,10 @@ struct tc_col {
 /* What value scans of one attr read from SQLite since it last had its
  * column filled (or tried to): how a column earns its fill. */
 struct tc_avread {
-	uint32_t rows; /* rows the value scans read */
-	uint32_t size; /* rows the last fill read (0: none yet) */
+	uint32_t rows;  /* rows the value scans read */
+	uint32_t size;  /* rows the last fill read (0: none yet) */
+	uint32_t bytes; /* bytes the last fill took, or had when it failed */
+	uint32_t skips; /* fills not tried since, for want of room */
 };
 
 struct tc_ent {
@@ -100,6 +104,7 @@ struct tcache {
 	struct tc_avread *avr; /* value scans by attr number (acap) */
 	size_t col_bytes, col_budget;
 	uint64_t clock;       /* stamps columns' use */
+	uint64_t epoch;       /* the clock when the current read began */
 	struct tc_col *dead_cols;
 };
 
@@ -821,38 +826,6 @@ tcache_forget_columns(struct tcache *tc)
 		tc_col_drop(tc, i);
 }
 
-/* Whether a value scan of attr a should read the whole attr into its
- * column: once value scans served by SQLite have read as many rows as
- * the last fill did (TCACHE_FILL_AFTER before the first).  A column that
- * writes keep dropping then costs its value scans at most about half as
- * much again, while one that stays pays for itself many times over. */
-int
-tcache_col_due(struct tcache *tc, const char *a)
-{
-	size_t ai;
-	uint32_t after;
-
-	if (tc->col_budget == 0 || !strmap_get(tc->amap, a, &ai) ||
-	    tc->cols[ai] != NULL)
-		return 0;
-	after = tc->avr[ai].size > TCACHE_FILL_AFTER ? tc->avr[ai].size :
-	    TCACHE_FILL_AFTER;
-	return tc->avr[ai].rows >= after;
-}
-
-/* Count rows a value scan of attr a read from SQLite. */
-void
-tcache_col_note(struct tcache *tc, const char *a, size_t rows)
-{
-	uint32_t ai;
-
-	if (rows == 0 || tc_attr(tc, a, &ai) != 0)
-		return;
-	if (rows > UINT32_MAX - tc->avr[ai].rows)
-		rows = UINT32_MAX - tc->avr[ai].rows;
-	tc->avr[ai].rows += (uint32_t)rows;
-}
-
 /* Start keeping the rows of an attr scan. */
 void
 tcache_col_begin(struct tcache *tc, struct tcache_colfill *f)
@@ -905,7 +878,11 @@ tcache_col_row(struct tcache *tc, struct tcache_colfill *f,
 		f->failed = 1;
 }
 
-/* Drop the least recently scanned columns until size more bytes fit. */
+/* Drop the least recently scanned columns until size more bytes fit,
+ * but none that the current read has scanned: a read of more attrs than
+ * fit would otherwise drop each column just before it is read again, and
+ * the next read find none (a query over a namespace reads the same attrs
+ * every time).  Kept, those that fit are read from memory every time. */
 static void
 tc_col_room(struct tcache *tc, size_t size)
 {
@@ -914,13 +891,87 @@ tc_col_room(struct tcache *tc, size_t size)
 	while (tc->col_bytes + size > tc->col_budget) {
 		oldest = tc->na;
 		for (i = 0; i < tc->na; i++)
-			if (tc->cols[i] != NULL && (oldest == tc->na ||
+			if (tc->cols[i] != NULL &&
+			    tc->cols[i]->used <= tc->epoch &&
+			    (oldest == tc->na ||
 			    tc->cols[i]->used < tc->cols[oldest]->used))
 				oldest = i;
 		if (oldest == tc->na)
 			return;
 		tc_col_drop(tc, oldest);
 	}
+}
+
+/* Whether attr number ai's column, as large as its last fill, would fit
+ * beside the columns the current read has scanned.  A fill that cannot
+ * be kept costs its scan a third more; now and then one is tried anyway,
+ * in case the attr has shrunk. */
+static int
+tc_col_fits(struct tcache *tc, size_t ai)
+{
+	struct tc_avread *r = &tc->avr[ai];
+	size_t held = 0, i;
+
+	if (r->bytes == 0)
+		return 1;
+	for (i = 0; i < tc->na; i++)
+		if (tc->cols[i] != NULL && tc->cols[i]->used > tc->epoch)
+			held += tc->cols[i]->bytes;
+	if (r->bytes <= tc->col_budget && held <= tc->col_budget - r->bytes)
+		return 1;
+	return ++r->skips % TCACHE_RETRY_EVERY == 0;
+}
+
+/* Whether an attr scan of a should fill its column. */
+int
+tcache_col_wanted(struct tcache *tc, const char *a)
+{
+	size_t ai;
+
+	if (tc->col_budget == 0)
+		return 0;
+	if (!strmap_get(tc->amap, a, &ai))
+		return 1;
+	return tc->cols[ai] == NULL && tc_col_fits(tc, ai);
+}
+
+/* A read snapshot begins: the columns it scans are kept from here on. */
+void
+tcache_read_begin(struct tcache *tc)
+{
+	tc->epoch = ++tc->clock;
+}
+
+/* Whether a value scan of attr a should read the whole attr into its
+ * column: once value scans served by SQLite have read as many rows as
+ * the last fill did (TCACHE_FILL_AFTER before the first).  A column that
+ * writes keep dropping then costs its value scans at most about half as
+ * much again, while one that stays pays for itself many times over. */
+int
+tcache_col_due(struct tcache *tc, const char *a)
+{
+	size_t ai;
+	uint32_t after;
+
+	if (tc->col_budget == 0 || !strmap_get(tc->amap, a, &ai) ||
+	    tc->cols[ai] != NULL)
+		return 0;
+	after = tc->avr[ai].size > TCACHE_FILL_AFTER ? tc->avr[ai].size :
+	    TCACHE_FILL_AFTER;
+	return tc->avr[ai].rows >= after && tc_col_fits(tc, ai);
+}
+
+/* Count rows a value scan of attr a read from SQLite. */
+void
+tcache_col_note(struct tcache *tc, const char *a, size_t rows)
+{
+	uint32_t ai;
+
+	if (rows == 0 || tc_attr(tc, a, &ai) != 0)
+		return;
+	if (rows > UINT32_MAX - tc->avr[ai].rows)
+		rows = UINT32_MAX - tc->avr[ai].rows;
+	tc->avr[ai].rows += (uint32_t)rows;
 }
 
 /* Finish an attr scan of a: keep its rows as a's column, if the scan read
@@ -931,6 +982,7 @@ tcache_col_end(struct tcache *tc, struct tcache_colfill *f, const char *a,
 {
 	struct tc_col *c = NULL;
 	uint32_t ai;
+	size_t bytes;
 
 	if (tc_attr(tc, a, &ai) != 0)
 		goto out;
@@ -938,6 +990,10 @@ tcache_col_end(struct tcache *tc, struct tcache_colfill *f, const char *a,
 	 * fill afresh, against what this one read. */
 	tc->avr[ai].rows = 0;
 	tc->avr[ai].size = f->n > UINT32_MAX ? UINT32_MAX : (uint32_t)f->n;
+	bytes = sizeof *c + f->cap * sizeof *f->off + f->rows.cap +
+	    3 * TCACHE_MALLOC_OVERHEAD;
+	tc->avr[ai].bytes = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
+	tc->avr[ai].skips = 0;
 	if (!keep || f->failed || f->gen != tc->gen || tc->cols[ai] != NULL)
 		goto out;
 	if ((c = calloc(1, sizeof *c)) == NULL)

@@ -63,8 +63,8 @@ void tcache_forget_all(struct tcache *);
  * order of an attr scan, kept from a complete attr scan (which a value
  * scan becomes once value scans have earned it).  They take at
  * most half the budget more, and are dropped whole: the least recently
- * scanned first when a new one needs room, and any one whose attr is
- * written.
+ * scanned first when a new one needs room (but never one the current
+ * read snapshot has scanned), and any one whose attr is written.
  */
 struct tcache_colfill {
 	struct textbuf rows;
@@ -82,6 +82,12 @@ int tcache_col_scan(struct tcache *, const char *a, const char *v,
     const char *has, tstore_cb cb, void *arg, int *hit);
 /* 1 and the number of triples of attr a if it has a column, else 0. */
 int tcache_col_count(struct tcache *, const char *a, int64_t *n);
+/* A read snapshot begins: columns it scans are not dropped for others
+ * until the next one begins. */
+void tcache_read_begin(struct tcache *);
+/* Whether an attr scan of a should fill its column: there is none, and
+ * one as large as its last would fit (see tcache.c). */
+int tcache_col_wanted(struct tcache *, const char *a);
 /* Whether attr a's next value scan should fill its column: its value
  * scans have read enough rows from SQLite (see tcache.c). */
 int tcache_col_due(struct tcache *, const char *a);

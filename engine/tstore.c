@@ -429,6 +429,7 @@ tstore_read_begin(struct tstore *ts)
 	if (v != ts->data_version)
 		tstore_forget_all(ts);
 	ts->data_version = v;
+	tcache_read_begin(ts->cache);
 	return 0;
 }
 
@@ -657,8 +658,9 @@ tstore_avcount_cb(void *arg, const struct triple *tr)
 }
 
 /* An attr scan: from the column of a, or from SQLite, which fills the
- * column outside a write transaction (for a value scan, only once value
- * scans have earned it: tcache_col_due).  v: only that value; has: only
+ * column outside a write transaction when it would be kept
+ * (tcache_col_wanted; for a value scan, only once value scans have
+ * earned it: tcache_col_due).  v: only that value; has: only
  * values that contain it. */
 static int
 tstore_scan_attr(struct tstore *ts, const char *a, const char *v,
@@ -675,7 +677,8 @@ tstore_scan_attr(struct tstore *ts, const char *a, const char *v,
 	}
 	fill = ts->cache != NULL &&
 	    sqlite3_txn_state(ts->db, "main") != SQLITE_TXN_WRITE &&
-	    (v == NULL || tcache_col_due(ts->cache, a));
+	    (v == NULL ? tcache_col_wanted(ts->cache, a) :
+	    tcache_col_due(ts->cache, a));
 	if (!fill && v != NULL) {
 		if (ts->cache == NULL)
 			return tstore_scan(ts, SQL_SCAN_AV, a, v, cb, arg);

@@ -377,6 +377,7 @@ START_TEST(test_column_budget)
 	}
 	fill_col(tc, A1, 500, e, v);
 	fill_col(tc, A2, 500, e, v);
+	tcache_read_begin(tc);
 	tcache_col_scan(tc, A1, "x", NULL, collect_cb, &r, &hit);
 	fill_col(tc, A3, 500, e, v);
 	tcache_col_stats(tc, &ncols, &bytes);
@@ -384,6 +385,23 @@ START_TEST(test_column_budget)
 	ck_assert_uint_le(bytes, 96 * 1024);
 	ck_assert_int_eq(tcache_col_count(tc, A1, &n), 1);
 	ck_assert_int_eq(tcache_col_count(tc, A2, &n), 0);
+	ck_assert_int_eq(tcache_col_count(tc, A3, &n), 1);
+	/* Within one read snapshot, none it scanned is dropped for another:
+	 * A2 is not kept, and is not worth filling again for a while. */
+	ck_assert_int_eq(tcache_col_wanted(tc, A2), 0);
+	fill_col(tc, A2, 500, e, v);
+	ck_assert_int_eq(tcache_col_count(tc, A2, &n), 0);
+	ck_assert_int_eq(tcache_col_count(tc, A1, &n), 1);
+	ck_assert_int_eq(tcache_col_count(tc, A3, &n), 1);
+	for (i = 1; i < 64; i++)
+		ck_assert_int_eq(tcache_col_wanted(tc, A2), 0);
+	ck_assert_int_eq(tcache_col_wanted(tc, A2), 1); /* the retry */
+	/* In the next, the least recently scanned goes. */
+	tcache_read_begin(tc);
+	ck_assert_int_eq(tcache_col_wanted(tc, A2), 1);
+	fill_col(tc, A2, 500, e, v);
+	ck_assert_int_eq(tcache_col_count(tc, A2, &n), 1);
+	ck_assert_int_eq(tcache_col_count(tc, A1, &n), 0);
 	ck_assert_int_eq(tcache_col_count(tc, A3, &n), 1);
 	/* One larger than the whole budget is not kept. */
 	{
