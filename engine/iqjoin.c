@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@
 #include "engine/jsval.h"
 #include "engine/strmap.h"
 #include "engine/tstore.h"
+#include "proto/jsontext.h"
 
 /* One copied row: offsets into the rows' text arena. */
 struct iqj_row {
@@ -116,11 +118,13 @@ iqj_reserve(struct iqj_rows *rs, size_t n)
 	return 0;
 }
 
-/* Append s, quoted if asked, and a NUL to the arena: its offset. */
+/* Append the n bytes of s, quoted if asked, and a NUL to the arena: its
+ * offset. */
 static int
-iqj_put(struct iqj_rows *rs, const char *s, int quoted, size_t *off)
+iqj_put(struct iqj_rows *rs, const char *s, size_t n, int quoted,
+    size_t *off)
 {
-	size_t n = strlen(s), q = quoted ? 1 : 0;
+	size_t q = quoted ? 1 : 0;
 
 	if (iqj_reserve(rs, n + 2 * q + 1) != 0)
 		return -1;
@@ -135,12 +139,22 @@ iqj_put(struct iqj_rows *rs, const char *s, int quoted, size_t *off)
 	return 0;
 }
 
-/* Whether s needs escaping inside a JSON string. */
+/* Whether the n bytes of s need escaping inside a JSON string: a word
+ * at a time (every id is tested), then byte by byte from the first word
+ * that may. */
 static int
-iqj_needs_escape(const char *s)
+iqj_needs_escape(const char *s, size_t n)
 {
-	for (; *s != '\0'; s++)
-		if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+	size_t i = 0;
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		if (jsontext_word_special(w))
+			break;
+	}
+	for (; i < n; i++)
+		if (s[i] == '"' || s[i] == '\\' || (unsigned char)s[i] < 0x20)
 			return 1;
 	return 0;
 }
@@ -153,7 +167,7 @@ iqjoin_quote(const char *s)
 	json_t *j;
 	char *t;
 
-	if (!iqj_needs_escape(s)) {
+	if (!iqj_needs_escape(s, n)) {
 		if ((t = malloc(n + 3)) != NULL) {
 			t[0] = '"';
 			memcpy(t + 1, s, n);
@@ -168,18 +182,18 @@ iqjoin_quote(const char *s)
 	return t;
 }
 
-/* Append the JSON text of an entity id to the arena. */
+/* Append the JSON text of an entity id (of n bytes) to the arena. */
 static int
-iqj_put_etext(struct iqj_rows *rs, const char *e, size_t *off)
+iqj_put_etext(struct iqj_rows *rs, const char *e, size_t n, size_t *off)
 {
 	char *q;
 	int r;
 
-	if (!iqj_needs_escape(e))
-		return iqj_put(rs, e, 1, off);
+	if (!iqj_needs_escape(e, n))
+		return iqj_put(rs, e, n, 1, off);
 	if ((q = iqjoin_quote(e)) == NULL)
 		return -1;
-	r = iqj_put(rs, q, 0, off);
+	r = iqj_put(rs, q, strlen(q), 0, off);
 	free(q);
 	return r;
 }
@@ -189,6 +203,7 @@ static int
 iqj_rows_add(struct iqj_rows *rs, const struct triple *tr)
 {
 	struct iqj_row *v;
+	size_t elen;
 
 	if (rs->n == rs->cap) {
 		rs->cap = rs->cap ? rs->cap * 2 : 16;
@@ -197,9 +212,10 @@ iqj_rows_add(struct iqj_rows *rs, const struct triple *tr)
 		rs->v = v;
 	}
 	v = &rs->v[rs->n];
-	if (iqj_put(rs, tr->e, 0, &v->e) != 0 ||
-	    iqj_put_etext(rs, tr->e, &v->etext) != 0 ||
-	    iqj_put(rs, tr->v, 0, &v->v) != 0)
+	elen = strlen(tr->e);
+	if (iqj_put(rs, tr->e, elen, 0, &v->e) != 0 ||
+	    iqj_put_etext(rs, tr->e, elen, &v->etext) != 0 ||
+	    iqj_put(rs, tr->v, strlen(tr->v), 0, &v->v) != 0)
 		return -1;
 	v->t = tr->t;
 	rs->n++;

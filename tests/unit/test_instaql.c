@@ -574,6 +574,32 @@ END_TEST
 /* $like reads only the values whose text holds the pattern's longest
  * literal run (a prefilter in SQLite), then matches them exactly: values
  * with escapes, slashes, quotes and other characters around the run. */
+/* Ids as JSON strings: escaped wherever the character needing it lies
+ * (the test goes a word at a time). */
+START_TEST(test_quote_ids)
+{
+	static const char *const cases[][2] = {
+		{ "6f0c0000-0000-4000-8000-0000000000ab",
+		  "\"6f0c0000-0000-4000-8000-0000000000ab\"" },
+		{ "", "\"\"" },
+		{ "a\"b", "\"a\\\"b\"" },
+		{ "abcdefgh\\", "\"abcdefgh\\\\\"" },
+		{ "abcdefghijklmnop\"", "\"abcdefghijklmnop\\\"\"" },
+		{ "abcdefg\n", "\"abcdefg\\n\"" },
+		{ "caf\xc3\xa9 \xc3\xa9t\xc3\xa9", "\"caf\xc3\xa9 \xc3\xa9t\xc3\xa9\"" },
+	};
+	size_t i;
+	char *q;
+
+	for (i = 0; i < sizeof cases / sizeof *cases; i++) {
+		q = iqjoin_quote(cases[i][0]);
+		ck_assert_ptr_nonnull(q);
+		ck_assert_str_eq(q, cases[i][1]);
+		free(q);
+	}
+}
+END_TEST
+
 START_TEST(test_uuid_sort_keys)
 {
 	static const char *const ids[] = {
@@ -688,6 +714,7 @@ instaql_suite(void)
 	tcase_add_test(tc, test_has_one_inference);
 	tcase_add_test(tc, test_order_limit);
 	tcase_add_test(tc, test_uuid_sort_keys);
+	tcase_add_test(tc, test_quote_ids);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_topics_and_validate);
 	tcase_add_test(tc, test_limits);
