@@ -30,7 +30,8 @@
  * query's entities are, instead of none of it.
  *
  * Attr columns (the second half of this file) are kept the same way, one
- * allocation of rows per attr, within half the budget more.  They are
+ * allocation of rows per attr, within half the budget more and what of
+ * the budget entities leave unused (tc_col_limit).  They are
  * few, so the least recently scanned goes first, though never for one
  * read by the same snapshot: see tc_col_room.
  */
@@ -163,6 +164,20 @@ tc_id_size(const struct tc_ent *en)
 	return en->is_uuid ? 16 : strlen((const char *)en->data) + 1;
 }
 
+/* The bytes columns may take: their own half budget, and whatever of
+ * the entities' budget entities do not use (a query that reads whole
+ * attrs of a large namespace fills columns, not entities).  Entities
+ * take it back as they fill (tc_col_shrink), so the two together stay
+ * within one and a half budgets. */
+static size_t
+tc_col_limit(const struct tcache *tc)
+{
+	if (tc->col_budget == 0)
+		return 0;
+	return tc->col_budget + (tc->bytes < tc->budget ?
+	    tc->budget - tc->bytes : 0);
+}
+
 /* A new, empty cache of at most budget bytes. */
 struct tcache *
 tcache_create(size_t budget)
@@ -275,7 +290,11 @@ tc_drop(struct tcache *tc, struct tc_ent *en)
 		free(en);
 }
 
-/* Empty buckets picked at random until the cache is within its budget. */
+static void tc_col_room(struct tcache *, size_t);
+static void tc_col_shrink(struct tcache *);
+
+/* Empty buckets picked at random until the cache is within its budget;
+ * then give back what columns took of the room entities now use. */
 static void
 tc_trim(struct tcache *tc)
 {
@@ -292,6 +311,7 @@ tc_trim(struct tcache *tc)
 			tc_drop(tc, en);
 		}
 	}
+	tc_col_shrink(tc);
 }
 
 /* Double the bucket array (best effort: a cache that cannot grow only
@@ -840,7 +860,7 @@ tcache_col_row(struct tcache *tc, struct tcache_colfill *f,
     const struct triple *tr)
 {
 	unsigned char u[16], ue[16], kind;
-	size_t elen, vlen;
+	size_t elen, vlen, need;
 	uint32_t *off;
 	int euuid;
 
@@ -874,8 +894,19 @@ tcache_col_row(struct tcache *tc, struct tcache_colfill *f,
 	kind = tc_value_kind(tr->v, vlen, euuid ? ue : NULL, u);
 	textbuf_putc(&f->rows, (char)kind);
 	tc_put_value(&f->rows, kind, u, tr->v, vlen);
-	if (f->rows.err || f->rows.len + f->n * sizeof *off > tc->col_budget)
+	if (f->rows.err) {
 		f->failed = 1;
+		return;
+	}
+	/* The rows being read count against the limit as they come: older
+	 * columns make way now, not once this one is complete, so the two
+	 * are never held together past it. */
+	need = f->rows.cap + f->cap * sizeof *off;
+	if (tc->col_bytes + need > tc_col_limit(tc)) {
+		tc_col_room(tc, need);
+		if (tc->col_bytes + need > tc_col_limit(tc))
+			f->failed = 1;
+	}
 }
 
 /* Drop the least recently scanned columns until size more bytes fit,
@@ -888,12 +919,32 @@ tc_col_room(struct tcache *tc, size_t size)
 {
 	size_t i, oldest;
 
-	while (tc->col_bytes + size > tc->col_budget) {
+	while (tc->col_bytes + size > tc_col_limit(tc)) {
 		oldest = tc->na;
 		for (i = 0; i < tc->na; i++)
 			if (tc->cols[i] != NULL &&
 			    tc->cols[i]->used <= tc->epoch &&
 			    (oldest == tc->na ||
+			    tc->cols[i]->used < tc->cols[oldest]->used))
+				oldest = i;
+		if (oldest == tc->na)
+			return;
+		tc_col_drop(tc, oldest);
+	}
+}
+
+/* Drop columns until they are within their limit again: the least
+ * recently scanned first, those the current read scanned last. */
+static void
+tc_col_shrink(struct tcache *tc)
+{
+	size_t i, oldest;
+
+	tc_col_room(tc, 0);
+	while (tc->col_bytes > tc_col_limit(tc)) {
+		oldest = tc->na;
+		for (i = 0; i < tc->na; i++)
+			if (tc->cols[i] != NULL && (oldest == tc->na ||
 			    tc->cols[i]->used < tc->cols[oldest]->used))
 				oldest = i;
 		if (oldest == tc->na)
@@ -917,7 +968,8 @@ tc_col_fits(struct tcache *tc, size_t ai)
 	for (i = 0; i < tc->na; i++)
 		if (tc->cols[i] != NULL && tc->cols[i]->used > tc->epoch)
 			held += tc->cols[i]->bytes;
-	if (r->bytes <= tc->col_budget && held <= tc->col_budget - r->bytes)
+	if (r->bytes <= tc_col_limit(tc) &&
+	    held <= tc_col_limit(tc) - r->bytes)
 		return 1;
 	return ++r->skips % TCACHE_RETRY_EVERY == 0;
 }
@@ -1007,7 +1059,7 @@ tcache_col_end(struct tcache *tc, struct tcache_colfill *f, const char *a,
 	f->off = NULL;
 	f->rows.p = NULL;
 	tc_col_room(tc, c->bytes);
-	if (tc->col_bytes + c->bytes > tc->col_budget) {
+	if (tc->col_bytes + c->bytes > tc_col_limit(tc)) {
 		tc_col_free(c);
 		goto out;
 	}

@@ -57,6 +57,29 @@ fill(struct tcache *tc, const char *e, size_t n, const char *const *a,
 	tcache_fill_end(tc, &f, e, 1);
 }
 
+/* Fill entities (of two triples each) until the entities take the
+ * whole budget: from then on columns have only their own half. */
+static void
+fill_entities_to_budget(struct tcache *tc, size_t budget)
+{
+	const char *a[] = { A1, A2 };
+	const char *v[2] = { NULL, "\"some text value\"" };
+	const int64_t t[] = { 1, 1 };
+	char id[37], self[40];
+	size_t i, n, bytes;
+
+	for (i = 0; i < 100000; i++) {
+		snprintf(id, sizeof id, "%08zx-1111-4000-8000-%012zx", i, i);
+		snprintf(self, sizeof self, "\"%s\"", id);
+		v[0] = self;
+		fill(tc, id, 2, a, v, t);
+		tcache_stats(tc, &n, &bytes);
+		if (bytes + 256 > budget)
+			return;
+	}
+	ck_abort_msg("the entities never filled the budget");
+}
+
 /* The rows of e as scanned (with a as a filter): hit or not. */
 static int
 scan(struct tcache *tc, const char *e, const char *a, struct rows *r)
@@ -357,6 +380,43 @@ START_TEST(test_columns)
 }
 END_TEST
 
+START_TEST(test_columns_use_what_entities_leave)
+{
+	/* Three columns of 35 KiB are more than half of 192 KiB, but the
+	 * entities use none of theirs: all three are kept.  As entities
+	 * fill, columns give the room back, oldest first. */
+	struct tcache *tc = tcache_create(192 * 1024);
+	static char ids[500][37];
+	const char *e[500], *v[500];
+	size_t i, ncols, bytes, ebytes;
+	int64_t n;
+
+	for (i = 0; i < 500; i++) {
+		snprintf(ids[i], sizeof ids[i], "%08zx-0000-4000-8000-%012zx",
+		    i, i);
+		e[i] = ids[i];
+		v[i] = "\"a value of some length\"";
+	}
+	tcache_read_begin(tc);
+	fill_col(tc, A1, 500, e, v);
+	fill_col(tc, A2, 500, e, v);
+	fill_col(tc, A3, 500, e, v);
+	tcache_col_stats(tc, &ncols, &bytes);
+	ck_assert_uint_eq(ncols, 3);
+	ck_assert_uint_gt(bytes, 96 * 1024);
+	tcache_read_begin(tc);
+	fill_entities_to_budget(tc, 192 * 1024);
+	tcache_col_stats(tc, &ncols, &bytes);
+	tcache_stats(tc, &i, &ebytes);
+	ck_assert_uint_le(bytes, 96 * 1024);
+	ck_assert_uint_le(bytes + ebytes, 192 * 1024 + 96 * 1024);
+	ck_assert_uint_eq(ncols, 2);
+	ck_assert_int_eq(tcache_col_count(tc, A1, &n), 0);
+	ck_assert_int_eq(tcache_col_count(tc, A3, &n), 1);
+	tcache_free(tc);
+}
+END_TEST
+
 START_TEST(test_column_budget)
 {
 	/* Room for two columns of 500 rows (35 KiB each) in half of 192 KiB,
@@ -369,6 +429,7 @@ START_TEST(test_column_budget)
 	int hit;
 	int64_t n;
 
+	fill_entities_to_budget(tc, 192 * 1024);
 	for (i = 0; i < 500; i++) {
 		snprintf(ids[i], sizeof ids[i], "%08zx-0000-4000-8000-%012zx",
 		    i, i);
@@ -437,6 +498,7 @@ tcache_suite(void)
 	tcase_add_test(tc, test_oversized_entity_is_not_kept);
 	tcase_add_test(tc, test_columns);
 	tcase_add_test(tc, test_column_budget);
+	tcase_add_test(tc, test_columns_use_what_entities_leave);
 	suite_add_tcase(s, tc);
 	return s;
 }
