@@ -33,7 +33,7 @@
  * allocation of rows per attr, within half the budget more and what of
  * the budget entities leave unused (tc_col_limit).  They are
  * few, so the least recently scanned goes first, though never for one
- * read by the same snapshot: see tc_col_room.
+ * read by the same snapshot: see tc_col_evict.
  */
 #include "config.h"
 
@@ -290,7 +290,7 @@ tc_drop(struct tcache *tc, struct tc_ent *en)
 		free(en);
 }
 
-static void tc_col_room(struct tcache *, size_t);
+static void tc_col_evict(struct tcache *, size_t, int);
 static void tc_col_shrink(struct tcache *);
 
 /* Empty buckets picked at random until the cache is within its budget;
@@ -903,19 +903,21 @@ tcache_col_row(struct tcache *tc, struct tcache_colfill *f,
 	 * are never held together past it. */
 	need = f->rows.cap + f->cap * sizeof *off;
 	if (tc->col_bytes + need > tc_col_limit(tc)) {
-		tc_col_room(tc, need);
+		tc_col_evict(tc, need, 1);
 		if (tc->col_bytes + need > tc_col_limit(tc))
 			f->failed = 1;
 	}
 }
 
-/* Drop the least recently scanned columns until size more bytes fit,
- * but none that the current read has scanned: a read of more attrs than
- * fit would otherwise drop each column just before it is read again, and
- * the next read find none (a query over a namespace reads the same attrs
- * every time).  Kept, those that fit are read from memory every time. */
+/* Drop the least recently scanned columns until size more bytes fit
+ * (spare_read: but none that the current read has scanned).  Columns
+ * make room for others sparing the current read's: a read of more attrs
+ * than fit would otherwise drop each column just before it is read
+ * again, and the next read find none (a query over a namespace reads the
+ * same attrs every time).  Kept, those that fit are read from memory
+ * every time.  Entities taking back their room spare none in the end. */
 static void
-tc_col_room(struct tcache *tc, size_t size)
+tc_col_evict(struct tcache *tc, size_t size, int spare_read)
 {
 	size_t i, oldest;
 
@@ -923,7 +925,7 @@ tc_col_room(struct tcache *tc, size_t size)
 		oldest = tc->na;
 		for (i = 0; i < tc->na; i++)
 			if (tc->cols[i] != NULL &&
-			    tc->cols[i]->used <= tc->epoch &&
+			    (!spare_read || tc->cols[i]->used <= tc->epoch) &&
 			    (oldest == tc->na ||
 			    tc->cols[i]->used < tc->cols[oldest]->used))
 				oldest = i;
@@ -938,19 +940,8 @@ tc_col_room(struct tcache *tc, size_t size)
 static void
 tc_col_shrink(struct tcache *tc)
 {
-	size_t i, oldest;
-
-	tc_col_room(tc, 0);
-	while (tc->col_bytes > tc_col_limit(tc)) {
-		oldest = tc->na;
-		for (i = 0; i < tc->na; i++)
-			if (tc->cols[i] != NULL && (oldest == tc->na ||
-			    tc->cols[i]->used < tc->cols[oldest]->used))
-				oldest = i;
-		if (oldest == tc->na)
-			return;
-		tc_col_drop(tc, oldest);
-	}
+	tc_col_evict(tc, 0, 1);
+	tc_col_evict(tc, 0, 0);
 }
 
 /* Whether attr number ai's column, as large as its last fill, would fit
@@ -1058,7 +1049,7 @@ tcache_col_end(struct tcache *tc, struct tcache_colfill *f, const char *a,
 	c->used = ++tc->clock;
 	f->off = NULL;
 	f->rows.p = NULL;
-	tc_col_room(tc, c->bytes);
+	tc_col_evict(tc, c->bytes, 1);
 	if (tc->col_bytes + c->bytes > tc_col_limit(tc)) {
 		tc_col_free(c);
 		goto out;
