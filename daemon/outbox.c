@@ -205,6 +205,18 @@ outbox_unsynced(const struct outbox *ob)
 	return ob->unsynced;
 }
 
+/* Transactions whose submitters wait for tx events. */
+size_t
+outbox_tracked(const struct outbox *ob)
+{
+	const struct outbox_entry *e;
+	size_t n = 0;
+
+	TAILQ_FOREACH(e, &ob->submitters, entry)
+		n++;
+	return n;
+}
+
 /* Open the batch if needed and arm its commit. */
 static int
 outbox_open_batch(struct outbox *ob)
@@ -480,7 +492,10 @@ outbox_committed(struct outbox *ob, struct outbox_entry *e)
 {
 	struct outbox_entry *sub;
 
-	if (reply_live(e->reply)) {
+	/* A local-only app sends nothing upstream, so no tx event ever
+	 * comes: keeping its submitters would only grow with every
+	 * transaction of a connection that stays open. */
+	if (reply_live(e->reply) && app_upstream_uri(ob->app) != NULL) {
 		sub = xcalloc(1, sizeof *sub);
 		sub->session = e->session;
 		memcpy(sub->tx, e->tx, sizeof sub->tx);

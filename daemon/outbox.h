@@ -9,6 +9,7 @@
 #ifndef DAEMON_OUTBOX_H
 #define DAEMON_OUTBOX_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
 
@@ -70,5 +71,9 @@ json_t *outbox_list(struct outbox *, char **errmsg);
 
 /* Transactions not yet synced (enqueued or pending). */
 int64_t outbox_unsynced(const struct outbox *);
+
+/* Transactions whose submitting connections wait for their tx events
+ * (none for a local-only app, whose transactions never go out). */
+size_t outbox_tracked(const struct outbox *);
 
 #endif
