@@ -62,10 +62,10 @@ void tcache_forget_all(struct tcache *);
  * Attribute columns: every triple of one attr, in the (value, entity)
  * order of an attr scan, kept from a complete attr scan (which a value
  * scan becomes once value scans have earned it).  They take at most
- * half the budget more, and what of the budget entities leave unused;
- * they are dropped whole: the least recently
- * scanned first when a new one needs room (but never one the current
- * read snapshot has scanned), and any one whose attr is written.
+ * half the budget more, and what of the budget entities leave unused.
+ * They are dropped whole: the least recently scanned first when a new
+ * one needs room (but never one the current read snapshot has scanned),
+ * and any one whose attr is written.
  */
 struct tcache_colfill {
 	struct textbuf rows;
