@@ -31,9 +31,9 @@
  *
  * Attr columns (the second half of this file) are kept the same way, one
  * allocation of rows per attr, within half the budget more and what of
- * the budget entities leave unused (tc_col_limit).  They are
- * few, so the least recently scanned goes first, though never for one
- * read by the same snapshot: see tc_col_evict.
+ * the budget entities leave unused (tc_col_limit).  They are few, so the
+ * least recently scanned goes first, though never for one read by the
+ * same snapshot: see tc_col_evict.
  */
 #include "config.h"
 
@@ -69,9 +69,10 @@ struct tc_col {
 	uint64_t used; /* the clock when last scanned */
 };
 
-/* What value scans of one attr read from SQLite since it last had its
- * column filled (or tried to): how a column earns its fill. */
-struct tc_avread {
+/* One attr's column history: what its value scans read from SQLite
+ * since its column was last filled (or tried), which earns the next
+ * fill, and what that last fill took. */
+struct tc_colstat {
 	uint32_t rows;  /* rows the value scans read */
 	uint32_t size;  /* rows the last fill read (0: none yet) */
 	uint32_t bytes; /* bytes the last fill took, or had when it failed */
@@ -102,7 +103,7 @@ struct tcache {
 	size_t na, acap;
 	struct strmap *amap; /* attr id -> number */
 	struct tc_col **cols; /* columns by attr number (acap of them) */
-	struct tc_avread *avr; /* value scans by attr number (acap) */
+	struct tc_colstat *cstat; /* column histories by attr number (acap) */
 	size_t col_bytes, col_budget;
 	uint64_t clock;       /* stamps columns' use */
 	uint64_t epoch;       /* the clock when the current read began */
@@ -252,7 +253,7 @@ tcache_free(struct tcache *tc)
 	}
 	tc_col_free_list(tc->dead_cols);
 	free(tc->cols);
-	free(tc->avr);
+	free(tc->cstat);
 	free(tc->anames);
 	strmap_free(tc->amap);
 	free(tc->b);
@@ -478,7 +479,7 @@ tc_attr(struct tcache *tc, const char *a, uint32_t *out)
 	if (tc->na == tc->acap) {
 		size_t cap = tc->acap ? tc->acap * 2 : 64;
 		struct tc_col **c;
-		struct tc_avread *avr;
+		struct tc_colstat *cs;
 		if ((v = realloc(tc->anames, cap * sizeof *v)) == NULL)
 			return -1;
 		tc->anames = v;
@@ -486,12 +487,12 @@ tc_attr(struct tcache *tc, const char *a, uint32_t *out)
 			return -1;
 		memset(c + tc->acap, 0, (cap - tc->acap) * sizeof *c);
 		tc->cols = c;
-		if ((avr = realloc(tc->avr, cap * sizeof *avr)) == NULL)
+		if ((cs = realloc(tc->cstat, cap * sizeof *cs)) == NULL)
 			return -1;
-		memset(avr + tc->acap, 0, (cap - tc->acap) * sizeof *avr);
-		tc->avr = avr;
+		memset(cs + tc->acap, 0, (cap - tc->acap) * sizeof *cs);
+		tc->cstat = cs;
 		tc->bytes += (cap - tc->acap) *
-		    (sizeof *v + sizeof *c + sizeof *avr);
+		    (sizeof *v + sizeof *c + sizeof *cs);
 		tc->acap = cap;
 	}
 	if ((tc->anames[tc->na] = strdup(a)) == NULL)
@@ -854,6 +855,15 @@ tcache_col_begin(struct tcache *tc, struct tcache_colfill *f)
 	f->gen = tc->gen;
 }
 
+/* The bytes a column filled so far takes: its rows and their offsets as
+ * allocated, and (once it is kept) its header. */
+static size_t
+tc_colfill_bytes(const struct tcache_colfill *f)
+{
+	return sizeof(struct tc_col) + f->cap * sizeof *f->off +
+	    f->rows.cap + 3 * TCACHE_MALLOC_OVERHEAD;
+}
+
 /* Keep one row of the attr scan. */
 void
 tcache_col_row(struct tcache *tc, struct tcache_colfill *f,
@@ -901,7 +911,7 @@ tcache_col_row(struct tcache *tc, struct tcache_colfill *f,
 	/* The rows being read count against the limit as they come: older
 	 * columns make way now, not once this one is complete, so the two
 	 * are never held together past it. */
-	need = f->rows.cap + f->cap * sizeof *off;
+	need = tc_colfill_bytes(f);
 	if (tc->col_bytes + need > tc_col_limit(tc)) {
 		tc_col_evict(tc, need, 1);
 		if (tc->col_bytes + need > tc_col_limit(tc))
@@ -951,7 +961,7 @@ tc_col_shrink(struct tcache *tc)
 static int
 tc_col_fits(struct tcache *tc, size_t ai)
 {
-	struct tc_avread *r = &tc->avr[ai];
+	struct tc_colstat *r = &tc->cstat[ai];
 	size_t held = 0, i;
 
 	if (r->bytes == 0)
@@ -999,9 +1009,9 @@ tcache_col_due(struct tcache *tc, const char *a)
 	if (tc->col_budget == 0 || !strmap_get(tc->amap, a, &ai) ||
 	    tc->cols[ai] != NULL)
 		return 0;
-	after = tc->avr[ai].size > TCACHE_FILL_AFTER ? tc->avr[ai].size :
+	after = tc->cstat[ai].size > TCACHE_FILL_AFTER ? tc->cstat[ai].size :
 	    TCACHE_FILL_AFTER;
-	return tc->avr[ai].rows >= after && tc_col_fits(tc, ai);
+	return tc->cstat[ai].rows >= after && tc_col_fits(tc, ai);
 }
 
 /* Count rows a value scan of attr a read from SQLite. */
@@ -1012,9 +1022,9 @@ tcache_col_note(struct tcache *tc, const char *a, size_t rows)
 
 	if (rows == 0 || tc_attr(tc, a, &ai) != 0)
 		return;
-	if (rows > UINT32_MAX - tc->avr[ai].rows)
-		rows = UINT32_MAX - tc->avr[ai].rows;
-	tc->avr[ai].rows += (uint32_t)rows;
+	if (rows > UINT32_MAX - tc->cstat[ai].rows)
+		rows = UINT32_MAX - tc->cstat[ai].rows;
+	tc->cstat[ai].rows += (uint32_t)rows;
 }
 
 /* Finish an attr scan of a: keep its rows as a's column, if the scan read
@@ -1031,12 +1041,11 @@ tcache_col_end(struct tcache *tc, struct tcache_colfill *f, const char *a,
 		goto out;
 	/* Whether kept or not, the value scans start earning the next
 	 * fill afresh, against what this one read. */
-	tc->avr[ai].rows = 0;
-	tc->avr[ai].size = f->n > UINT32_MAX ? UINT32_MAX : (uint32_t)f->n;
-	bytes = sizeof *c + f->cap * sizeof *f->off + f->rows.cap +
-	    3 * TCACHE_MALLOC_OVERHEAD;
-	tc->avr[ai].bytes = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
-	tc->avr[ai].skips = 0;
+	tc->cstat[ai].rows = 0;
+	tc->cstat[ai].size = f->n > UINT32_MAX ? UINT32_MAX : (uint32_t)f->n;
+	bytes = tc_colfill_bytes(f);
+	tc->cstat[ai].bytes = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
+	tc->cstat[ai].skips = 0;
 	if (!keep || f->failed || f->gen != tc->gen || tc->cols[ai] != NULL)
 		goto out;
 	if ((c = calloc(1, sizeof *c)) == NULL)
@@ -1044,8 +1053,7 @@ tcache_col_end(struct tcache *tc, struct tcache_colfill *f, const char *a,
 	c->n = (uint32_t)f->n;
 	c->off = f->off;
 	c->rows = (unsigned char *)f->rows.p;
-	c->bytes = sizeof *c + f->cap * sizeof *f->off + f->rows.cap +
-	    3 * TCACHE_MALLOC_OVERHEAD;
+	c->bytes = bytes;
 	c->used = ++tc->clock;
 	f->off = NULL;
 	f->rows.p = NULL;

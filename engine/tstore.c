@@ -657,6 +657,22 @@ tstore_avcount_cb(void *arg, const struct triple *tr)
 	return c->cb(c->arg, tr);
 }
 
+/* A value scan from SQLite, its rows counted towards the fill of the
+ * attr's column (tcache_col_note) when there is a cache. */
+static int
+tstore_scan_av_sql(struct tstore *ts, const char *a, const char *v,
+    tstore_cb cb, void *arg)
+{
+	struct tstore_avcount ac = { 0, cb, arg };
+	int r;
+
+	if (ts->cache == NULL)
+		return tstore_scan(ts, SQL_SCAN_AV, a, v, cb, arg);
+	r = tstore_scan(ts, SQL_SCAN_AV, a, v, tstore_avcount_cb, &ac);
+	tcache_col_note(ts->cache, a, ac.n);
+	return r;
+}
+
 /* An attr scan: from the column of a, or from SQLite, which fills the
  * column outside a write transaction when it would be kept
  * (tcache_col_wanted; for a value scan, only once value scans have
@@ -667,29 +683,19 @@ tstore_scan_attr(struct tstore *ts, const char *a, const char *v,
     const char *has, tstore_cb cb, void *arg)
 {
 	struct tstore_colfill fl;
-	struct tstore_avcount ac;
-	int hit = 0, r, fill;
+	int hit = 0, r;
 
 	if (ts->cache != NULL) {
 		r = tcache_col_scan(ts->cache, a, v, has, cb, arg, &hit);
 		if (hit)
 			return r;
 	}
-	fill = ts->cache != NULL &&
-	    sqlite3_txn_state(ts->db, "main") != SQLITE_TXN_WRITE &&
-	    (v == NULL ? tcache_col_wanted(ts->cache, a) :
-	    tcache_col_due(ts->cache, a));
-	if (!fill && v != NULL) {
-		if (ts->cache == NULL)
-			return tstore_scan(ts, SQL_SCAN_AV, a, v, cb, arg);
-		ac.n = 0;
-		ac.cb = cb;
-		ac.arg = arg;
-		r = tstore_scan(ts, SQL_SCAN_AV, a, v, tstore_avcount_cb, &ac);
-		tcache_col_note(ts->cache, a, ac.n);
-		return r;
-	}
-	if (!fill) {
+	if (ts->cache == NULL ||
+	    sqlite3_txn_state(ts->db, "main") == SQLITE_TXN_WRITE ||
+	    !(v == NULL ? tcache_col_wanted(ts->cache, a) :
+	    tcache_col_due(ts->cache, a))) {
+		if (v != NULL)
+			return tstore_scan_av_sql(ts, a, v, cb, arg);
 		if (has != NULL)
 			return tstore_scan(ts, SQL_SCAN_A_HAS, a, has, cb,
 			    arg);

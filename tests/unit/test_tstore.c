@@ -383,7 +383,8 @@ START_TEST(test_cache_columns_follow_writes)
 }
 END_TEST
 
-/* Scan attr "a" for value v in both stores: the same rows, in order. */
+/* Scan attr "a" for value v in both stores, which must give the same rows
+ * in the same order: how many. */
 static int
 same_av(struct tstore *plain, const char *v)
 {
