@@ -24,6 +24,7 @@
 #include "engine/instaql.h"
 #include "engine/iq.h"
 #include "engine/jsval.h"
+#include "engine/idmap.h"
 #include "engine/strmap.h"
 #include "engine/tstore.h"
 
@@ -421,7 +422,7 @@ struct iq_vals {
 	struct textbuf text;  /* the values' text */
 	size_t *off, *len;    /* per kept entity and field (len 0: none) */
 	/* reading */
-	const struct strmap *idx; /* whole fields: entity id -> hit */
+	const struct idmap *idx; /* whole fields: entity id -> hit */
 	size_t *pos;          /* ... hit -> place among the kept plus one */
 	size_t field;         /* ... the field being read */
 	size_t k;             /* one entity: its place among the kept */
@@ -459,7 +460,7 @@ iq_vals_field_cb(void *arg, const struct triple *tr)
 	struct iq_vals *b = arg;
 	size_t hit;
 
-	if (!strmap_get(b->idx, tr->e, &hit) || b->pos[hit] == 0)
+	if (!idmap_get_e(b->idx, tr, &hit) || b->pos[hit] == 0)
 		return 0;
 	return iq_vals_set(b, b->pos[hit] - 1, b->field, tr->v);
 }
@@ -495,7 +496,7 @@ iq_vals_entity(struct iq_ctx *c, const struct iq_hits *h,
     const struct iq_sortent *s, struct iq_vals *b)
 {
 	const struct iq_hit *hit = &h->v[s->hit];
-	struct triple tr = { s->e, NULL, NULL, 0 };
+	struct triple tr = { s->e, NULL, NULL, 0, NULL };
 	const char *p, *end;
 
 	if (hit->rows_len == 0 || b->tset != NULL)

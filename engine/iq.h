@@ -24,6 +24,7 @@ struct attr;
 struct attrs;
 struct tstore;
 struct jsval_like;
+struct idmap;
 struct strmap;
 struct instaql_opts;
 
@@ -134,7 +135,7 @@ struct iq_hit {
 struct iq_hits {
 	struct iq_hit *v;
 	size_t n, cap;
-	struct strmap *index; /* entity id -> position in v */
+	struct idmap *index; /* entity id -> position in v */
 	/* With rows: every triple of the hits whose id triple was looked up
 	 * by entity, "a\0v\0" each, in (a, v) order. */
 	struct textbuf rows;

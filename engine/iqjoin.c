@@ -25,6 +25,7 @@
 #include "engine/attrs.h"
 #include "engine/iq.h"
 #include "engine/jsval.h"
+#include "engine/idmap.h"
 #include "engine/strmap.h"
 #include "engine/tstore.h"
 #include "proto/jsontext.h"
@@ -64,7 +65,7 @@ struct iqj {
 	char *parent_text;
 	const char **vals; /* per variable: bound value text or NULL */
 	struct iq_hits *out;
-	struct strmap *accepted; /* ids of accepted entities -> hit */
+	struct idmap *accepted; /* ids of accepted entities -> hit */
 	int64_t eid_t;     /* t of the id triple of ... */
 	const char *eid_of; /* ... this binding of the entity, or NULL */
 	int witness;
@@ -695,10 +696,10 @@ iqj_seen(const struct iqj *x, const char *m)
 	int r;
 
 	if (n >= 2 && m[0] == '"' && memchr(m, '\\', n) == NULL)
-		return strmap_getn(x->accepted, m + 1, n - 2, NULL);
+		return idmap_get(x->accepted, m + 1, n - 2, NULL);
 	if ((e = iqj_unquote(m)) == NULL)
 		return 0;
-	r = strmap_get(x->accepted, e, NULL);
+	r = idmap_get(x->accepted, e, strlen(e), NULL);
 	free(e);
 	return r;
 }
@@ -868,7 +869,7 @@ iqj_accept(struct iqj *x)
 		if (x->out->rows.err)
 			return iqj_fail(x, "out of memory");
 	}
-	if (strmap_put(x->accepted, v->e, x->out->n - 1) != 0)
+	if (idmap_put(x->accepted, v->e, strlen(v->e), x->out->n - 1) != 0)
 		return iqj_fail(x, "out of memory");
 	if (x->witness && (v->witness = iqj_witness(x)) == NULL)
 		return iqj_fail(x, "out of memory");
@@ -917,7 +918,7 @@ iq_hits_clear(struct iq_hits *h)
 		json_decref(h->v[i].witness);
 	}
 	free(h->v);
-	strmap_free(h->index);
+	idmap_free(h->index);
 	textbuf_clear(&h->rows);
 	memset(h, 0, sizeof *h);
 }
@@ -943,7 +944,7 @@ iqjoin_run(struct tstore *ts, const struct iq_plan *plan, const char *parent,
 	x.rows = rows;
 	x.errmsg = errmsg;
 	x.vals = calloc(plan->nvars + 1, sizeof *x.vals);
-	x.accepted = strmap_create();
+	x.accepted = idmap_create();
 	if (x.vals == NULL || x.accepted == NULL ||
 	    (parent != NULL && (x.parent_text = iqjoin_quote(parent)) == NULL)) {
 		iqj_fail(&x, "out of memory");
@@ -959,6 +960,6 @@ out:
 	free(x.parent_text);
 	free(x.trail);
 	textbuf_clear(&x.st);
-	strmap_free(x.accepted);
+	idmap_free(x.accepted);
 	return x.err ? -1 : r;
 }

@@ -24,6 +24,7 @@
 #include "engine/instaql.h"
 #include "engine/iq.h"
 #include "engine/jsval.h"
+#include "engine/idmap.h"
 #include "engine/strmap.h"
 #include "engine/tstore.h"
 #include "proto/uuid.h"
@@ -208,7 +209,7 @@ iqorder_value(struct iq_ctx *c, const struct attr *a, struct iq_sortent *s)
 /* Bulk lookup of order values: the hits' index into the entries (entry
  * i is hit i before sorting). */
 struct iqorder_bulk {
-	const struct strmap *idx;
+	const struct idmap *idx;
 	struct iq_sortent *ents;
 };
 
@@ -219,7 +220,7 @@ iqorder_bulk_cb(void *arg, const struct triple *tr)
 	struct iqorder_bulk *b = arg;
 	size_t i;
 
-	if (b->idx != NULL && strmap_get(b->idx, tr->e, &i) &&
+	if (b->idx != NULL && idmap_get_e(b->idx, tr, &i) &&
 	    b->ents[i].v == NULL &&
 	    (b->ents[i].v = iqjoin_value(tr->v)) == NULL)
 		return -1;

@@ -399,6 +399,7 @@ tc_rows(const struct tcache *tc, const struct tc_ent *en, const char *e,
 	int r;
 
 	tr.e = e;
+	tr.eb = NULL;
 	for (i = 0; i < en->n; i++) {
 		memcpy(&a, p, 2);
 		kind = p[2];
@@ -707,8 +708,10 @@ tc_col_row(const struct tc_col *c, uint32_t i, const char *a,
 	if (*p++ == TC_UUID) {
 		uuid_text(p, rt->e);
 		rt->tr.e = rt->e;
+		rt->tr.eb = p;
 		p += 16;
 	} else {
+		rt->tr.eb = NULL;
 		rt->tr.e = (const char *)p;
 		p += strlen(rt->tr.e) + 1;
 	}

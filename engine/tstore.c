@@ -518,6 +518,7 @@ tstore_rows(struct tstore *ts, sqlite3_stmt *st, tstore_cb cb, void *arg)
 	struct triple tr;
 	int rc, stop;
 
+	tr.eb = NULL;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		tr.e = (const char *)sqlite3_column_text(st, 0);
 		tr.a = (const char *)sqlite3_column_text(st, 1);

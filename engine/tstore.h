@@ -29,6 +29,10 @@ struct triple {
 	const char *a;
 	const char *v; /* canonical JSON text */
 	int64_t t;
+	/* The 16 bytes of e, when the scan read e as bytes (a column of the
+	 * view's cache keeps ids so; e is then their lower-case text), else
+	 * NULL. */
+	const unsigned char *eb;
 };
 
 typedef int (*tstore_cb)(void *arg, const struct triple *);

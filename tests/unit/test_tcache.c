@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/tcache.h"
+#include "proto/uuid.h"
 
 #define E1 "0b6f1a52-8c1d-4b8e-9a0f-3c2d1e4f5a6b"
 #define E2 "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
@@ -35,6 +36,21 @@ collect_cb(void *arg, const struct triple *tr)
 	    tr->a, tr->v, (long long)tr->t);
 	r->n++;
 	return r->stop_after && r->n >= r->stop_after ? 9 : 0;
+}
+
+/* Append 'B' for a row whose id comes as bytes too (failing the test
+ * unless they are the id's), else 'T'. */
+static int
+kinds_cb(void *arg, const struct triple *tr)
+{
+	char *out = arg, text[UUID_STRLEN + 1];
+
+	if (tr->eb != NULL) {
+		uuid_text(tr->eb, text);
+		ck_assert_str_eq(text, tr->e);
+	}
+	out[strlen(out)] = tr->eb != NULL ? 'B' : 'T';
+	return 0;
 }
 
 /* Fill entity e with n triples (e, a[i], v[i], t[i]), kept. */
@@ -186,7 +202,7 @@ START_TEST(test_forget)
 	const int64_t t[] = { 1 };
 	struct rows r = { "", 0, 0, NULL };
 	struct tcache_fill f;
-	struct triple tr = { E1, A1, "1", 1 };
+	struct triple tr = { E1, A1, "1", 1, NULL };
 
 	fill(tc, E1, 1, a, v, t);
 	fill(tc, E2, 1, a, v, t);
@@ -367,6 +383,13 @@ START_TEST(test_columns)
 	/* Containment. */
 	tcache_col_scan(tc, A1, NULL, "6b", collect_cb, &r, &hit);
 	ck_assert_int_eq(r.n, 3);
+	/* Uuid ids come as their bytes too, for maps keyed by them. */
+	{
+		char kinds[8] = "";
+
+		tcache_col_scan(tc, A1, NULL, NULL, kinds_cb, kinds, &hit);
+		ck_assert_str_eq(kinds, "BBTBT");
+	}
 	ck_assert_int_eq(tcache_col_count(tc, A1, &n), 1);
 	ck_assert_int_eq(n, 5);
 	/* No column. */
