@@ -238,34 +238,34 @@ reply_ok(struct reply *r, json_t *extra)
 	reply_finish(r, msg);
 }
 
-/* ok:true plus encoded fields: the line of reply_ok without a tree. */
-void
-reply_ok_text(struct reply *r, const char *fields, size_t len)
+/* The start of an ok reply's line, up to its fields. */
+char *
+reply_ok_head(const struct reply *r)
 {
 	json_t *msg = proto_reply_ok(r->id);
 	size_t hlen;
 	char *head;
 
-	if (r->msg != NULL || r->line != NULL) {
-		log_error("reply finished twice");
-		json_decref(msg);
-		return;
-	}
-	/* head is {"id":...,"ok":true}\n: the fields go before its '}'. */
+	/* {"id":...,"ok":true}\n: the fields go where its "}\n" is. */
 	if ((head = proto_encode(msg, &hlen)) == NULL || hlen < 3)
 		fatal("out of memory encoding a reply");
 	json_decref(msg);
-	r->line = xmalloc(hlen + len + 2);
-	memcpy(r->line, head, hlen - 2);
-	r->line_len = hlen - 2;
-	if (len > 0) {
-		r->line[r->line_len++] = ',';
-		memcpy(r->line + r->line_len, fields, len);
-		r->line_len += len;
+	head[hlen - 2] = ',';
+	head[hlen - 1] = '\0';
+	return head;
+}
+
+/* Finish a reply with its whole line. */
+void
+reply_ok_line(struct reply *r, char *line, size_t len)
+{
+	if (r->msg != NULL || r->line != NULL) {
+		log_error("reply finished twice");
+		free(line);
+		return;
 	}
-	memcpy(r->line + r->line_len, "}\n", 2);
-	r->line_len += 2;
-	free(head);
+	r->line = line;
+	r->line_len = len;
 	if (r->session != NULL && !r->session->dead)
 		session_flush_replies(r->session);
 }

@@ -77,9 +77,12 @@ void reply_unref(struct reply *);
 /* Finish a reply with ok:true and the fields of extra (stolen; may be
  * NULL).  Each reply is finished exactly once. */
 void reply_ok(struct reply *, json_t *extra);
-/* ok:true plus fields already encoded: the text of an object's members,
- * `"a":1,"b":2` (borrowed), written after "ok" as reply_ok would. */
-void reply_ok_text(struct reply *, const char *fields, size_t len);
+/* ok:true plus fields already encoded: reply_ok_head gives the start of
+ * the line, {"id":...,"ok":true, (caller frees); the caller writes the
+ * text of the members after it, `"a":1,"b":2`, then "}\n", and hands the
+ * whole line (stolen) to reply_ok_line. */
+char *reply_ok_head(const struct reply *);
+void reply_ok_line(struct reply *, char *line, size_t len);
 
 /* Finish a reply with an error; hint is borrowed and may be NULL. */
 void reply_error(struct reply *, enum proto_code, const json_t *hint,

@@ -135,14 +135,15 @@ subs_count(const struct subs *ss)
 }
 
 /* Evaluate q over the app's store into data/page_info/topics (with
- * text_only, the data as text only). */
+ * text_only, the data as text only, after prefix if not NULL). */
 static int
 subs_evaluate(struct subs *ss, const json_t *q, struct instaql_result *res,
-    int text_only, char **errmsg)
+    int text_only, const char *prefix, char **errmsg)
 {
 	struct store *st = app_store(ss->app);
 	struct instaql_opts opts = { .cardinality_inference = 1 };
 
+	opts.text_prefix = prefix;
 	memset(res, 0, sizeof *res);
 	if (st == NULL) {
 		*errmsg = xstrdup(app_store_error(ss->app));
@@ -176,7 +177,7 @@ subs_refresh(struct subs *ss, struct sub *sub)
 	char *err = NULL;
 	int changed;
 
-	if (subs_evaluate(ss, sub->q, &res, 1, &err) != 0) {
+	if (subs_evaluate(ss, sub->q, &res, 1, NULL, &err) != 0) {
 		log_warn("app %s: query %s failed: %s", app_id(ss->app),
 		    log_escape(sub->key, strlen(sub->key), 120),
 		    err != NULL ? err : "?");
@@ -412,7 +413,7 @@ subs_eval_once(struct subs *ss, const json_t *q, json_t **out, char **errmsg)
 	struct instaql_result res;
 
 	*out = NULL;
-	if (subs_evaluate(ss, q, &res, 0, errmsg) != 0) {
+	if (subs_evaluate(ss, q, &res, 0, NULL, errmsg) != 0) {
 		instaql_result_clear(&res);
 		return -1;
 	}
@@ -423,42 +424,49 @@ subs_eval_once(struct subs *ss, const json_t *q, json_t **out, char **errmsg)
 	return 0;
 }
 
-/* The same as text: *out gets the members "data":...[,"page_info":...]
- * of the reply, then "from_cache" (caller frees); -1 with *errmsg. */
+/* A query op's reply line: head ({"id":...,"ok":true,), then "data",
+ * "page_info" if any, "from_cache" and the end of the line.  The text can
+ * be megabytes: the evaluator writes it after the head, and the rest is
+ * appended in place.  -1 with *errmsg. */
 static int
-subs_eval_text(struct subs *ss, const json_t *q, int answered, char **out,
-    size_t *len, char **errmsg)
+subs_eval_line(struct subs *ss, const json_t *q, int answered,
+    const char *head, char **out, size_t *len, char **errmsg)
 {
 	struct instaql_result res;
 	const char *tail;
-	char *pi = NULL, *p;
-	size_t plen;
+	char *prefix, *pi = NULL;
+	size_t plen, need;
+	int r = -1;
 
 	*out = NULL;
-	if (subs_evaluate(ss, q, &res, 1, errmsg) != 0) {
-		instaql_result_clear(&res);
-		return -1;
-	}
+	xasprintf(&prefix, "%s\"data\":", head);
+	if (subs_evaluate(ss, q, &res, 1, prefix, errmsg) != 0)
+		goto out;
 	if (res.page_info != NULL &&
 	    (pi = json_dumps(res.page_info, JSON_COMPACT)) == NULL)
 		fatal("out of memory encoding a result");
-	/* The text can be megabytes: one allocation, copied once. */
-	tail = answered ? ",\"from_cache\":false" : ",\"from_cache\":true";
+	tail = answered ? ",\"from_cache\":false}\n" :
+	    ",\"from_cache\":true}\n";
 	plen = pi != NULL ? strlen(pi) : 0;
-	*len = 7 + res.text_len + (pi != NULL ? 13 + plen : 0) + strlen(tail);
-	p = *out = xmalloc(*len + 1);
-	memcpy(p, "\"data\":", 7);
-	memcpy(p += 7, res.text, res.text_len);
-	p += res.text_len;
+	need = res.text_len + (pi != NULL ? 13 + plen : 0) + strlen(tail) + 1;
+	if (need > res.text_cap)
+		res.text = xreallocarray(res.text, need, 1);
+	*len = res.text_len;
 	if (pi != NULL) {
-		memcpy(p, ",\"page_info\":", 13);
-		memcpy(p += 13, pi, plen);
-		p += plen;
+		memcpy(res.text + *len, ",\"page_info\":", 13);
+		memcpy(res.text + *len + 13, pi, plen);
+		*len += 13 + plen;
 	}
-	memcpy(p, tail, strlen(tail) + 1);
-	free(pi);
+	memcpy(res.text + *len, tail, strlen(tail) + 1);
+	*len += strlen(tail);
+	*out = res.text;
+	res.text = NULL;
+	r = 0;
+out:
 	instaql_result_clear(&res);
-	return 0;
+	free(pi);
+	free(prefix);
+	return r;
 }
 
 /* The server refused q: tell its listeners, with the last data. */
@@ -487,17 +495,17 @@ static void
 subs_reply_query(struct subs *ss, struct reply *r, const json_t *q,
     int answered)
 {
-	char *err = NULL, *fields;
+	char *err = NULL, *head, *line;
 	size_t len;
 
-	if (subs_eval_text(ss, q, answered, &fields, &len, &err) != 0) {
+	head = reply_ok_head(r);
+	if (subs_eval_line(ss, q, answered, head, &line, &len, &err) != 0) {
 		reply_error(r, PROTO_INTERNAL, NULL, "%s",
 		    err != NULL ? err : "the query failed");
 		free(err);
-		return;
-	}
-	reply_ok_text(r, fields, len);
-	free(fields);
+	} else
+		reply_ok_line(r, line, len);
+	free(head);
 }
 
 /* Answer a waiting query op and forget it. */

@@ -311,7 +311,7 @@ static int
 app_eval(struct app *a, const json_t *q, json_t **result, json_t **topics,
 	 json_t **err)
 {
-	struct instaql_opts opts = {0, NULL, 1};
+	struct instaql_opts opts = { .server = 1 };
 	struct instaql_result res;
 	char *errmsg = NULL;
 

@@ -1038,6 +1038,7 @@ iq_eval(struct tstore *ts, const struct attrs *as, const json_t *q,
     struct instaql_result *out, char **errmsg)
 {
 	struct iq_ctx c;
+	size_t start;
 	int r = -1, snap = 0;
 
 	memset(out, 0, sizeof *out);
@@ -1056,6 +1057,9 @@ iq_eval(struct tstore *ts, const struct attrs *as, const json_t *q,
 		goto out;
 	}
 	snap = ts != NULL;
+	if (c.opts->text_prefix != NULL)
+		textbuf_puts(&c.text, c.opts->text_prefix);
+	start = c.text.len;
 	textbuf_putc(&c.text, '{');
 	if (iq_eval_all(&c, q, out) != 0)
 		goto out;
@@ -1066,10 +1070,11 @@ iq_eval(struct tstore *ts, const struct attrs *as, const json_t *q,
 	}
 	out->text = c.text.p;
 	out->text_len = c.text.len;
+	out->text_cap = c.text.cap;
 	memset(&c.text, 0, sizeof c.text);
 	if (!text_only &&
-	    (out->data = json_loadb(out->text, out->text_len, 0,
-		NULL)) == NULL) {
+	    (out->data = json_loadb(out->text + start, out->text_len - start,
+		0, NULL)) == NULL) {
 		iq_error(&c, "query", "out of memory");
 		goto out;
 	}

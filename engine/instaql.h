@@ -50,15 +50,21 @@ struct instaql_opts {
 	/* Server mode: compute top-level windows, page-info, aggregates and
 	 * the join-row triples. */
 	int server;
+	/* Text that the result's text starts with, before the data (NULL:
+	 * none): the caller's own framing, so that a reply of megabytes is
+	 * written once, where it is sent from.  Only the text has it. */
+	const char *text_prefix;
 };
 
 struct instaql_result {
 	/* {"<etype>": [...]} as the client gives its subscribers. */
 	json_t *data;
 	/* The same as JSON text (NUL-terminated), exactly as
-	 * json_dumps(data, JSON_COMPACT) prints it. */
+	 * json_dumps(data, JSON_COMPACT) prints it, after opts->text_prefix;
+	 * text_cap bytes are allocated (for the caller to append to). */
 	char *text;
 	size_t text_len;
+	size_t text_cap;
 	/* {"<etype>": {startCursor, endCursor, hasNextPage, hasPreviousPage}}
 	 * in client mode when opts->page_info was given; in server mode the
 	 * server's form {"<etype>": {"start-cursor", "end-cursor",

@@ -47,7 +47,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct instaql_opts server = { 0 }, client = { 1, NULL, 0 };
+	struct instaql_opts server = { 0 }, client = { .cardinality_inference = 1 };
 	json_t *q = fixture_decode(data, size), *page_info;
 	char *err = NULL;
 

@@ -126,7 +126,7 @@ same_json(const json_t *a, const json_t *b)
 static json_t *
 ours(struct ostore *s, const json_t *c)
 {
-	struct instaql_opts opts = { 0, NULL, 0 };
+	struct instaql_opts opts = { 0 };
 	struct instaql_result res;
 	char *err = NULL;
 	json_t *out;
@@ -308,7 +308,7 @@ paginated(const json_t *form)
 static json_t *
 server_case(struct ostore *s, const json_t *c)
 {
-	struct instaql_opts opts = { 0, NULL, 1 };
+	struct instaql_opts opts = { .server = 1 };
 	struct instaql_result res;
 	json_t *sc, *pi = json_object();
 	const char *ns;

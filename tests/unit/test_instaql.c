@@ -171,7 +171,7 @@ END_TEST
 
 START_TEST(test_has_one_inference)
 {
-	struct instaql_opts ci = { 1, NULL, 0 };
+	struct instaql_opts ci = { .cardinality_inference = 1 };
 
 	check_eval("{\"todos\":{\"$\":{\"fields\":[\"id\"]},\"owner\":{}}}",
 	    &ci,
@@ -249,7 +249,7 @@ END_TEST
 static void
 server_eval(const char *q, struct instaql_result *res)
 {
-	struct instaql_opts opts = { 0, NULL, 1 };
+	struct instaql_opts opts = { .server = 1 };
 	json_t *jq = J(q);
 	char *err = NULL;
 
