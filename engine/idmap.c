@@ -184,6 +184,18 @@ idmap_get_e(const struct idmap *m, const struct triple *tr, size_t *value)
 	return idmap_get(m, tr->e, strlen(tr->e), value);
 }
 
+/* Fetch a uuid's slot early. */
+void
+idmap_prefetch(const struct idmap *m, const unsigned char b[16])
+{
+	uint64_t k0, k1;
+
+	memcpy(&k0, b, 8);
+	memcpy(&k1, b + 8, 8);
+	__builtin_prefetch(&m->slots[(size_t)idmap_hash(k0, k1) &
+	    (m->cap - 1)]);
+}
+
 /* The number of ids. */
 size_t
 idmap_count(const struct idmap *m)

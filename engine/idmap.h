@@ -29,5 +29,8 @@ int idmap_get(const struct idmap *, const char *id, size_t len,
  * them. */
 int idmap_get_e(const struct idmap *, const struct triple *, size_t *value);
 size_t idmap_count(const struct idmap *);
+/* Have the processor fetch the slot of the uuid with bytes b, for a
+ * lookup soon after. */
+void idmap_prefetch(const struct idmap *, const unsigned char b[16]);
 
 #endif

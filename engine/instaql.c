@@ -415,12 +415,18 @@ iq_node_free(struct iq_node *n)
  * were read, so that equal data is always equal text.
  */
 
+/* Where one value is in the text (len 0: none).  Bulk reads set the slots
+ * in an order of their own: the two together are one memory access. */
+struct iq_slot {
+	size_t off, len;
+};
+
 /* The field values of the kept entities of one run. */
 struct iq_vals {
 	const struct iq_node *n;
 	size_t nfields;
 	struct textbuf text;  /* the values' text */
-	size_t *off, *len;    /* per kept entity and field (len 0: none) */
+	struct iq_slot *slot; /* per kept entity and field */
 	/* reading */
 	const struct idmap *idx; /* whole fields: entity id -> hit */
 	size_t *pos;          /* ... hit -> place among the kept plus one */
@@ -435,8 +441,7 @@ static void
 iq_vals_clear(struct iq_vals *b)
 {
 	free(b->pos);
-	free(b->off);
-	free(b->len);
+	free(b->slot);
 	textbuf_clear(&b->text);
 }
 
@@ -444,11 +449,12 @@ iq_vals_clear(struct iq_vals *b)
 static int
 iq_vals_set(struct iq_vals *b, size_t k, size_t f, const char *vtext)
 {
-	size_t at = b->text.len, slot = k * b->nfields + f;
+	size_t at = b->text.len;
+	struct iq_slot *s = &b->slot[k * b->nfields + f];
 
 	if (iqtext_value(&b->text, vtext) == 1) {
-		b->off[slot] = at;
-		b->len[slot] = b->text.len - at;
+		s->off = at;
+		s->len = b->text.len - at;
 	}
 	return b->text.err ? -1 : 0;
 }
@@ -463,6 +469,15 @@ iq_vals_field_cb(void *arg, const struct triple *tr)
 	if (!idmap_get_e(b->idx, tr, &hit) || b->pos[hit] == 0)
 		return 0;
 	return iq_vals_set(b, b->pos[hit] - 1, b->field, tr->v);
+}
+
+/* Callback: a column row to come. */
+static void
+iq_vals_ahead_cb(void *arg, const unsigned char eb[16])
+{
+	const struct iq_vals *b = arg;
+
+	idmap_prefetch(b->idx, eb);
 }
 
 /* Callback: one triple of one entity.  Its triples come in attr id
@@ -563,8 +578,7 @@ iq_vals_read(struct iq_ctx *c, const struct iq_node *n,
 	/* Triples the join read already beat both. */
 	bulk = !c->opts->server && h->index != NULL && h->rows.len == 0 &&
 	    iq_vals_bulk_pays(c, n, v, keep, nkeep);
-	if ((b->off = calloc(nslots, sizeof *b->off)) == NULL ||
-	    (b->len = calloc(nslots, sizeof *b->len)) == NULL)
+	if ((b->slot = calloc(nslots, sizeof *b->slot)) == NULL)
 		return -1;
 	if (bulk) {
 		b->idx = h->index;
@@ -574,8 +588,8 @@ iq_vals_read(struct iq_ctx *c, const struct iq_node *n,
 			b->pos[v[keep[i]].hit] = i + 1;
 		for (i = 0; i < n->nfields; i++) {
 			b->field = i;
-			if (tstore_scan_a(c->ts, n->fields[i].attr->id,
-				iq_vals_field_cb, b) != 0)
+			if (tstore_scan_a_ahead(c->ts, n->fields[i].attr->id,
+				iq_vals_field_cb, iq_vals_ahead_cb, b) != 0)
 				return -1;
 		}
 		return 0;
@@ -596,18 +610,19 @@ static ssize_t
 iq_vals_write(const struct iq_vals *b, size_t k, struct textbuf *out)
 {
 	const struct iq_node *n = b->n;
-	size_t i, f, slot, nkeys = 0;
+	const struct iq_slot *s;
+	size_t i, f, nkeys = 0;
 
 	for (i = 0; i < n->nfields; i++) {
 		f = n->by_id[i];
-		slot = k * b->nfields + f;
-		if (b->len[slot] == 0)
+		s = &b->slot[k * b->nfields + f];
+		if (s->len == 0)
 			continue;
 		if (nkeys++ > 0)
 			textbuf_putc(out, ',');
 		iqtext_string(out, n->fields[f].label);
 		textbuf_putc(out, ':');
-		textbuf_put(out, b->text.p + b->off[slot], b->len[slot]);
+		textbuf_put(out, b->text.p + s->off, s->len);
 	}
 	return out->err ? -1 : (ssize_t)nkeys;
 }
@@ -735,11 +750,17 @@ iq_emit(struct iq_ctx *c, const struct iq_node *n, const struct iq_hits *h,
 {
 	struct iq_vals b;
 	ssize_t nkeys;
-	size_t i;
+	size_t i, per;
 	int r = -1;
 
 	if (iq_vals_read(c, n, h, v, keep, nkeep, &b) != 0)
 		goto out;
+	/* Room for the objects' own text at once: grown a piece at a time,
+	 * megabytes of it would be copied over and over. */
+	for (i = 0, per = 3; i < n->nfields; i++)
+		per += strlen(n->fields[i].label) + 4;
+	if (nkeep <= (SIZE_MAX - b.text.len) / per)
+		textbuf_reserve(out, b.text.len + nkeep * per);
 	for (i = 0; i < nkeep; i++) {
 		const struct iq_sortent *s = &v[keep[i]];
 		if (i > 0)

@@ -50,6 +50,7 @@
 #define TCACHE_MALLOC_OVERHEAD 16 /* bytes the allocator adds to a block */
 #define TCACHE_FILL_AFTER 4096 /* value-scan rows before a first fill */
 #define TCACHE_RETRY_EVERY 64  /* fills skipped for room, then one tried */
+#define TCACHE_AHEAD 8 /* rows between a column row's hint and its callback */
 
 /* Row kinds. */
 #define TC_TEXT 0
@@ -750,11 +751,30 @@ tc_col_get(const struct tcache *tc, const char *a)
 	return tc->cols[ai];
 }
 
+/* Hand the id bytes of row i of column c to ahead, if it has them. */
+static void
+tc_col_ahead(const struct tc_col *c, uint32_t i, tstore_ahead_cb ahead,
+    void *arg)
+{
+	const unsigned char *p = c->rows + c->off[i];
+
+	if (*p == TC_UUID)
+		ahead(arg, p + 1);
+}
+
 /* Call cb on the rows of column a: all of them (v and has NULL), those
  * whose value is v, or those whose value contains has. */
 int
 tcache_col_scan(struct tcache *tc, const char *a, const char *v,
     const char *has, tstore_cb cb, void *arg, int *hit)
+{
+	return tcache_col_scan_ahead(tc, a, v, has, cb, NULL, arg, hit);
+}
+
+/* The same, telling ahead of the rows to come. */
+int
+tcache_col_scan_ahead(struct tcache *tc, const char *a, const char *v,
+    const char *has, tstore_cb cb, tstore_ahead_cb ahead, void *arg, int *hit)
 {
 	struct tc_col *c;
 	struct tc_rowtext rt;
@@ -782,7 +802,11 @@ tcache_col_scan(struct tcache *tc, const char *a, const char *v,
 		}
 		hi = c->n;
 	}
+	for (i = lo; ahead != NULL && i < hi && i < lo + TCACHE_AHEAD; i++)
+		tc_col_ahead(c, i, ahead, arg);
 	for (i = lo; i < hi && r == 0; i++) {
+		if (ahead != NULL && hi - i > TCACHE_AHEAD)
+			tc_col_ahead(c, i + TCACHE_AHEAD, ahead, arg);
 		/* A containment test reads a text value where it lies:
 		 * most rows fail it, and need not be unpacked. */
 		if (has != NULL && (text = tc_col_text(c, i)) != NULL &&

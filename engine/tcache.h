@@ -81,6 +81,11 @@ struct tcache_colfill {
  * result with *hit = 1. */
 int tcache_col_scan(struct tcache *, const char *a, const char *v,
     const char *has, tstore_cb cb, void *arg, int *hit);
+/* The same; ahead (if not NULL) gets the id bytes of rows that have them
+ * a few rows before cb gets the rows (see tstore_scan_a_ahead). */
+int tcache_col_scan_ahead(struct tcache *, const char *a, const char *v,
+    const char *has, tstore_cb cb, tstore_ahead_cb ahead, void *arg,
+    int *hit);
 /* 1 and the number of triples of attr a if it has a column, else 0. */
 int tcache_col_count(struct tcache *, const char *a, int64_t *n);
 /* A read snapshot begins: columns it scans are not dropped for others

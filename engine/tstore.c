@@ -681,13 +681,14 @@ tstore_scan_av_sql(struct tstore *ts, const char *a, const char *v,
  * values that contain it. */
 static int
 tstore_scan_attr(struct tstore *ts, const char *a, const char *v,
-    const char *has, tstore_cb cb, void *arg)
+    const char *has, tstore_cb cb, tstore_ahead_cb ahead, void *arg)
 {
 	struct tstore_colfill fl;
 	int hit = 0, r;
 
 	if (ts->cache != NULL) {
-		r = tcache_col_scan(ts->cache, a, v, has, cb, arg, &hit);
+		r = tcache_col_scan_ahead(ts->cache, a, v, has, cb, ahead, arg,
+		    &hit);
 		if (hit)
 			return r;
 	}
@@ -719,7 +720,17 @@ tstore_scan_a(struct tstore *ts, const char *a, tstore_cb cb, void *arg)
 {
 	if (a == NULL)
 		return -1;
-	return tstore_scan_attr(ts, a, NULL, NULL, cb, arg);
+	return tstore_scan_attr(ts, a, NULL, NULL, cb, NULL, arg);
+}
+
+/* The same, with hints of the rows to come. */
+int
+tstore_scan_a_ahead(struct tstore *ts, const char *a, tstore_cb cb,
+    tstore_ahead_cb ahead, void *arg)
+{
+	if (a == NULL)
+		return -1;
+	return tstore_scan_attr(ts, a, NULL, NULL, cb, ahead, arg);
 }
 
 /* Every triple (*, a, v), in e order. */
@@ -729,7 +740,7 @@ tstore_scan_av(struct tstore *ts, const char *a, const char *v, tstore_cb cb,
 {
 	if (a == NULL || v == NULL)
 		return -1;
-	return tstore_scan_attr(ts, a, v, NULL, cb, arg);
+	return tstore_scan_attr(ts, a, v, NULL, cb, NULL, arg);
 }
 
 /* Every triple of attr a whose value text contains text, in (v, e)
@@ -740,7 +751,7 @@ tstore_scan_a_has(struct tstore *ts, const char *a, const char *text,
 {
 	if (a == NULL || text == NULL)
 		return -1;
-	return tstore_scan_attr(ts, a, NULL, text, cb, arg);
+	return tstore_scan_attr(ts, a, NULL, text, cb, NULL, arg);
 }
 
 /* Every triple. */

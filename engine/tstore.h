@@ -36,6 +36,8 @@ struct triple {
 };
 
 typedef int (*tstore_cb)(void *arg, const struct triple *);
+/* Told of the id bytes of a row that a scan's callback will get soon. */
+typedef void (*tstore_ahead_cb)(void *arg, const unsigned char eb[16]);
 
 /* Open (creating if missing) the triple table named table in db. */
 struct tstore *tstore_create(sqlite3 *db, const char *table, char **errmsg);
@@ -81,6 +83,12 @@ int tstore_scan_e(struct tstore *, const char *e, tstore_cb, void *);
 int tstore_scan_ea(struct tstore *, const char *e, const char *a, tstore_cb,
     void *);
 int tstore_scan_a(struct tstore *, const char *a, tstore_cb, void *);
+/* The same; where the rows come from memory (a column of the cache), ahead
+ * is given the id bytes of a row some rows before cb gets that row, for a
+ * caller that looks each row's entity up in a table too large for the
+ * processor's caches to fetch its slot early. */
+int tstore_scan_a_ahead(struct tstore *, const char *a, tstore_cb,
+    tstore_ahead_cb, void *);
 int tstore_scan_av(struct tstore *, const char *a, const char *v, tstore_cb,
     void *);
 /* The triples of attr a whose value text contains text (SQLite's instr),

@@ -53,6 +53,44 @@ kinds_cb(void *arg, const struct triple *tr)
 	return 0;
 }
 
+/* A column scan's hints and rows, in the order they came. */
+struct ahead_log {
+	char hinted[512][UUID_STRLEN + 1];
+	int nhinted;
+	int rows;
+	int urows; /* ... of them with uuid ids */
+	int late;  /* a uuid row that came before its hint */
+};
+
+/* Hint: note the id. */
+static void
+ahead_hint_cb(void *arg, const unsigned char eb[16])
+{
+	struct ahead_log *l = arg;
+
+	ck_assert_int_lt(l->nhinted, 512);
+	uuid_text(eb, l->hinted[l->nhinted++]);
+}
+
+/* Row: a uuid row must have been hinted, in row order. */
+static int
+ahead_row_cb(void *arg, const struct triple *tr)
+{
+	struct ahead_log *l = arg;
+	int i, seen = 0;
+
+	l->rows++;
+	if (tr->eb == NULL)
+		return 0;
+	/* The k-th uuid row: its hint is among the first k or more. */
+	l->urows++;
+	for (i = 0; i < l->nhinted; i++)
+		seen += strcmp(l->hinted[i], tr->e) == 0;
+	if (seen == 0 || l->nhinted < l->urows)
+		l->late++;
+	return 0;
+}
+
 /* Fill entity e with n triples (e, a[i], v[i], t[i]), kept. */
 static void
 fill(struct tcache *tc, const char *e, size_t n, const char *const *a,
@@ -390,6 +428,20 @@ START_TEST(test_columns)
 		tcache_col_scan(tc, A1, NULL, NULL, kinds_cb, kinds, &hit);
 		ck_assert_str_eq(kinds, "BBTBT");
 	}
+	/* ... and are told ahead of their rows, in row order. */
+	{
+		struct ahead_log l;
+
+		memset(&l, 0, sizeof l);
+		ck_assert_int_eq(tcache_col_scan_ahead(tc, A1, NULL, NULL,
+		    ahead_row_cb, ahead_hint_cb, &l, &hit), 0);
+		ck_assert_int_eq(l.rows, 5);
+		ck_assert_int_eq(l.late, 0);
+		ck_assert_int_eq(l.nhinted, 3);
+		ck_assert_str_eq(l.hinted[0], E1);
+		ck_assert_str_eq(l.hinted[1], E2);
+		ck_assert_str_eq(l.hinted[2], E1);
+	}
 	ck_assert_int_eq(tcache_col_count(tc, A1, &n), 1);
 	ck_assert_int_eq(n, 5);
 	/* No column. */
@@ -427,6 +479,18 @@ START_TEST(test_columns_use_what_entities_leave)
 	tcache_col_stats(tc, &ncols, &bytes);
 	ck_assert_uint_eq(ncols, 3);
 	ck_assert_uint_gt(bytes, 96 * 1024);
+	/* A long column: every row is told ahead, and none too late. */
+	{
+		static struct ahead_log l;
+		int hit;
+
+		memset(&l, 0, sizeof l);
+		ck_assert_int_eq(tcache_col_scan_ahead(tc, A3, NULL, NULL,
+		    ahead_row_cb, ahead_hint_cb, &l, &hit), 0);
+		ck_assert_int_eq(l.rows, 500);
+		ck_assert_int_eq(l.nhinted, 500);
+		ck_assert_int_eq(l.late, 0);
+	}
 	tcache_read_begin(tc);
 	fill_entities_to_budget(tc, 192 * 1024);
 	tcache_col_stats(tc, &ncols, &bytes);
