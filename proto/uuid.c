@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <endian.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -96,18 +97,6 @@ uuid_v7(char out[UUID_STRLEN + 1])
 	return 0;
 }
 
-/* Each hex digit's value, with UUID_HEX for every hex digit and
- * UUID_UPPER for the upper-case ones; 0 for any other character. */
-#define UUID_HEX 0x10
-#define UUID_UPPER 0x20
-static const unsigned char uuid_hexval[256] = {
-	['0'] = 0x10, ['1'] = 0x11, ['2'] = 0x12, ['3'] = 0x13, ['4'] = 0x14,
-	['5'] = 0x15, ['6'] = 0x16, ['7'] = 0x17, ['8'] = 0x18, ['9'] = 0x19,
-	['a'] = 0x1a, ['b'] = 0x1b, ['c'] = 0x1c, ['d'] = 0x1d, ['e'] = 0x1e,
-	['f'] = 0x1f, ['A'] = 0x3a, ['B'] = 0x3b, ['C'] = 0x3c, ['D'] = 0x3d,
-	['E'] = 0x3e, ['F'] = 0x3f,
-};
-
 /* Where each byte's two hex digits start in a UUID's text. */
 static const unsigned char uuid_digit_at[16] = {
 	0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34,
@@ -127,34 +116,74 @@ uuid_text(const unsigned char b[16], char out[UUID_STRLEN + 1])
 	out[UUID_STRLEN] = '\0';
 }
 
+/*
+ * Parsing.  Ids are parsed by the thousand when a query's entities are
+ * looked up, sorted or cached, so eight digits are checked and converted
+ * at once, as the bytes of one 64-bit word (the first digit lowest):
+ *
+ *  - a byte b below 0x80 is at least c exactly when b + (0x80 - c) has
+ *    its top bit set, and no such sum carries into the next byte; so
+ *    three ranges (0-9, a-f, A-F) are a few additions and masks;
+ *  - a hex digit's value is its low four bits, plus 9 for a letter
+ *    (the letters, and only they, have bit 6 set);
+ *  - each byte then takes the next one's value as its low half, and
+ *    every other byte is gathered into four.
+ */
+#define UUID_LANES(c) (0x0101010101010101ULL * (uint64_t)(c))
+#define UUID_TOP UUID_LANES(0x80)
+
+/* The lanes of x (below 0x80) that are at least c, as top bits. */
+#define UUID_GE(x, c) (((x) + UUID_LANES(0x80 - (c))) & UUID_TOP)
+
+/* Eight digits (the bytes of x) into four bytes at out: whether all
+ * eight are hex digits (lower case only, if lower). */
+static int
+uuid_hex8(uint64_t x, int lower, unsigned char *out)
+{
+	uint64_t ok, n;
+
+	ok = UUID_GE(x, '0') & ~UUID_GE(x, '9' + 1);
+	ok |= UUID_GE(x, 'a') & ~UUID_GE(x, 'f' + 1);
+	if (!lower)
+		ok |= UUID_GE(x, 'A') & ~UUID_GE(x, 'F' + 1);
+	n = (x & UUID_LANES(0x0f)) + 9 * ((x >> 6) & UUID_LANES(0x01));
+	n = ((n << 4) | (n >> 8)) & 0x00ff00ff00ff00ffULL;
+	n = (n | (n >> 8)) & 0x0000ffff0000ffffULL;
+	n = (n | (n >> 16)) & 0xffffffffULL;
+	out[0] = (unsigned char)n;
+	out[1] = (unsigned char)(n >> 8);
+	out[2] = (unsigned char)(n >> 16);
+	out[3] = (unsigned char)(n >> 24);
+	return (x & UUID_TOP) == 0 && ok == UUID_TOP;
+}
+
+/* The n (4 or 8) bytes at s as a word, the first byte lowest. */
+static uint64_t
+uuid_word(const char *s, size_t n)
+{
+	uint64_t w = 0;
+
+	memcpy(&w, s, n);
+	return le64toh(w);
+}
+
 /* Parse the len bytes at s as a UUID (lower case only, if lower) into
- * out: whether they are one.  Ids are parsed by the thousand when a
- * query's results are sorted or cached, so the digits are checked all
- * at once at the end rather than one by one. */
+ * out: whether they are one. */
 static int
 uuid_parse(const char *s, size_t len, int lower, unsigned char out[16])
 {
-	const unsigned char *u = (const unsigned char *)s;
-	unsigned hi, lo, all = UUID_HEX, any = 0;
+	int ok;
 
 	if (len != UUID_STRLEN || s[8] != '-' || s[13] != '-' ||
 	    s[18] != '-' || s[23] != '-')
 		return 0;
-#define UUID_BYTE(i, at) do {					\
-	hi = uuid_hexval[u[at]];					\
-	lo = uuid_hexval[u[(at) + 1]];					\
-	all &= hi & lo;							\
-	any |= hi | lo;							\
-	out[i] = (unsigned char)((hi & 0xf) << 4 | (lo & 0xf));	\
-} while (0)
-	UUID_BYTE(0, 0); UUID_BYTE(1, 2); UUID_BYTE(2, 4); UUID_BYTE(3, 6);
-	UUID_BYTE(4, 9); UUID_BYTE(5, 11);
-	UUID_BYTE(6, 14); UUID_BYTE(7, 16);
-	UUID_BYTE(8, 19); UUID_BYTE(9, 21);
-	UUID_BYTE(10, 24); UUID_BYTE(11, 26); UUID_BYTE(12, 28);
-	UUID_BYTE(13, 30); UUID_BYTE(14, 32); UUID_BYTE(15, 34);
-#undef UUID_BYTE
-	return all == UUID_HEX && !(lower && (any & UUID_UPPER));
+	ok = uuid_hex8(uuid_word(s, 8), lower, out);
+	ok &= uuid_hex8(uuid_word(s + 9, 4) | uuid_word(s + 14, 4) << 32,
+	    lower, out + 4);
+	ok &= uuid_hex8(uuid_word(s + 19, 4) | uuid_word(s + 24, 4) << 32,
+	    lower, out + 8);
+	ok &= uuid_hex8(uuid_word(s + 28, 8), lower, out + 12);
+	return ok;
 }
 
 /* Whether s has the 8-4-4-4-12 hex shape. */

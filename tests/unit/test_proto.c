@@ -198,6 +198,86 @@ START_TEST(test_uuid)
 }
 END_TEST
 
+/* A UUID's bytes, the plain way: a character at a time. */
+static int
+ref_uuid(const char *s, size_t len, int lower, unsigned char out[16])
+{
+	size_t i, k = 0;
+	int d, hi = -1;
+
+	if (len != UUID_STRLEN)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (c != '-')
+				return 0;
+			continue;
+		}
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (!lower && c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return 0;
+		if (hi < 0)
+			hi = d;
+		else {
+			out[k++] = (unsigned char)(hi << 4 | d);
+			hi = -1;
+		}
+	}
+	return 1;
+}
+
+START_TEST(test_uuid_parse_every_byte)
+{
+	/* Every byte value at every position, in both modes, against the
+	 * plain parser; then random ids of mixed case. */
+	static const char *bases[] = { "6f0c0000-0000-4000-8000-0000000000ab",
+		"0123abcd-ef45-6789-ABCD-EFabcdef0123" };
+	char s[UUID_STRLEN + 1];
+	unsigned char got[16], want[16];
+	size_t b, i;
+	int c, lower, r;
+
+	for (b = 0; b < 2; b++)
+		for (i = 0; i < UUID_STRLEN; i++)
+			for (c = 0; c < 256; c++)
+				for (lower = 0; lower < 2; lower++) {
+					memcpy(s, bases[b], sizeof s);
+					s[i] = (char)c;
+					r = ref_uuid(s, UUID_STRLEN, lower, want);
+					ck_assert_int_eq(lower ?
+					    uuid_bytes_lower(s, UUID_STRLEN,
+					    got) : uuid_bytes(s, got), r);
+					if (r)
+						ck_assert_mem_eq(got, want, 16);
+				}
+	srand(7);
+	for (i = 0; i < 20000; i++) {
+		static const char pick[] = "0123456789abcdefABCDEFg-";
+		size_t j;
+
+		for (j = 0; j < UUID_STRLEN; j++)
+			s[j] = (j == 8 || j == 13 || j == 18 || j == 23) &&
+			    rand() % 50 ? '-' : pick[rand() % (rand() % 9 ?
+			    22 : 24)];
+		s[UUID_STRLEN] = '\0';
+		for (lower = 0; lower < 2; lower++) {
+			r = ref_uuid(s, UUID_STRLEN, lower, want);
+			ck_assert_int_eq(lower ? uuid_bytes_lower(s,
+			    UUID_STRLEN, got) : uuid_bytes(s, got), r);
+			if (r)
+				ck_assert_mem_eq(got, want, 16);
+		}
+	}
+}
+END_TEST
+
 START_TEST(test_uuid_bytes)
 {
 	static const unsigned char want[16] = { 0x6f, 0x0c, 0, 0, 0, 0, 0x40,
@@ -313,6 +393,7 @@ main(void)
 	tcase_add_test(tc, test_linebuf);
 	tcase_add_test(tc, test_uuid);
 	tcase_add_test(tc, test_uuid_bytes);
+	tcase_add_test(tc, test_uuid_parse_every_byte);
 	tcase_add_test(tc, test_uuid_v7);
 	tcase_add_test(tc, test_uuid_after_fork);
 	suite_add_tcase(s, tc);
