@@ -1,7 +1,8 @@
 /*
  * server.c: the daemon's global state: create (data dir, default app, event
  * loop, signals, listener), the resolver and TLS context made on first
- * use, freeing dead sessions, and shutdown.
+ * use, freeing dead sessions, the heap's quiet-period trim (daemon/heap.c),
+ * and shutdown.
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 
 #include "daemon/app.h"
 #include "daemon/conf.h"
+#include "daemon/heap.h"
 #include "daemon/listener.h"
 #include "daemon/log.h"
 #include "daemon/sd.h"
@@ -78,6 +80,16 @@ server_tls(struct server *srv)
 		srv->tls_failed = 1;
 	}
 	return srv->tls;
+}
+
+/* Every HEAP_TICK_SEC: give memory back after a quiet period. */
+static void
+server_heap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	if (heap_idle_tick(&srv->heap_idle, srv->requests))
+		heap_trim();
 }
 
 /* Free the sessions that died during the last loop turn. */
@@ -230,6 +242,7 @@ struct server *
 server_create(struct conf *cfg)
 {
 	struct server *srv = xcalloc(1, sizeof *srv);
+	struct timeval tick = { HEAP_TICK_SEC, 0 };
 	char *err = NULL;
 
 	srv->cfg = cfg;
@@ -244,6 +257,11 @@ server_create(struct conf *cfg)
 	if ((srv->base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
 	srv->reap_ev = event_new(srv->base, -1, 0, server_reap_cb, srv);
+	heap_setup();
+	srv->heap_ev = event_new(srv->base, -1, EV_PERSIST, server_heap_cb,
+	    srv);
+	if (srv->heap_ev == NULL || event_add(srv->heap_ev, &tick) != 0)
+		fatal("cannot start the heap's timer");
 	srv->sigterm_ev = server_signal(srv, SIGTERM, server_signal_cb);
 	srv->sigint_ev = server_signal(srv, SIGINT, server_signal_cb);
 	signal(SIGPIPE, SIG_IGN);
@@ -273,6 +291,7 @@ server_free(struct server *srv)
 	event_free(srv->sigterm_ev);
 	event_free(srv->sigint_ev);
 	event_free(srv->reap_ev);
+	event_free(srv->heap_ev);
 	/* Let libevent finish freeing what it defers (bufferevents with
 	 * callbacks pending) before the loop goes. */
 	event_base_loop(srv->base, EVLOOP_NONBLOCK);

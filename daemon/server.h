@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "daemon/heap.h"
+
 struct event_base;
 struct event;
 struct conf;
@@ -34,6 +36,9 @@ struct server {
 	uint64_t next_session_id;
 	int64_t started_ms;
 	struct event *sigterm_ev, *sigint_ev, *sigpipe_ev, *watchdog_ev;
+	struct event *heap_ev;        /* the heap's quiet-period check */
+	struct heap_idle heap_idle;
+	uint64_t requests;            /* request lines read */
 	struct evdns_base *dns;       /* created on first use */
 	struct tls_ctx *tls;          /* created on first use */
 	int tls_failed;

@@ -505,6 +505,7 @@ session_handle_line(struct session *s, const char *line, size_t len)
 	struct reply *r = xcalloc(1, sizeof *r);
 	json_t *req = NULL, *id;
 
+	s->server->requests++;
 	r->session = s;
 	r->refs = 1;
 	r->id = json_null();
