@@ -91,6 +91,19 @@ ahead_row_cb(void *arg, const struct triple *tr)
 	return 0;
 }
 
+/* Scan column a with hints into l (cleared first). */
+static void
+ahead_scan(struct tcache *tc, const char *a, struct ahead_log *l)
+{
+	int hit = 0;
+
+	memset(l, 0, sizeof *l);
+	ck_assert_int_eq(tcache_col_scan_ahead(tc, a, NULL, NULL,
+	    ahead_row_cb, ahead_hint_cb, l, &hit), 0);
+	ck_assert_int_eq(hit, 1);
+	ck_assert_int_eq(l->late, 0);
+}
+
 /* Fill entity e with n triples (e, a[i], v[i], t[i]), kept. */
 static void
 fill(struct tcache *tc, const char *e, size_t n, const char *const *a,
@@ -430,13 +443,10 @@ START_TEST(test_columns)
 	}
 	/* ... and are told ahead of their rows, in row order. */
 	{
-		struct ahead_log l;
+		static struct ahead_log l;
 
-		memset(&l, 0, sizeof l);
-		ck_assert_int_eq(tcache_col_scan_ahead(tc, A1, NULL, NULL,
-		    ahead_row_cb, ahead_hint_cb, &l, &hit), 0);
+		ahead_scan(tc, A1, &l);
 		ck_assert_int_eq(l.rows, 5);
-		ck_assert_int_eq(l.late, 0);
 		ck_assert_int_eq(l.nhinted, 3);
 		ck_assert_str_eq(l.hinted[0], E1);
 		ck_assert_str_eq(l.hinted[1], E2);
@@ -482,14 +492,10 @@ START_TEST(test_columns_use_what_entities_leave)
 	/* A long column: every row is told ahead, and none too late. */
 	{
 		static struct ahead_log l;
-		int hit;
 
-		memset(&l, 0, sizeof l);
-		ck_assert_int_eq(tcache_col_scan_ahead(tc, A3, NULL, NULL,
-		    ahead_row_cb, ahead_hint_cb, &l, &hit), 0);
+		ahead_scan(tc, A3, &l);
 		ck_assert_int_eq(l.rows, 500);
 		ck_assert_int_eq(l.nhinted, 500);
-		ck_assert_int_eq(l.late, 0);
 	}
 	tcache_read_begin(tc);
 	fill_entities_to_budget(tc, 192 * 1024);
