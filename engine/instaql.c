@@ -21,10 +21,10 @@
 
 #include "engine/attrs.h"
 #include "engine/collate.h"
+#include "engine/idmap.h"
 #include "engine/instaql.h"
 #include "engine/iq.h"
 #include "engine/jsval.h"
-#include "engine/idmap.h"
 #include "engine/strmap.h"
 #include "engine/tstore.h"
 
