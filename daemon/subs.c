@@ -435,7 +435,7 @@ subs_eval_line(struct subs *ss, const json_t *q, int answered,
 	struct instaql_result res;
 	const char *tail;
 	char *prefix, *pi = NULL;
-	size_t plen, need;
+	size_t plen, tlen, need;
 	int r = -1;
 
 	*out = NULL;
@@ -448,7 +448,8 @@ subs_eval_line(struct subs *ss, const json_t *q, int answered,
 	tail = answered ? ",\"from_cache\":false}\n" :
 	    ",\"from_cache\":true}\n";
 	plen = pi != NULL ? strlen(pi) : 0;
-	need = res.text_len + (pi != NULL ? 13 + plen : 0) + strlen(tail) + 1;
+	tlen = strlen(tail);
+	need = res.text_len + (pi != NULL ? 13 + plen : 0) + tlen + 1;
 	if (need > res.text_cap)
 		res.text = xreallocarray(res.text, need, 1);
 	*len = res.text_len;
@@ -457,8 +458,8 @@ subs_eval_line(struct subs *ss, const json_t *q, int answered,
 		memcpy(res.text + *len + 13, pi, plen);
 		*len += 13 + plen;
 	}
-	memcpy(res.text + *len, tail, strlen(tail) + 1);
-	*len += strlen(tail);
+	memcpy(res.text + *len, tail, tlen + 1);
+	*len += tlen;
 	*out = res.text;
 	res.text = NULL;
 	r = 0;

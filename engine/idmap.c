@@ -4,9 +4,10 @@
  * The uuid table is open addressing with linear probing, kept at most
  * three quarters full (a slot is 24 bytes: the table of 80,000 ids is
  * 3 MiB, where at half full it would be 6, for a probe or two more); a
- * slot holds the id's two words and its value plus one (0: empty).  The hash mixes both words, then applies the splitmix64
- * finalizer, whose low bits (the table uses them) depend on every input
- * bit: ids are chosen by clients, and need not be random.
+ * slot holds the id's two words and its value plus one (0: empty).  The
+ * hash mixes both words, then applies the splitmix64 finalizer, whose low
+ * bits (the table uses them) depend on every input bit: ids are chosen by
+ * clients, and need not be random.
  */
 #include "config.h"
 
@@ -44,11 +45,26 @@ idmap_hash(uint64_t k0, uint64_t k1)
 	return h ^ (h >> 31);
 }
 
+/* A uuid's bytes as the two words of its slot. */
+static void
+idmap_words(const unsigned char b[16], uint64_t *k0, uint64_t *k1)
+{
+	memcpy(k0, b, 8);
+	memcpy(k1, b + 8, 8);
+}
+
+/* Where the probe for a uuid starts. */
+static size_t
+idmap_home(const struct idmap *m, uint64_t k0, uint64_t k1)
+{
+	return (size_t)idmap_hash(k0, k1) & (m->cap - 1);
+}
+
 /* The slot holding the uuid, or the empty one where it belongs. */
 static struct idmap_slot *
 idmap_find(const struct idmap *m, uint64_t k0, uint64_t k1)
 {
-	size_t i = (size_t)idmap_hash(k0, k1) & (m->cap - 1);
+	size_t i = idmap_home(m, k0, k1);
 	struct idmap_slot *s;
 
 	for (;; i = (i + 1) & (m->cap - 1)) {
@@ -113,8 +129,7 @@ idmap_put_bytes(struct idmap *m, const unsigned char b[16], size_t value)
 
 	if ((m->n + 1) * 4 > m->cap * 3 && idmap_grow(m) != 0)
 		return -1;
-	memcpy(&k0, b, 8);
-	memcpy(&k1, b + 8, 8);
+	idmap_words(b, &k0, &k1);
 	s = idmap_find(m, k0, k1);
 	if (s->value == 0) {
 		s->k0 = k0;
@@ -133,8 +148,7 @@ idmap_get_bytes(const struct idmap *m, const unsigned char b[16],
 	const struct idmap_slot *s;
 	uint64_t k0, k1;
 
-	memcpy(&k0, b, 8);
-	memcpy(&k1, b + 8, 8);
+	idmap_words(b, &k0, &k1);
 	s = idmap_find(m, k0, k1);
 	if (s->value == 0)
 		return 0;
@@ -148,20 +162,12 @@ int
 idmap_put(struct idmap *m, const char *id, size_t len, size_t value)
 {
 	unsigned char b[16];
-	char *text;
-	int r;
 
 	if (uuid_bytes_lower(id, len, b))
 		return idmap_put_bytes(m, b, value);
 	if (m->other == NULL && (m->other = strmap_create()) == NULL)
 		return -1;
-	if ((text = malloc(len + 1)) == NULL)
-		return -1;
-	memcpy(text, id, len);
-	text[len] = '\0';
-	r = strmap_put(m->other, text, value);
-	free(text);
-	return r;
+	return strmap_putn(m->other, id, len, value);
 }
 
 /* Look an id up. */
@@ -190,10 +196,8 @@ idmap_prefetch(const struct idmap *m, const unsigned char b[16])
 {
 	uint64_t k0, k1;
 
-	memcpy(&k0, b, 8);
-	memcpy(&k1, b + 8, 8);
-	__builtin_prefetch(&m->slots[(size_t)idmap_hash(k0, k1) &
-	    (m->cap - 1)]);
+	idmap_words(b, &k0, &k1);
+	__builtin_prefetch(&m->slots[idmap_home(m, k0, k1)]);
 }
 
 /* The number of ids. */

@@ -119,7 +119,13 @@ strmap_grow(struct strmap *m)
 int
 strmap_put(struct strmap *m, const char *key, size_t value)
 {
-	size_t len = strlen(key);
+	return strmap_putn(m, key, strlen(key), value);
+}
+
+/* Set the key of len bytes to value. */
+int
+strmap_putn(struct strmap *m, const char *key, size_t len, size_t value)
+{
 	uint64_t h = strmap_hash(key, len);
 	struct strmap_slot *s;
 
@@ -127,7 +133,7 @@ strmap_put(struct strmap *m, const char *key, size_t value)
 		return -1;
 	s = strmap_find(m, key, len, h);
 	if (s->key == NULL) {
-		if ((s->key = strdup(key)) == NULL)
+		if ((s->key = strndup(key, len)) == NULL)
 			return -1;
 		s->len = len;
 		s->hash = h;

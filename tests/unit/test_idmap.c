@@ -50,6 +50,11 @@ START_TEST(test_uuids_and_other_ids)
 	ck_assert_int_eq(idmap_put(m, U1, strlen(U1), 12), 0);
 	ck_assert_int_eq(get(m, U1), 12);
 	ck_assert_uint_eq(idmap_count(m), 5);
+	/* An id that is not a uuid, given inside other text. */
+	ck_assert_int_eq(idmap_put(m, "e3 and more", 2, 13), 0);
+	ck_assert_int_eq(get(m, "e3"), 13);
+	ck_assert_int_eq(get(m, "e3 and more"), -1);
+	ck_assert_uint_eq(idmap_count(m), 6);
 	idmap_free(m);
 	idmap_free(NULL);
 }
