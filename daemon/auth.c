@@ -108,8 +108,7 @@ auth_protect_store(struct auth *au)
 	size_t i;
 
 	if (st == NULL ||
-	    (db = sqlite3_db_filename(store_db(st), "main")) == NULL ||
-	    *db == '\0')
+	    (db = store_path(st)) == NULL)
 		return;
 	for (i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
 		xasprintf(&path, "%s%s", db, suffixes[i]);

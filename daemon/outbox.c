@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -91,6 +92,7 @@ struct outbox {
 
 static void outbox_commit_cb(evutil_socket_t, short, void *);
 static void outbox_catch_up(struct outbox *);
+static void outbox_make_view(struct outbox *);
 
 /* Step text whose parse the replays keep (some 4,000 transactions). */
 #define OUTBOX_STEPCACHE_BYTES (4 * 1024 * 1024)
@@ -147,6 +149,7 @@ outbox_create(struct app *app)
 		    store_errmsg(st));
 		ob->unsynced = 0;
 	}
+	outbox_make_view(ob);
 	return ob;
 }
 
@@ -874,6 +877,66 @@ outbox_reconcile_now(struct outbox *ob, json_t *dirty, json_t *etypes,
 	json_decref(list);
 	json_decref(sc.replay);
 	json_decref(sc.drop);
+}
+
+/* Replay one row over the view being made. */
+static int
+outbox_make_view_cb(void *arg, const struct store_tx *t)
+{
+	struct outbox_scan *sc = arg;
+	struct txapply_result res;
+	json_t *steps;
+	int r;
+
+	if (t->status == STORE_TX_ERROR || outbox_covered(sc, t) ||
+	    (steps = outbox_row_steps(sc->ob, t, 0)) == NULL)
+		return 0;
+	memset(&res, 0, sizeof res);
+	r = txapply_run(sc->ob->applier, steps, t->created, &res);
+	txapply_result_clear(&res);
+	json_decref(steps);
+	return r < 0 ? -1 : 0;
+}
+
+/*
+ * Make the view when the store made it anew (its file is not kept across
+ * a crash, see engine/store.c): base, then each row the server's results
+ * do not cover, replayed as it is read, so that a long outbox is never
+ * all in memory at once.  Before any client is served.
+ */
+static void
+outbox_make_view(struct outbox *ob)
+{
+	const char *why = store_view_new(ob->store);
+	struct outbox_scan sc = { ob, sync_min_processed(ob->sync), NULL, NULL,
+		NULL, NULL, 0 };
+	struct timespec t0, t1;
+	json_t *all;
+	int r;
+
+	if (why == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (store_begin(ob->store) != 0)
+		goto fail;
+	all = json_pack("{s:b}", "*", 1);
+	r = sync_rebuild(ob->sync, all, NULL, NULL);
+	json_decref(all);
+	if (r != 0 || store_outbox_scan(ob->store, outbox_make_view_cb,
+	    &sc) != 0 || store_commit(ob->store) != 0) {
+		if (!sqlite3_get_autocommit(store_db(ob->store)))
+			store_rollback(ob->store);
+		goto fail;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("app %s: made the view from the server's results and the "
+	    "outbox (%s) in %ld ms", app_id(ob->app), why,
+	    (long)((t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	return;
+fail:
+	log_error("app %s: cannot make the view (%s): %s", app_id(ob->app),
+	    why, sqlite3_errmsg(store_db(ob->store)));
 }
 
 /* Reconcile now, together with what was put off. */

@@ -1,15 +1,36 @@
 /*
- * store.c: the per-app SQLite file of the daemon.
+ * store.c: the per-app SQLite files of the daemon.
  *
- * Opening runs, in order: open (creating the file), busy timeout, WAL,
- * synchronous, the schema migrations (PRAGMA user_version is the number of
- * migrations applied; each runs in the same write transaction as the
- * version bump), the triple view (engine/tstore owns that table), the
- * statements, and loading the attr registry.  Any failure closes the
- * handle and reports "<path>: <reason>"; the file is never removed or
- * rewritten, so a corrupt store stays available for inspection.
+ * Two files.  <path> holds what cannot be had again: the attrs, the outbox,
+ * the server's results (queries, and base, engine/sync.c) and kv.  It runs
+ * in WAL mode, synchronous=FULL unless configured NORMAL, and is attached
+ * to the connection as "durable".  <path>-view holds the view (triples,
+ * engine/tstore.c): base with the outbox replayed over it, which the
+ * daemon can always build again from those two.  It is the connection's
+ * main database, journaled in memory and never synced: a transaction
+ * writes each page it changed once, in place, where a WAL writes it
+ * twice (the log, then the checkpoint) and syncs.  Commits of the batch
+ * cover both files, the view first, so a failure writing either rolls
+ * both back.
  *
- * Layout (version 1):
+ * The view file is trusted only after a clean close.  Opening writes
+ * kv "view" = "open" to the durable file (synced) before the view is
+ * touched; a clean close writes a fresh token as the view's
+ * user_version, syncs the view file, and then writes "clean <token>".
+ * After a crash, a power loss, or with a view file that belongs to some
+ * other copy of the store, the view file is made anew, empty, and
+ * store_view_new says why: the daemon replays it before serving.
+ *
+ * Opening runs, in order: the view file (made anew when it is unreadable),
+ * the durable file attached, WAL, synchronous, the schema migrations
+ * (PRAGMA durable.user_version is the number of migrations applied; each
+ * runs in the same write transaction as the version bump), the view's
+ * trust, the view's table (engine/tstore owns it), the statements, and
+ * loading the attr registry.  Any failure closes the handle and reports
+ * "<path>: <reason>"; the durable file is never removed or rewritten, so
+ * a corrupt store stays available for inspection.
+ *
+ * Layout of the durable file (version 3):
  *   attrs   (id TEXT PRIMARY KEY, json TEXT)
  *   outbox  (seq INTEGER PRIMARY KEY, tx TEXT UNIQUE, steps TEXT,
  *            tx_steps TEXT, client TEXT, created INTEGER, status TEXT,
@@ -17,7 +38,6 @@
  *   queries (canonical TEXT PRIMARY KEY, q TEXT, result (see store.h),
  *            page_info TEXT, processed_tx_id INTEGER, updated INTEGER)
  *   kv      (k TEXT PRIMARY KEY, v TEXT)
- *   triples (see engine/tstore.c)
  * Value columns are TEXT, never JSON, so SQLite applies no numeric
  * affinity to them.
  */
@@ -38,18 +58,19 @@
 #include "engine/store.h"
 #include "engine/tstore.h"
 #include "proto/jsontext.h"
+#include "proto/uuid.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 /*
- * The write-ahead log.  A commit that takes the WAL past STORE_WAL_PAGES
- * pages checkpoints it (copies its pages into the database file) before
- * the reply goes out; the next write transaction then starts the log
- * again from its beginning.  SQLite's default is 1,000 pages: with every
- * new entity on random pages of three B-trees, a larger log lets a
- * checkpoint write each page once for more of the transactions that
- * changed it (48,000 transactions from 8 pipelining clients: 3,830 tx/s
- * at 1,000 pages, 4,330 at 4,000).
+ * The durable file's write-ahead log.  A commit that takes the WAL past
+ * STORE_WAL_PAGES pages checkpoints it (copies its pages into the
+ * database file) before the reply goes out; the next write transaction
+ * then starts the log again from its beginning.  SQLite's default is
+ * 1,000 pages: a larger log lets a checkpoint write each page once for
+ * more of the transactions that changed it (48,000 transactions from 8
+ * pipelining clients: 3,830 tx/s at 1,000 pages, 4,330 at 4,000, when
+ * the view still shared this file and its log).
  *
  * A commit that makes the log file longer also makes fdatasync write
  * the file's new size and blocks, where one within the file's length
@@ -68,22 +89,26 @@
 #define STORE_WAL_FRAME_HEADER 24 /* ... and of each frame's */
 #define STORE_WAL_ROOM 16
 
-/* Migration n brings user_version from n to n + 1. */
+/* Migration n brings user_version from n to n + 1.  The durable file is
+ * attached, so what it creates is named with its schema. */
 static const char *const store_migrations[] = {
-    "CREATE TABLE attrs (id TEXT PRIMARY KEY, json TEXT NOT NULL) "
+    "CREATE TABLE durable.attrs (id TEXT PRIMARY KEY, json TEXT NOT NULL) "
     "WITHOUT ROWID;"
-    "CREATE TABLE outbox (seq INTEGER PRIMARY KEY, "
+    "CREATE TABLE durable.outbox (seq INTEGER PRIMARY KEY, "
     "tx TEXT NOT NULL UNIQUE, steps TEXT NOT NULL, "
     "tx_steps TEXT NOT NULL, client TEXT, created INTEGER NOT NULL, "
     "status TEXT NOT NULL DEFAULT 'enqueued' CHECK (status IN "
     "('enqueued', 'pending', 'synced', 'error')), tx_id INTEGER, "
     "error TEXT);"
-    "CREATE TABLE queries (canonical TEXT PRIMARY KEY, q TEXT NOT NULL, "
-    "result TEXT NOT NULL, page_info TEXT, processed_tx_id INTEGER, "
-    "updated INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;",
+    "CREATE TABLE durable.queries (canonical TEXT PRIMARY KEY, "
+    "q TEXT NOT NULL, result TEXT NOT NULL, page_info TEXT, "
+    "processed_tx_id INTEGER, updated INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE durable.kv (k TEXT PRIMARY KEY, v TEXT NOT NULL) "
+    "WITHOUT ROWID;",
     /* 2: counting unsynced rows must not read their (large) steps. */
-    "CREATE INDEX outbox_status ON outbox (status, tx_id);",
+    "CREATE INDEX durable.outbox_status ON outbox (status, tx_id);",
+    /* 3: the view moved to its own file. */
+    "DROP TABLE IF EXISTS durable.triples;",
 };
 #define STORE_VERSION                                                          \
 	((int)(sizeof store_migrations / sizeof store_migrations[0]))
@@ -180,6 +205,10 @@ static const char *const store_status_names[] = {
 
 struct store {
 	char *path;
+	char *view_path;	/* <path>-view */
+	const char *view_new;	/* why the view was made anew, or NULL */
+	int view_bad;	/* the last failure was the view file's */
+	int view_open;	/* kv says "open": a clean close says "clean" */
 	sqlite3 *db;
 	struct tstore *view;
 	struct attrs *attrs;
@@ -325,22 +354,65 @@ store_pragma(struct store *st, const char *sql, char *out, size_t len)
 	return 0;
 }
 
-/* WAL, the page cache and the synchronous level. */
+/*
+ * The view file: journaled in memory, never synced (see the top of this
+ * file), and locked for this connection alone.  Queries read the triples
+ * and their index again and again: a page cache of 16 MiB (SQLite's
+ * default is 2) keeps a store of some 10,000 entities in memory instead
+ * of read from the file each time, and bounds what a larger store can add
+ * to the daemon's memory.  Reading its header and schema here finds a
+ * file that is not a database before anything else is done.
+ */
+static int
+store_view_pragmas(struct store *st)
+{
+	char mode[32], buf[32];
+
+	if (store_pragma(st, "PRAGMA main.journal_mode=MEMORY", mode,
+	    sizeof mode) != 0 ||
+	    store_exec(st, "PRAGMA main.synchronous=OFF", "view sync") != 0 ||
+	    store_exec(st, "PRAGMA main.locking_mode=EXCLUSIVE",
+	    "view locking") != 0 ||
+	    store_exec(st, "PRAGMA main.cache_size=-16384", "view cache") != 0 ||
+	    store_pragma(st, "SELECT count(*) FROM main.sqlite_schema", buf,
+	    sizeof buf) != 0)
+		return -1;
+	if (strcmp(mode, "memory") != 0)
+		return store_fail(st, "cannot journal the view in memory "
+		    "(journal mode %s)", mode);
+	return 0;
+}
+
+/* Attach the durable file. */
+static int
+store_attach(struct store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "ATTACH ?1 AS durable", -1, &s,
+	    NULL) != SQLITE_OK)
+		return store_fail_db(st, "attach");
+	sqlite3_bind_text(s, 1, st->path, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : store_fail_db(st, "open");
+}
+
+/* The durable file: WAL, the page cache and the synchronous level. */
 static int
 store_pragmas(struct store *st, const struct store_opts *opts)
 {
 	char mode[32], buf[32], sql[64];
 	long page;
 
-	if (store_pragma(st, "PRAGMA journal_mode=WAL", mode, sizeof mode) != 0)
+	if (store_pragma(st, "PRAGMA durable.journal_mode=WAL", mode,
+	    sizeof mode) != 0)
 		return -1;
 	if (strcmp(mode, "wal") != 0)
 		return store_fail(st, "cannot use WAL (journal mode %s)", mode);
-	/* Queries read the triples and their index again and again: a page
-	 * cache of 16 MiB (SQLite's default is 2) keeps a store of some
-	 * 10,000 entities in memory instead of read from the file each time,
-	 * and bounds what a larger store can add to the daemon's memory. */
-	if (store_exec(st, "PRAGMA cache_size=-16384", "cache size") != 0)
+	/* The outbox, and base when server results are applied. */
+	if (store_exec(st, "PRAGMA durable.cache_size=-8192", "cache size") != 0)
 		return -1;
 	/* Each transaction of a batch runs in its own savepoint, whose
 	 * journal holds the original of every page the transaction changes.
@@ -354,15 +426,15 @@ store_pragmas(struct store *st, const struct store_opts *opts)
 	snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint=%d",
 	    STORE_WAL_PAGES);
 	if (store_exec(st, sql, "WAL checkpoint size") != 0 ||
-	    store_pragma(st, "PRAGMA page_size", buf, sizeof buf) != 0)
+	    store_pragma(st, "PRAGMA durable.page_size", buf, sizeof buf) != 0)
 		return -1;
 	page = strtol(buf, NULL, 10);
 	if (page >= 512)
 		st->wal_bytes = STORE_WAL_HEADER + (off_t)STORE_WAL_PAGES *
 		    (STORE_WAL_FRAME_HEADER + page);
 	return store_exec(st,
-			  opts->sync_normal ? "PRAGMA synchronous=NORMAL"
-					    : "PRAGMA synchronous=FULL",
+			  opts->sync_normal ? "PRAGMA durable.synchronous=NORMAL"
+					    : "PRAGMA durable.synchronous=FULL",
 			  "synchronous");
 }
 
@@ -375,7 +447,8 @@ store_migrate(struct store *st)
 
 	if (store_exec(st, "BEGIN IMMEDIATE", "migration") != 0)
 		return -1;
-	if (store_pragma(st, "PRAGMA user_version", buf, sizeof buf) != 0)
+	if (store_pragma(st, "PRAGMA durable.user_version", buf,
+	    sizeof buf) != 0)
 		goto fail;
 	version = atoi(buf);
 	if (version > STORE_VERSION) {
@@ -386,7 +459,8 @@ store_migrate(struct store *st)
 		goto fail;
 	}
 	for (i = version; i < STORE_VERSION; i++) {
-		snprintf(sql, sizeof sql, "PRAGMA user_version=%d", i + 1);
+		snprintf(sql, sizeof sql, "PRAGMA durable.user_version=%d",
+		    i + 1);
 		if (store_exec(st, store_migrations[i], "migration") != 0 ||
 		    store_exec(st, sql, "migration") != 0)
 			goto fail;
@@ -462,18 +536,110 @@ store_init(void)
 	return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK ? 0 : -1;
 }
 
-/* The open steps after sqlite3_open. */
+/*
+ * Connect: the view file as main (removed first when fresh), the durable
+ * file attached and migrated.  A failure on the view file's side sets
+ * view_bad and never corrupt: that file can always be made again.
+ */
+static int
+store_connect(struct store *st, const struct store_opts *opts, int fresh)
+{
+	int busy = opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms
+					     : STORE_BUSY_TIMEOUT_MS;
+	int fd;
+
+	if (fresh && unlink(st->view_path) != 0 && errno != ENOENT)
+		return store_fail(st, "cannot remove %s: %s", st->view_path,
+		    strerror(errno));
+	/* The view holds the app's data: readable by its user alone.  A
+	 * failure here is SQLite's to report. */
+	if ((fd = open(st->view_path, O_RDWR | O_CREAT | O_CLOEXEC,
+	    0600)) != -1)
+		close(fd);
+	if (sqlite3_open_v2(st->view_path, &st->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	    NULL) != SQLITE_OK) {
+		st->view_bad = 1;
+		return store_fail(st, "open %s: %s", st->view_path,
+		    sqlite3_errmsg(st->db));
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	if (sqlite3_busy_timeout(st->db, busy) != SQLITE_OK)
+		return store_fail_db(st, "busy timeout");
+	if (store_view_pragmas(st) != 0) {
+		st->view_bad = 1;
+		st->corrupt = 0;
+		return -1;
+	}
+	if (store_attach(st) != 0 || store_pragmas(st, opts) != 0 ||
+	    store_migrate(st) != 0)
+		return -1;
+	return 0;
+}
+
+/* Whether the view file is the one a clean close left with this store;
+ * if not, *why says so. */
+static int
+store_view_trusted(struct store *st, const char **why)
+{
+	char kv[64], version[32], want[64];
+
+	*why = "its state could not be read";
+	if (store_pragma(st, "SELECT v FROM durable.kv WHERE k = 'view'", kv,
+	    sizeof kv) != 0 ||
+	    store_pragma(st, "PRAGMA main.user_version", version,
+	    sizeof version) != 0)
+		return 0;
+	snprintf(want, sizeof want, "clean %s", version);
+	if (kv[0] == '\0')
+		*why = "the store had none";
+	else if (strcmp(kv, "open") == 0)
+		*why = "the daemon did not stop cleanly";
+	else if (strcmp(version, "0") == 0 || strcmp(kv, want) != 0)
+		*why = "its file belongs to another copy of the store";
+	else
+		return 1;
+	return 0;
+}
+
+/* Connect, with the view file made anew unless it can be trusted. */
+static int
+store_connect_view(struct store *st, const struct store_opts *opts)
+{
+	int fresh = access(st->view_path, F_OK) != 0;
+
+	if (fresh)
+		st->view_new = "the store had none";
+	for (;;) {
+		if (store_connect(st, opts, fresh) == 0) {
+			if (fresh || store_view_trusted(st, &st->view_new))
+				break;
+		} else if (fresh || !st->view_bad)
+			return -1;
+		else
+			st->view_new = "its file was unreadable";
+		sqlite3_close(st->db);
+		st->db = NULL;
+		st->view_bad = st->corrupt = 0;
+		fresh = 1;
+	}
+	if (!fresh)
+		st->view_new = NULL;
+	/* Synced before the view is written: a crash from now on leaves
+	 * "open", and the next open makes the view anew. */
+	if (store_exec(st, "INSERT OR REPLACE INTO durable.kv (k, v) VALUES "
+	    "('view', 'open')", "marking the view open") != 0)
+		return -1;
+	st->view_open = 1;
+	return 0;
+}
+
+/* The open steps after the connection. */
 static int
 store_setup(struct store *st, const struct store_opts *opts)
 {
 	char *err = NULL;
-	int busy = opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms
-					     : STORE_BUSY_TIMEOUT_MS;
 
-	sqlite3_extended_result_codes(st->db, 1);
-	if (sqlite3_busy_timeout(st->db, busy) != SQLITE_OK ||
-	    store_pragmas(st, opts) != 0 || store_migrate(st) != 0)
-		return -1;
 	if ((st->view = tstore_create(st->db, "triples", &err)) == NULL) {
 		store_note_code(st);
 		store_fail(st, "triples: %s", err != NULL ? err : "failed");
@@ -523,24 +689,52 @@ store_try_open(const char *path, const struct store_opts *opts, int *corrupt,
 	if (opts == NULL)
 		opts = &defaults;
 	if ((st = calloc(1, sizeof *st)) == NULL ||
-	    (st->path = strdup(path)) == NULL) {
+	    (st->path = strdup(path)) == NULL ||
+	    (st->view_path = sqlite3_mprintf("%s-view", path)) == NULL) {
+		if (st != NULL)
+			free(st->path);
 		free(st);
 		*errmsg = strdup("out of memory");
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &st->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK)
-		store_fail_db(st, "open");
-	else if (store_setup(st, opts) == 0) {
+	if (store_connect_view(st, opts) == 0 && store_setup(st, opts) == 0) {
 		sqlite3_rollback_hook(st->db, store_rolled_back, st);
 		return st;
 	}
 	*corrupt = st->corrupt;
 	*errmsg = strdup(st->err);
+	st->view_open = 0;
 	store_free(st);
 	return NULL;
+}
+
+/*
+ * A clean close: a fresh token into the view file's header, the file
+ * synced, then the token into kv.  Any failure leaves kv "open", and the
+ * view is made anew at the next open.
+ */
+static void
+store_view_close(struct store *st)
+{
+	char u[UUID_STRLEN + 1], sql[64], v[32];
+	unsigned long token;
+	int fd, synced;
+
+	if (uuid_v4(u) != 0)
+		return;
+	token = strtoul(u, NULL, 16) & 0x7fffffff;
+	if (token == 0)
+		token = 1;
+	snprintf(sql, sizeof sql, "PRAGMA main.user_version=%lu", token);
+	if (store_exec(st, sql, "closing the view") != 0)
+		return;
+	if ((fd = open(st->view_path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	synced = fdatasync(fd) == 0;
+	close(fd);
+	snprintf(v, sizeof v, "clean %lu", token);
+	if (synced)
+		(void)store_kv_set(st, "view", v);
 }
 
 /* Close the store. */
@@ -551,13 +745,31 @@ store_free(struct store *st)
 
 	if (st == NULL)
 		return;
+	if (st->view_open && sqlite3_get_autocommit(st->db))
+		store_view_close(st);
 	for (i = 0; i < SQL_MAX; i++)
 		sqlite3_finalize(st->stmt[i]);
 	tstore_free(st->view);
 	attrs_free(st->attrs);
 	sqlite3_close(st->db);
+	sqlite3_free(st->view_path);
 	free(st->path);
 	free(st);
+}
+
+/* Why the view was made anew at this open (its file is empty and the
+ * caller replays it), or NULL when it was kept. */
+const char *
+store_view_new(const struct store *st)
+{
+	return st->view_new;
+}
+
+/* The durable file's path. */
+const char *
+store_path(const struct store *st)
+{
+	return st->path;
 }
 
 /* The last error. */
@@ -602,7 +814,7 @@ static void
 store_wal_reserve(struct store *st)
 {
 	static const char zero[65536];
-	const char *db = sqlite3_db_filename(st->db, "main");
+	const char *db = sqlite3_db_filename(st->db, "durable");
 	char *path = NULL;
 	struct statvfs fs;
 	struct stat sb;

@@ -1,15 +1,18 @@
 /*
- * store.h: the daemon's SQLite store of one Instant app (one file per app).
+ * store.h: the daemon's SQLite store of one Instant app.
  *
- * Tables: attrs (the attr registry), triples (the optimistic view every
- * local subscriber sees, through engine/tstore), outbox (local
- * transactions and their sync status), queries (the server's result per
- * subscribed query) and kv.  The file runs in WAL mode with
- * synchronous=FULL unless configured NORMAL; its layout version lives in
- * PRAGMA user_version and older files are migrated on open.  A file that
- * is not a database, is corrupt or is newer than this program is reported
- * and left alone (store_try_open tells the first two apart, so that the
- * caller may move such a file aside and start afresh).
+ * Tables: attrs (the attr registry), outbox (local transactions and their
+ * sync status), queries (the server's result per subscribed query) and kv
+ * in the durable file, <path>; triples (the optimistic view every local
+ * subscriber sees, through engine/tstore) in <path>-view, which the
+ * caller replays from base and the outbox when store_view_new says the
+ * view was made anew (see store.c).  The durable file runs in WAL mode
+ * with synchronous=FULL unless configured NORMAL; its layout version
+ * lives in PRAGMA user_version and older files are migrated on open.  A
+ * durable file that is not a database, is corrupt or is newer than this
+ * program is reported and left alone (store_try_open tells the first two
+ * apart, so that the caller may move such a file aside and start
+ * afresh); a view file that is unreadable is made again.
  *
  * Every statement is prepared once at open and owned by the store.  The
  * daemon groups the writes of one loop turn with store_begin/store_commit.
@@ -96,6 +99,8 @@ int store_schema_version(void);
 struct attrs *store_attrs(struct store *);
 struct tstore *store_view(struct store *);
 sqlite3 *store_db(struct store *);
+const char *store_path(const struct store *);
+const char *store_view_new(const struct store *);
 
 /* Group commit. */
 int store_begin(struct store *);

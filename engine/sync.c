@@ -81,7 +81,7 @@ sync_create(struct store *st, struct txapply *applier, char **errmsg)
 	s->applier = applier;
 	s->db = store_db(st);
 	s->cache_gen = store_generation(st);
-	if (sqlite3_exec(s->db, "CREATE TABLE IF NOT EXISTS base (e TEXT NOT "
+	if (sqlite3_exec(s->db, "CREATE TABLE IF NOT EXISTS durable.base (e TEXT NOT "
 	    "NULL, a TEXT NOT NULL, v TEXT NOT NULL, t INTEGER NOT NULL, n "
 	    "INTEGER NOT NULL, PRIMARY KEY (e, a, v)) WITHOUT ROWID", NULL, NULL,
 	    NULL) != SQLITE_OK)

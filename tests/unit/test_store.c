@@ -37,6 +37,8 @@ teardown(void)
 	unlink(f);
 	snprintf(f, sizeof f, "%s-shm", path);
 	unlink(f);
+	snprintf(f, sizeof f, "%s-view", path);
+	unlink(f);
 	rmdir(dir);
 }
 
@@ -67,20 +69,36 @@ query_int(struct store *st, const char *sql)
 	return v;
 }
 
+/* A single-text query's result, as a static string. */
+static const char *
+query_text(struct store *st, const char *sql)
+{
+	static char out[128];
+	sqlite3_stmt *s;
+
+	out[0] = '\0';
+	ck_assert_int_eq(sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL),
+			 SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL)
+		snprintf(out, sizeof out, "%s", sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	return out;
+}
+
 START_TEST(test_open_sets_version_and_wal)
 {
 	struct store *st = open_ok();
-	sqlite3_stmt *s;
 
-	ck_assert_int_eq(query_int(st, "PRAGMA user_version"),
+	ck_assert_int_eq(query_int(st, "PRAGMA durable.user_version"),
 			 store_schema_version());
-	ck_assert_int_eq(query_int(st, "PRAGMA synchronous"), 2); /* FULL */
-	ck_assert_int_eq(sqlite3_prepare_v2(store_db(st), "PRAGMA journal_mode",
-					    -1, &s, NULL),
-			 SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-	ck_assert_str_eq((const char *)sqlite3_column_text(s, 0), "wal");
-	sqlite3_finalize(s);
+	/* The durable file: WAL, FULL. */
+	ck_assert_int_eq(query_int(st, "PRAGMA durable.synchronous"), 2);
+	ck_assert_str_eq(query_text(st, "PRAGMA durable.journal_mode"), "wal");
+	/* The view's: journaled in memory, never synced. */
+	ck_assert_int_eq(query_int(st, "PRAGMA main.synchronous"), 0);
+	ck_assert_str_eq(query_text(st, "PRAGMA main.journal_mode"), "memory");
+	ck_assert_str_eq(query_text(st, "SELECT file FROM pragma_database_list "
+	    "WHERE name = 'durable'"), path);
 	ck_assert_ptr_nonnull(store_attrs(st));
 	ck_assert_ptr_nonnull(store_view(st));
 	store_free(st);
@@ -94,7 +112,7 @@ START_TEST(test_sync_normal_option)
 	struct store *st = store_open(path, &opts, &err);
 
 	ck_assert_ptr_nonnull(st);
-	ck_assert_int_eq(query_int(st, "PRAGMA synchronous"), 1);
+	ck_assert_int_eq(query_int(st, "PRAGMA durable.synchronous"), 1);
 	store_free(st);
 }
 END_TEST
@@ -111,12 +129,15 @@ START_TEST(test_migrates_old_version_zero_file)
 	    SQLITE_OK);
 	sqlite3_close(db);
 	st = open_ok();
-	ck_assert_int_eq(query_int(st, "PRAGMA user_version"),
+	ck_assert_int_eq(query_int(st, "PRAGMA durable.user_version"),
 			 store_schema_version());
-	ck_assert_int_eq(query_int(st, "SELECT count(*) FROM sqlite_master "
-				       "WHERE name IN ('attrs', 'outbox', "
-				       "'queries', 'kv', 'triples')"),
-			 5);
+	ck_assert_int_eq(query_int(st, "SELECT count(*) FROM "
+				       "durable.sqlite_master WHERE name IN "
+				       "('attrs', 'outbox', 'queries', 'kv')"),
+			 4);
+	ck_assert_int_eq(query_int(st, "SELECT count(*) FROM "
+				       "main.sqlite_master WHERE name = "
+				       "'triples'"), 1);
 	store_free(st);
 }
 END_TEST
@@ -683,17 +704,17 @@ copy_file(const char *from, const char *to)
 	ck_assert_int_eq(fclose(out), 0);
 }
 
-/* The number of triples of the store file at p. */
+/* The number of kv rows (but the view's state) of the store file at p. */
 static long long
-triples_at(const char *p)
+kv_at(const char *p)
 {
 	char *err = NULL;
 	struct store *st = store_open(p, NULL, &err);
 	long long n;
 
 	ck_assert_msg(st != NULL, "store_open: %s", err);
-	n = query_int(st, "SELECT count(*) FROM triples");
-	ck_assert_int_eq(query_int(st, "PRAGMA quick_check = 1") == -1, 0);
+	n = query_int(st, "SELECT count(*) FROM kv WHERE k != 'view'");
+	ck_assert_str_eq(query_text(st, "PRAGMA durable.quick_check"), "ok");
 	store_free(st);
 	return n;
 }
@@ -715,7 +736,7 @@ START_TEST(test_wal_reserved_before_first_write)
 	ck_assert_int_lt(before, want);
 	ck_assert_int_eq(store_begin(st), 0);
 	ck_assert_int_eq(file_size(wal), want);
-	ck_assert_int_eq(tstore_add(store_view(st), "e1", "a", "\"x\"", 1), 0);
+	ck_assert_int_eq(store_kv_set(st, "e1", "x"), 0);
 	ck_assert_int_eq(store_commit(st), 0);
 	/* The commit wrote within the file. */
 	ck_assert_int_eq(file_size(wal), want);
@@ -725,7 +746,7 @@ START_TEST(test_wal_reserved_before_first_write)
 	 * finds the log long enough and extends nothing. */
 	copy_file(path, copy);
 	copy_file(wal, copywal);
-	ck_assert_int_eq(triples_at(copy), 1);
+	ck_assert_int_eq(kv_at(copy), 1);
 	{
 		char *err = NULL;
 		struct store *c = store_open(copy, NULL, &err);
@@ -733,15 +754,16 @@ START_TEST(test_wal_reserved_before_first_write)
 		ck_assert_ptr_nonnull(c);
 		ck_assert_int_eq(store_begin(c), 0);
 		ck_assert_int_eq(file_size(copywal), want);
-		ck_assert_int_eq(tstore_add(store_view(c), "e2", "a", "\"y\"",
-		    2), 0);
+		ck_assert_int_eq(store_kv_set(c, "e2", "y"), 0);
 		ck_assert_int_eq(store_commit(c), 0);
 		store_free(c);
 	}
-	ck_assert_int_eq(triples_at(copy), 2);
+	ck_assert_int_eq(kv_at(copy), 2);
 	unlink(copy);
 	unlink(copywal);
 	snprintf(copywal, sizeof copywal, "%s-shm", copy);
+	unlink(copywal);
+	snprintf(copywal, sizeof copywal, "%s-view", copy);
 	unlink(copywal);
 
 	/* Many commits, past a checkpoint and a restart of the log: all
@@ -756,17 +778,168 @@ START_TEST(test_wal_reserved_before_first_write)
 				snprintf(e, sizeof e, "%08x-n", (unsigned)((i *
 				    200 + j) * 2654435761u));
 				snprintf(v, sizeof v, "\"%0380d\"", j);
-				ck_assert_int_eq(tstore_add(store_view(st), e,
-				    "a", v, 3), 0);
+				ck_assert_int_eq(store_kv_set(st, e, v), 0);
 			}
 			ck_assert_int_eq(store_commit(st), 0);
 		}
 	}
-	ck_assert_int_eq(query_int(st, "SELECT count(*) FROM triples"), 8001);
+	ck_assert_int_eq(query_int(st, "SELECT count(*) FROM kv WHERE k != "
+	    "'view'"), 8001);
 	/* Some 16,000 frames went through a log of about 4,000. */
 	ck_assert_int_lt(file_size(wal), want * 3 / 2);
 	store_free(st);
-	ck_assert_int_eq(triples_at(path), 8001);
+	ck_assert_int_eq(kv_at(path), 8001);
+}
+END_TEST
+
+/* The number of triples in the view. */
+static int64_t
+view_count(struct store *st)
+{
+	int64_t n = -1;
+
+	ck_assert_int_eq(tstore_count(store_view(st), &n), 0);
+	return n;
+}
+
+/* The view file's path. */
+static const char *
+view_file(void)
+{
+	static char f[160];
+
+	snprintf(f, sizeof f, "%s-view", path);
+	return f;
+}
+
+/* Open, put a triple in the view, close. */
+static void
+put_view_triple(const char *e)
+{
+	struct store *st = open_ok();
+
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(tstore_add(store_view(st), e, "a", "\"x\"", 1), 0);
+	ck_assert_int_eq(store_commit(st), 0);
+	store_free(st);
+}
+
+START_TEST(test_view_kept_after_clean_close)
+{
+	struct store *st = open_ok();
+	struct stat sb;
+
+	/* A new store's view is new, private; while open, kv says so. */
+	ck_assert_str_eq(store_view_new(st), "the store had none");
+	ck_assert_int_eq(stat(view_file(), &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0600);
+	ck_assert_str_eq(query_text(st, "SELECT v FROM kv WHERE k = 'view'"),
+	    "open");
+	store_free(st);
+	put_view_triple("e1");
+	st = open_ok();
+	ck_assert_ptr_null(store_view_new(st));
+	ck_assert_int_eq(view_count(st), 1);
+	store_free(st);
+}
+END_TEST
+
+START_TEST(test_view_made_anew_after_a_crash)
+{
+	struct store *st;
+	char *v = NULL;
+	int status;
+	pid_t pid;
+
+	put_view_triple("e1");
+	/* A child writes both files and dies without closing. */
+	if ((pid = fork()) == 0) {
+		char *err = NULL;
+		struct store *c = store_open(path, NULL, &err);
+
+		if (c == NULL || store_begin(c) != 0 ||
+		    tstore_add(store_view(c), "e2", "a", "\"y\"", 1) != 0 ||
+		    store_kv_set(c, "k", "v") != 0 || store_commit(c) != 0)
+			_exit(1);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	st = open_ok();
+	ck_assert_str_eq(store_view_new(st), "the daemon did not stop cleanly");
+	ck_assert_int_eq(view_count(st), 0);
+	/* The durable file kept what was committed. */
+	ck_assert_int_eq(store_kv_get(st, "k", &v), 0);
+	ck_assert_str_eq(v, "v");
+	free(v);
+	store_free(st);
+}
+END_TEST
+
+START_TEST(test_view_unreadable_file_made_anew)
+{
+	struct store *st;
+	char *err = NULL;
+	int corrupt = -1, i;
+	FILE *f;
+
+	put_view_triple("e1");
+	ck_assert_ptr_nonnull(f = fopen(view_file(), "w"));
+	for (i = 0; i < 200; i++)
+		fputs("this is not a database at all\n", f);
+	fclose(f);
+	st = store_try_open(path, NULL, &corrupt, &err);
+	ck_assert_msg(st != NULL, "store_try_open: %s", err);
+	ck_assert_int_eq(corrupt, 0);
+	ck_assert_str_eq(store_view_new(st), "its file was unreadable");
+	ck_assert_int_eq(view_count(st), 0);
+	store_free(st);
+}
+END_TEST
+
+START_TEST(test_view_of_another_copy_made_anew)
+{
+	struct store *st;
+	char saved[200];
+
+	put_view_triple("e1");
+	snprintf(saved, sizeof saved, "%s/saved-view", dir);
+	copy_file(view_file(), saved);
+	put_view_triple("e2");
+	/* The first close's view file, beside the second close's kv. */
+	copy_file(saved, view_file());
+	unlink(saved);
+	st = open_ok();
+	ck_assert_str_eq(store_view_new(st),
+	    "its file belongs to another copy of the store");
+	ck_assert_int_eq(view_count(st), 0);
+	store_free(st);
+}
+END_TEST
+
+START_TEST(test_migrates_one_file_store)
+{
+	struct store *st;
+	sqlite3 *db;
+
+	/* A store of version 2 kept its view in the same file. */
+	st = open_ok();
+	store_free(st);
+	unlink(view_file());
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE triples (e, a, v, t);"
+	    "INSERT INTO triples VALUES ('e', 'a', '\"x\"', 1);"
+	    "DELETE FROM kv; PRAGMA user_version=2", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	st = open_ok();
+	ck_assert_int_eq(query_int(st, "PRAGMA durable.user_version"),
+	    store_schema_version());
+	ck_assert_int_eq(query_int(st, "SELECT count(*) FROM "
+	    "durable.sqlite_master WHERE name = 'triples'"), 0);
+	ck_assert_str_eq(store_view_new(st), "the store had none");
+	ck_assert_int_eq(view_count(st), 0);
+	store_free(st);
 }
 END_TEST
 
@@ -833,6 +1006,11 @@ store_suite(void)
 	tcase_add_test(tc, test_reopen_keeps_data);
 	tcase_add_test(tc, test_savepoints_journal_in_memory);
 	tcase_add_test(tc, test_wal_reserved_before_first_write);
+	tcase_add_test(tc, test_view_kept_after_clean_close);
+	tcase_add_test(tc, test_view_made_anew_after_a_crash);
+	tcase_add_test(tc, test_view_unreadable_file_made_anew);
+	tcase_add_test(tc, test_view_of_another_copy_made_anew);
+	tcase_add_test(tc, test_migrates_one_file_store);
 	tcase_add_test(tc, test_init_drops_memory_statistics);
 	suite_add_tcase(s, tc);
 	return s;
