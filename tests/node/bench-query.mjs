@@ -109,10 +109,12 @@ async function load(name, steps) {
 // The attrs and triples of a stopped daemon's store.
 function dump(dataDir, app) {
   const db = path.join(dataDir, 'apps', `${app}.db`);
-  const q = (sql) => JSON.parse(execFileSync('sqlite3', ['-json', '-readonly', db, sql],
+  const q = (file, sql) => JSON.parse(execFileSync('sqlite3', ['-json', '-readonly', file, sql],
     { maxBuffer: 1 << 30 }).toString() || '[]');
-  const attrs = q('SELECT json FROM attrs').map((r) => JSON.parse(r.json));
-  const triples = q('SELECT e, a, v, t FROM triples').map((r) => [r.e, r.a, JSON.parse(r.v), Number(r.t)]);
+  const attrs = q(db, 'SELECT json FROM attrs').map((r) => JSON.parse(r.json));
+  // The view (the triples every query reads) has a file of its own.
+  const triples = q(`${db}-view`, 'SELECT e, a, v, t FROM triples')
+    .map((r) => [r.e, r.a, JSON.parse(r.v), Number(r.t)]);
   return { attrs, triples };
 }
 

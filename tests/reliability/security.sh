@@ -41,7 +41,8 @@ assert_eq "$(stat -c %a "$SOCK")" 600 "socket mode with --socket"
 assert_eq "$(stat -c %a "$T/m.data")" 700 "data directory mode"
 assert_eq "$(stat -c %a "$T/m.data/apps")" 700 "apps directory mode"
 assert_eq "$(stat -c %a "$T/m.data/apps/$APP.db")" 600 "store mode"
-pass "socket 0600, data and apps directories 0700, store 0600"
+assert_eq "$(stat -c %a "$T/m.data/apps/$APP.db-view")" 600 "view mode"
+pass "socket 0600, data and apps directories 0700, store and view 0600"
 
 # With the modes as made, another user cannot even connect.
 chmod 0755 "$T"
