@@ -69,6 +69,25 @@ query_int(struct store *st, const char *sql)
 	return v;
 }
 
+/* Run sql on the durable file with a connection of its own. */
+static void
+durable_exec(const char *sql)
+{
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* The durable file is at this program's layout version. */
+static void
+assert_current_version(struct store *st)
+{
+	ck_assert_int_eq(query_int(st, "PRAGMA durable.user_version"),
+			 store_schema_version());
+}
+
 /* A single-text query's result, as a static string. */
 static const char *
 query_text(struct store *st, const char *sql)
@@ -89,8 +108,7 @@ START_TEST(test_open_sets_version_and_wal)
 {
 	struct store *st = open_ok();
 
-	ck_assert_int_eq(query_int(st, "PRAGMA durable.user_version"),
-			 store_schema_version());
+	assert_current_version(st);
 	/* The durable file: WAL, FULL. */
 	ck_assert_int_eq(query_int(st, "PRAGMA durable.synchronous"), 2);
 	ck_assert_str_eq(query_text(st, "PRAGMA durable.journal_mode"), "wal");
@@ -119,18 +137,12 @@ END_TEST
 
 START_TEST(test_migrates_old_version_zero_file)
 {
-	sqlite3 *db;
 	struct store *st;
 
 	/* An empty database at version 0 gets the whole layout. */
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(
-	    sqlite3_exec(db, "CREATE TABLE unrelated (x)", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(db);
+	durable_exec("CREATE TABLE unrelated (x)");
 	st = open_ok();
-	ck_assert_int_eq(query_int(st, "PRAGMA durable.user_version"),
-			 store_schema_version());
+	assert_current_version(st);
 	ck_assert_int_eq(query_int(st, "SELECT count(*) FROM "
 				       "durable.sqlite_master WHERE name IN "
 				       "('attrs', 'outbox', 'queries', 'kv')"),
@@ -145,13 +157,8 @@ END_TEST
 START_TEST(test_newer_version_is_refused)
 {
 	char *err = NULL;
-	sqlite3 *db;
 
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(
-	    sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(db);
+	durable_exec("PRAGMA user_version=99");
 	ck_assert_ptr_null(store_open(path, NULL, &err));
 	ck_assert_ptr_nonnull(strstr(err, "newer than this program"));
 	ck_assert_ptr_nonnull(strstr(err, path));
@@ -199,7 +206,6 @@ START_TEST(test_try_open_tells_corrupt_files)
 {
 	char *err = NULL;
 	int corrupt = -1;
-	sqlite3 *db;
 	FILE *f;
 	size_t i;
 
@@ -214,11 +220,7 @@ START_TEST(test_try_open_tells_corrupt_files)
 	unlink(path);
 
 	/* A newer version is intact, only not ours. */
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(
-	    sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(db);
+	durable_exec("PRAGMA user_version=99");
 	ck_assert_ptr_null(store_try_open(path, NULL, &corrupt, &err));
 	ck_assert_int_eq(corrupt, 0);
 	free(err);
@@ -920,21 +922,16 @@ END_TEST
 START_TEST(test_migrates_one_file_store)
 {
 	struct store *st;
-	sqlite3 *db;
 
 	/* A store of version 2 kept its view in the same file. */
 	st = open_ok();
 	store_free(st);
 	unlink(view_file());
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE triples (e, a, v, t);"
+	durable_exec("CREATE TABLE triples (e, a, v, t);"
 	    "INSERT INTO triples VALUES ('e', 'a', '\"x\"', 1);"
-	    "DELETE FROM kv; PRAGMA user_version=2", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(db);
+	    "DELETE FROM kv; PRAGMA user_version=2");
 	st = open_ok();
-	ck_assert_int_eq(query_int(st, "PRAGMA durable.user_version"),
-	    store_schema_version());
+	assert_current_version(st);
 	ck_assert_int_eq(query_int(st, "SELECT count(*) FROM "
 	    "durable.sqlite_master WHERE name = 'triples'"), 0);
 	ck_assert_str_eq(store_view_new(st), "the store had none");
