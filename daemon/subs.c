@@ -70,7 +70,14 @@ struct subs {
 	struct app *app;
 	struct sub_list list;
 	size_t count;
+	/* The server's page-info by canonical query (JSON null: none), as
+	 * of store_query_changes == page_infos_at. */
+	json_t *page_infos;
+	uint64_t page_infos_at;
 };
+
+/* Distinct queries whose page-info is kept at most. */
+#define SUBS_PAGE_INFOS 1024
 
 /* An empty set for app. */
 struct subs *
@@ -124,6 +131,7 @@ subs_free(struct subs *ss)
 		return;
 	while ((sub = TAILQ_FIRST(&ss->list)) != NULL)
 		subs_free_sub(ss, sub);
+	json_decref(ss->page_infos);
 	free(ss);
 }
 
@@ -134,11 +142,50 @@ subs_count(const struct subs *ss)
 	return ss->count;
 }
 
-/* Evaluate q over the app's store into data/page_info/topics (with
- * text_only, the data as text only, after prefix if not NULL). */
+/*
+ * The page-info of the server's last result for q (key: its canonical
+ * JSON, or NULL), or NULL.  The official client evaluates every query
+ * with it: the window of offset/before/after queries and the result's
+ * pageInfo come from it.  Kept in memory until the stored results change,
+ * so that re-evaluating never reads the store for it.
+ */
+static const json_t *
+subs_page_info(struct subs *ss, struct store *st, const char *key,
+    const json_t *q)
+{
+	char *own = NULL, *text = NULL;
+	json_t *pi;
+
+	if (ss->page_infos == NULL || ss->page_infos_at !=
+	    store_query_changes(st) ||
+	    json_object_size(ss->page_infos) >= SUBS_PAGE_INFOS) {
+		json_decref(ss->page_infos);
+		if ((ss->page_infos = json_object()) == NULL)
+			fatal("out of memory");
+		ss->page_infos_at = store_query_changes(st);
+	}
+	if (key == NULL && (key = own = proto_canonical(q)) == NULL)
+		return NULL;
+	if ((pi = json_object_get(ss->page_infos, key)) == NULL) {
+		if (store_query_page_info(st, q, &text) != 0)
+			log_warn("app %s: %s", app_id(ss->app),
+			    store_errmsg(st));
+		if (text == NULL || (pi = json_loads(text, 0, NULL)) == NULL)
+			pi = json_null();
+		json_object_set_new(ss->page_infos, key, pi);
+		free(text);
+	}
+	free(own);
+	return json_is_null(pi) ? NULL : pi;
+}
+
+/* Evaluate q (key: its canonical JSON, or NULL) over the app's store into
+ * data/page_info/topics (with text_only, the data as text only, after
+ * prefix if not NULL). */
 static int
-subs_evaluate(struct subs *ss, const json_t *q, struct instaql_result *res,
-    int text_only, const char *prefix, char **errmsg)
+subs_evaluate(struct subs *ss, const json_t *q, const char *key,
+    struct instaql_result *res, int text_only, const char *prefix,
+    char **errmsg)
 {
 	struct store *st = app_store(ss->app);
 	struct instaql_opts opts = { .cardinality_inference = 1 };
@@ -149,6 +196,7 @@ subs_evaluate(struct subs *ss, const json_t *q, struct instaql_result *res,
 		*errmsg = xstrdup(app_store_error(ss->app));
 		return -1;
 	}
+	opts.page_info = subs_page_info(ss, st, key, q);
 	if (text_only)
 		return instaql_eval_text(store_view(st), store_attrs(st), q,
 		    &opts, res, errmsg);
@@ -177,7 +225,7 @@ subs_refresh(struct subs *ss, struct sub *sub)
 	char *err = NULL;
 	int changed;
 
-	if (subs_evaluate(ss, sub->q, &res, 1, NULL, &err) != 0) {
+	if (subs_evaluate(ss, sub->q, sub->key, &res, 1, NULL, &err) != 0) {
 		log_warn("app %s: query %s failed: %s", app_id(ss->app),
 		    log_escape(sub->key, strlen(sub->key), 120),
 		    err != NULL ? err : "?");
@@ -413,7 +461,7 @@ subs_eval_once(struct subs *ss, const json_t *q, json_t **out, char **errmsg)
 	struct instaql_result res;
 
 	*out = NULL;
-	if (subs_evaluate(ss, q, &res, 0, NULL, errmsg) != 0) {
+	if (subs_evaluate(ss, q, NULL, &res, 0, NULL, errmsg) != 0) {
 		instaql_result_clear(&res);
 		return -1;
 	}
@@ -440,7 +488,7 @@ subs_eval_line(struct subs *ss, const json_t *q, int answered,
 
 	*out = NULL;
 	xasprintf(&prefix, "%s\"data\":", head);
-	if (subs_evaluate(ss, q, &res, 1, prefix, errmsg) != 0)
+	if (subs_evaluate(ss, q, NULL, &res, 1, prefix, errmsg) != 0)
 		goto out;
 	if (res.page_info != NULL &&
 	    (pi = json_dumps(res.page_info, JSON_COMPACT)) == NULL)

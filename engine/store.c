@@ -138,6 +138,7 @@ enum store_sql {
 	SQL_QUERY_DELETE,
 	SQL_QUERY_SCAN,
 	SQL_QUERY_MIN,
+	SQL_QUERY_PAGE_INFO,
 	SQL_KV_GET,
 	SQL_KV_SET,
 	SQL_KV_DELETE,
@@ -191,6 +192,8 @@ static const char *const store_sql[SQL_MAX] = {
 		       "updated FROM queries ORDER BY canonical",
     [SQL_QUERY_MIN] = "SELECT min(processed_tx_id) FROM queries "
 		      "WHERE processed_tx_id >= 0",
+    [SQL_QUERY_PAGE_INFO] = "SELECT page_info FROM queries "
+			    "WHERE canonical = ?1",
     [SQL_KV_GET] = "SELECT v FROM kv WHERE k = ?1",
     [SQL_KV_SET] = "INSERT OR REPLACE INTO kv (k, v) VALUES (?1, ?2)",
     [SQL_KV_DELETE] = "DELETE FROM kv WHERE k = ?1",
@@ -215,6 +218,7 @@ struct store {
 	sqlite3_stmt *stmt[SQL_MAX];
 	int64_t last_seq;	/* the highest seq this store handed out */
 	uint64_t generation;	/* transactions rolled back so far */
+	uint64_t query_changes;	/* results put or deleted, and rollbacks */
 	int corrupt; /* a failure said the file is not a usable database */
 	off_t wal_bytes;  /* the WAL file's length to reserve (0: none) */
 	int wal_reserved; /* ... done, or tried, in this open */
@@ -665,6 +669,7 @@ store_rolled_back(void *arg)
 	struct store *st = arg;
 
 	st->generation++;
+	st->query_changes++;
 }
 
 /* Open the store at path. */
@@ -1167,6 +1172,7 @@ store_query_put(struct store *st, const json_t *q, const void *result,
 {
 	sqlite3_stmt *s = st->stmt[SQL_QUERY_PUT];
 
+	st->query_changes++;
 	if (store_bind_canonical(s, 1, q) != SQLITE_OK ||
 	    store_bind_json(s, 2, q) != SQLITE_OK ||
 	    sqlite3_bind_blob64(s, 3, len > 0 ? result : "", len,
@@ -1216,12 +1222,37 @@ store_query_get(struct store *st, const json_t *q, store_query_cb cb, void *arg,
 	return store_done(st, s, rc, "query get");
 }
 
+/* The page-info text of the stored result of q into *page_info (caller
+ * frees; NULL when there is no result or it has none).  The row's result
+ * is not read. */
+int
+store_query_page_info(struct store *st, const json_t *q, char **page_info)
+{
+	sqlite3_stmt *s = st->stmt[SQL_QUERY_PAGE_INFO];
+	const unsigned char *v;
+	int rc;
+
+	*page_info = NULL;
+	if (store_bind_canonical(s, 1, q) != SQLITE_OK) {
+		sqlite3_reset(s);
+		return store_fail_db(st, "query page-info");
+	}
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW &&
+	    (v = sqlite3_column_text(s, 0)) != NULL &&
+	    (*page_info = strdup((const char *)v)) == NULL) {
+		sqlite3_reset(s);
+		return store_fail(st, "out of memory");
+	}
+	return store_done(st, s, rc, "query page-info");
+}
+
 /* Forget the stored result of q. */
 int
 store_query_delete(struct store *st, const json_t *q)
 {
 	sqlite3_stmt *s = st->stmt[SQL_QUERY_DELETE];
 
+	st->query_changes++;
 	if (store_bind_canonical(s, 1, q) != SQLITE_OK) {
 		sqlite3_reset(s);
 		return store_fail_db(st, "query delete");
@@ -1249,6 +1280,14 @@ uint64_t
 store_generation(const struct store *st)
 {
 	return st->generation;
+}
+
+/* Changes to the stored results (a put, a delete, a rollback) so far: a
+ * copy of one is stale once this changes. */
+uint64_t
+store_query_changes(const struct store *st)
+{
+	return st->query_changes;
 }
 
 /* Visit every stored result. */

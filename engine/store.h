@@ -161,6 +161,8 @@ int store_query_put(struct store *, const json_t *q, const void *result,
 int store_query_get(struct store *, const json_t *q, store_query_cb, void *,
 		    int *found);
 int store_query_delete(struct store *, const json_t *q);
+int store_query_page_info(struct store *, const json_t *q, char **page_info);
+uint64_t store_query_changes(const struct store *);
 int store_query_scan(struct store *, store_query_cb, void *);
 /* The lowest processed-tx-id over the stored results, or -1 if none. */
 int store_query_min_processed(struct store *, int64_t *min);

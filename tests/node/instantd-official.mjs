@@ -83,6 +83,44 @@ const texts = (notes) => notes.map((n) => n.text).sort().join(',');
 if (texts(q.data.notes) !== texts(theirs.notes))
   throw new Error(`diverged: ${texts(q.data.notes)} vs ${texts(theirs.notes)}`);
 console.log('ok: both show the same notes');
+
+// A paginated query: the window (offset) and the pageInfo come from the
+// server's page-info, which the official client evaluates with.
+for (let i = 0; i < 4; i++) {
+  const r = await d.request({ op: 'transact', wait: 'synced',
+    steps: [['update', 'notes', id(), { text: `page ${i}` }]] });
+  if (!r.ok) throw new Error('transact failed: ' + JSON.stringify(r));
+}
+const pq = { notes: { $: { limit: 2, offset: 1 } } };
+const official = await new Promise((resolve, reject) => {
+  let last;
+  const timer = setTimeout(() => reject(new Error('timed out: the official ' +
+    'client\'s paginated query; last: ' + JSON.stringify(last))), 10000);
+  const unsub = db.subscribeQuery(pq, (r) => {
+    last = r;
+    if (r.error || !r.data || !r.pageInfo || r.data.notes.length !== 2) return;
+    clearTimeout(timer);
+    queueMicrotask(() => unsub());
+    resolve(r);
+  });
+});
+const ids = (notes) => notes.map((n) => n.id).join(',');
+const page = await d.request({ op: 'query', q: pq });
+if (!page.ok) throw new Error('paginated query failed: ' + JSON.stringify(page));
+if (ids(page.data.notes) !== ids(official.data.notes))
+  throw new Error(`paginated query: ${ids(page.data.notes)} vs ` +
+    `${ids(official.data.notes)} (official)`);
+if (JSON.stringify(page.page_info) !== JSON.stringify(official.pageInfo))
+  throw new Error(`page_info: ${JSON.stringify(page.page_info)} vs ` +
+    `${JSON.stringify(official.pageInfo)} (official pageInfo)`);
+const psub = await d.request({ op: 'subscribe', q: pq });
+if (!psub.ok) throw new Error('subscribe failed: ' + JSON.stringify(psub));
+await until(() => d.results.some((r) => r.sub === psub.sub &&
+  ids(r.data.notes) === ids(official.data.notes) &&
+  JSON.stringify(r.page_info) === JSON.stringify(official.pageInfo)),
+  'a result event with the official client\'s page and pageInfo');
+console.log('ok: a paginated query and its result events have the official ' +
+  'client\'s page and pageInfo');
 d.close();
 db.shutdown?.();
 process.exit(0);

@@ -487,6 +487,47 @@ START_TEST(test_queries_keyed_by_canonical_json)
 }
 END_TEST
 
+/* A result's page-info alone, by canonical query; every change to the
+ * results (put, delete, rollback) counts. */
+START_TEST(test_query_page_info)
+{
+	struct store *st = open_ok();
+	json_t *q1 = json_loads("{\"t\":{\"$\":{\"limit\":2,\"offset\":1}}}",
+	    0, NULL);
+	json_t *q2 = json_loads("{\"t\":{\"$\":{\"offset\":1,\"limit\":2}}}",
+	    0, NULL);
+	json_t *pi = json_loads("{\"t\":{\"start-cursor\":[\"e\",\"a\",1,2],"
+	    "\"has-next-page?\":true}}", 0, NULL);
+	char *text = (char *)"unset";
+	uint64_t at = store_query_changes(st);
+
+	ck_assert_int_eq(store_query_page_info(st, q1, &text), 0);
+	ck_assert_ptr_null(text);
+	ck_assert_int_eq(store_query_put(st, q1, "x", 1, NULL, 1, 1), 0);
+	ck_assert_uint_gt(store_query_changes(st), at);
+	ck_assert_int_eq(store_query_page_info(st, q2, &text), 0);
+	ck_assert_ptr_null(text);
+	ck_assert_int_eq(store_query_put(st, q1, "x", 1, pi, 2, 2), 0);
+	ck_assert_int_eq(store_query_page_info(st, q2, &text), 0);
+	ck_assert_str_eq(text, "{\"t\":{\"start-cursor\":[\"e\",\"a\",1,2],"
+	    "\"has-next-page?\":true}}");
+	free(text);
+	at = store_query_changes(st);
+	ck_assert_int_eq(store_begin(st), 0);
+	ck_assert_int_eq(store_rollback(st), 0);
+	ck_assert_uint_gt(store_query_changes(st), at);
+	at = store_query_changes(st);
+	ck_assert_int_eq(store_query_delete(st, q2), 0);
+	ck_assert_uint_gt(store_query_changes(st), at);
+	ck_assert_int_eq(store_query_page_info(st, q1, &text), 0);
+	ck_assert_ptr_null(text);
+	json_decref(q1);
+	json_decref(q2);
+	json_decref(pi);
+	store_free(st);
+}
+END_TEST
+
 /* The lowest processed-tx-id over stored results, ignoring those without. */
 START_TEST(test_query_min_processed)
 {
@@ -997,6 +1038,7 @@ store_suite(void)
 	tcase_add_test(tc, test_rollback_drops_group);
 	tcase_add_test(tc, test_queries_keyed_by_canonical_json);
 	tcase_add_test(tc, test_query_min_processed);
+	tcase_add_test(tc, test_query_page_info);
 	tcase_add_test(tc, test_generation_counts_rollbacks);
 	tcase_add_test(tc, test_kv);
 	tcase_add_test(tc, test_savepoint_keeps_or_undoes);
