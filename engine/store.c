@@ -54,11 +54,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "engine/attrs.h"
 #include "engine/store.h"
 #include "engine/tstore.h"
 #include "proto/jsontext.h"
-#include "proto/uuid.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
 
@@ -721,23 +722,25 @@ store_try_open(const char *path, const struct store_opts *opts, int *corrupt,
 static void
 store_view_close(struct store *st)
 {
-	char u[UUID_STRLEN + 1], sql[64], v[32];
-	unsigned long token;
+	char sql[64], v[32];
+	uint32_t token;
 	int fd, synced;
 
-	if (uuid_v4(u) != 0)
+	/* user_version is a signed 32-bit number; 0 is a view never closed. */
+	if (RAND_bytes((unsigned char *)&token, sizeof token) != 1)
 		return;
-	token = strtoul(u, NULL, 16) & 0x7fffffff;
+	token &= 0x7fffffff;
 	if (token == 0)
 		token = 1;
-	snprintf(sql, sizeof sql, "PRAGMA main.user_version=%lu", token);
+	snprintf(sql, sizeof sql, "PRAGMA main.user_version=%lu",
+	    (unsigned long)token);
 	if (store_exec(st, sql, "closing the view") != 0)
 		return;
 	if ((fd = open(st->view_path, O_RDONLY | O_CLOEXEC)) == -1)
 		return;
 	synced = fdatasync(fd) == 0;
 	close(fd);
-	snprintf(v, sizeof v, "clean %lu", token);
+	snprintf(v, sizeof v, "clean %lu", (unsigned long)token);
 	if (synced)
 		(void)store_kv_set(st, "view", v);
 }

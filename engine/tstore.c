@@ -718,9 +718,7 @@ tstore_scan_attr(struct tstore *ts, const char *a, const char *v,
 int
 tstore_scan_a(struct tstore *ts, const char *a, tstore_cb cb, void *arg)
 {
-	if (a == NULL)
-		return -1;
-	return tstore_scan_attr(ts, a, NULL, NULL, cb, NULL, arg);
+	return tstore_scan_a_ahead(ts, a, cb, NULL, arg);
 }
 
 /* The same, with hints of the rows to come. */
